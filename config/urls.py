@@ -1,0 +1,28 @@
+"""Every URL of the service: pages, then the whole JSON API."""
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.authtoken.views import obtain_auth_token
+
+from directory import api as directory_api
+
+api_patterns = [
+    path("therapists/", directory_api.TherapistSearchView.as_view(), name="therapist-search"),
+    path("therapists/<int:pk>/", directory_api.TherapistDetailView.as_view(), name="therapist-detail"),
+    path("insurance/", directory_api.InsurerListView.as_view(), name="insurance-list"),
+    path("focus-areas/", directory_api.FocusAreaListView.as_view(), name="focus-area-list"),
+    path("concerns/", directory_api.ConcernListView.as_view(), name="concern-list"),
+    path("formats/", directory_api.FormatListView.as_view(), name="format-list"),
+    path("languages/", directory_api.LanguageListView.as_view(), name="language-list"),
+    path("auth/token/", obtain_auth_token, name="auth-token"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+]
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("api/", include((api_patterns, "api"))),
+    path("", include("directory.urls")),
+]

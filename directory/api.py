@@ -1,0 +1,171 @@
+"""JSON API of the public directory: search, one profile, reference lists."""
+
+from __future__ import annotations
+
+import math
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import exceptions, serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from directory.filters import TherapistFilter, query_errors
+from directory.models import FORMATS, Concern, FocusArea, Insurer, Language, Therapist
+from directory.serializers import LanguageSerializer, ReferenceSerializer, TherapistSerializer
+from directory.services import attach_distances, parse_page_parameters
+
+
+class QueryInvalid(exceptions.ValidationError):
+    """A 400 whose detail is already {"parameter": ["message"]}."""
+
+
+def exception_handler(error: Exception, context: dict) -> Response | None:
+    """Every 400 reads {"errors": {"<field>": ["<message>"]}}; others keep {"detail"}."""
+    if isinstance(error, DjangoValidationError):
+        messages = error.message_dict if hasattr(error, "error_dict") else {"non_field_errors": error.messages}
+        error = exceptions.ValidationError(messages)
+    response = drf_exception_handler(error, context)
+    if response is not None and isinstance(error, exceptions.ValidationError):
+        detail = response.data
+        if not isinstance(detail, dict):
+            detail = {"non_field_errors": detail}
+        response.data = {"errors": detail}
+    return response
+
+
+ErrorSerializer = inline_serializer(
+    "Errors",
+    {"errors": serializers.DictField(child=serializers.ListField(child=serializers.CharField()))},
+)
+DetailSerializer = inline_serializer("Detail", {"detail": serializers.CharField()})
+
+SEARCH_PARAMETERS = [
+    OpenApiParameter("q", str, description="Free text over name, credentials and bio"),
+    OpenApiParameter("near", str, description="A US ZIP code, `City, ST`, or `lat,lng`"),
+    OpenApiParameter("radius", float, description="Miles around `near`, 1 to 500 (default 25)"),
+    OpenApiParameter(
+        "format", str, many=True, explode=True, enum=list(FORMATS),
+        description="Any of these formats; repeat or comma-separate",
+    ),
+    OpenApiParameter("insurance", str, many=True, explode=True, description="Insurer slugs, any-of"),
+    OpenApiParameter("focus", str, many=True, explode=True, description="IPT focus-area slugs, any-of"),
+    OpenApiParameter("concern", str, many=True, explode=True, description="Concern slugs, any-of"),
+    OpenApiParameter("language", str, many=True, explode=True, description="ISO 639-1 codes, any-of"),
+    OpenApiParameter(
+        "age_group", str, many=True, explode=True,
+        enum=["children", "adolescents", "adults", "older-adults"],
+    ),
+    OpenApiParameter("state", str, description="Two-letter state: therapists licensed there"),
+    OpenApiParameter("accepting", str, enum=["true", "false", "any"], description="Default: any"),
+    OpenApiParameter("ordering", str, enum=["distance", "name", "-updated"]),
+    OpenApiParameter("page", int, description="Page number from 1"),
+    OpenApiParameter("page_size", int, description="1 to 100, default 20"),
+]  # fmt: skip
+
+SearchPage = inline_serializer(
+    "TherapistSearchPage",
+    {
+        "count": serializers.IntegerField(),
+        "next": serializers.URLField(allow_null=True),
+        "previous": serializers.URLField(allow_null=True),
+        "results": TherapistSerializer(many=True),
+    },
+)
+
+
+def page_link(request: Request, page: int | None) -> str | None:
+    if page is None:
+        return None
+    query = request.query_params.copy()
+    query["page"] = str(page)
+    return request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
+
+
+class TherapistSearchView(APIView):
+    """Search published profiles; the same parameters as the page /therapists/."""
+
+    @extend_schema(
+        parameters=SEARCH_PARAMETERS,
+        responses={200: SearchPage, 400: ErrorSerializer, 404: DetailSerializer},
+    )
+    def get(self, request: Request) -> Response:
+        page, page_size = parse_page_parameters(request.query_params)
+        filterset = TherapistFilter(request.query_params, queryset=Therapist.objects.published())
+        if not filterset.is_valid():
+            raise QueryInvalid(query_errors(filterset))
+        queryset = filterset.qs
+        count = queryset.count()
+        pages = max(1, math.ceil(count / page_size))
+        if page > pages:
+            raise exceptions.NotFound(f"Page {page} is past the last page ({pages}).")
+        start = (page - 1) * page_size
+        therapists = list(queryset.for_listing()[start : start + page_size])
+        attach_distances(therapists, filterset.place)
+        context = {"request": request, "now": timezone.now()}
+        return Response(
+            {
+                "count": count,
+                "next": page_link(request, page + 1 if page < pages else None),
+                "previous": page_link(request, page - 1 if page > 1 else None),
+                "results": TherapistSerializer(therapists, many=True, context=context).data,
+            }
+        )
+
+
+class TherapistDetailView(APIView):
+    """One published profile."""
+
+    @extend_schema(responses={200: TherapistSerializer, 404: DetailSerializer})
+    def get(self, request: Request, pk: int) -> Response:
+        therapist = Therapist.objects.published().for_listing().filter(pk=pk).first()
+        if therapist is None:
+            raise Http404("No published therapist with this id.")
+        return Response(TherapistSerializer(therapist, context={"request": request}).data)
+
+
+class ReferenceListView(APIView):
+    model: type = Insurer
+
+    @extend_schema(responses={200: ReferenceSerializer(many=True)})
+    def get(self, request: Request) -> Response:
+        rows = self.model.objects.order_by("name").values("slug", "name")
+        return Response(list(rows))
+
+
+class InsurerListView(ReferenceListView):
+    """Insurers, with the slugs that `insurance=` takes."""
+
+    model = Insurer
+
+
+class FocusAreaListView(ReferenceListView):
+    """The five IPT focus areas."""
+
+    model = FocusArea
+
+
+class ConcernListView(ReferenceListView):
+    """Concerns (conditions) therapists treat."""
+
+    model = Concern
+
+
+class FormatListView(APIView):
+    """Session formats."""
+
+    @extend_schema(responses={200: ReferenceSerializer(many=True)})
+    def get(self, request: Request) -> Response:
+        return Response([{"slug": slug, "name": name} for slug, name in FORMATS.items()])
+
+
+class LanguageListView(APIView):
+    """Languages spoken, by ISO 639-1 code."""
+
+    @extend_schema(responses={200: LanguageSerializer(many=True)})
+    def get(self, request: Request) -> Response:
+        return Response(list(Language.objects.order_by("name").values("code", "name")))

@@ -1,0 +1,244 @@
+"""The one FilterSet behind both the search page and the search API.
+
+Within a parameter values are any-of (repeat it or separate by commas);
+across parameters they are all-of. `near`, `radius` and `ordering` act
+together, so they are applied in `filter_queryset` rather than one by one.
+"""
+
+from __future__ import annotations
+
+import re
+
+import django_filters
+from django import forms
+from django.db.models import F, QuerySet
+from django.http import QueryDict
+
+from directory import geo
+from directory.models import AGE_GROUPS, FORMATS, Concern, FocusArea, Insurer, Language, Therapist
+
+ORDERINGS = {"distance": "Distance", "name": "Name", "-updated": "Recently updated"}
+ACCEPTING_CHOICES = {"true": "Accepting new clients", "false": "Not accepting", "any": "Everyone"}
+DEFAULT_RADIUS_MILES = 25
+MAX_RADIUS_MILES = 500
+
+
+def split_values(values: list[str] | str | None) -> list[str]:
+    """Accept both ?format=a&format=b and ?format=a,b."""
+    if values is None:
+        return []
+    if isinstance(values, str):
+        values = [values]
+    return [part.strip() for value in values for part in value.split(",") if part.strip()]
+
+
+class CommaSeparatedMultipleChoiceField(forms.MultipleChoiceField):
+    widget = forms.CheckboxSelectMultiple
+
+    def to_python(self, value: object) -> list[str]:
+        return split_values(value)  # type: ignore[arg-type]
+
+
+class CommaSeparatedModelMultipleChoiceField(forms.ModelMultipleChoiceField):
+    def clean(self, value: object) -> QuerySet:
+        return super().clean(split_values(value))  # type: ignore[arg-type]
+
+    def prepare_value(self, value: object) -> object:
+        if isinstance(value, list | tuple):
+            return [part for item in value for part in split_values(str(item))] or value
+        return super().prepare_value(value)
+
+
+class CommaSeparatedMultipleChoiceFilter(django_filters.MultipleChoiceFilter):
+    field_class = CommaSeparatedMultipleChoiceField
+
+
+class SlugMultipleChoiceFilter(django_filters.ModelMultipleChoiceFilter):
+    """Any-of over a reference table, named by slug; an unknown slug is a 400."""
+
+    field_class = CommaSeparatedModelMultipleChoiceField
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        kwargs.setdefault("widget", forms.CheckboxSelectMultiple)
+        super().__init__(*args, **kwargs)
+
+
+class PlaceField(forms.CharField):
+    def clean(self, value: object) -> geo.Place | None:
+        text = super().clean(value)
+        if not text:
+            return None
+        try:
+            return geo.locate(text)
+        except geo.PlaceNotFound as error:
+            raise forms.ValidationError(str(error), code="not_found") from error
+
+
+class StateField(forms.CharField):
+    def clean(self, value: object) -> str:
+        text = (super().clean(value) or "").strip().upper()
+        if text and text not in geo.US_STATES:
+            raise forms.ValidationError("Enter a two-letter US state code, such as NY.", code="invalid")
+        return text
+
+
+class SearchForm(forms.Form):
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("ordering") == "distance" and not data.get("near") and "near" not in self.errors:
+            self.add_error("ordering", "Sorting by distance needs a place: add near=<ZIP code>.")
+        return data
+
+
+class PlaceFilter(django_filters.Filter):
+    field_class = PlaceField
+
+
+class StateFilter(django_filters.Filter):
+    field_class = StateField
+
+
+class TherapistFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="filter_text", label="Name, credentials or keywords")
+    near = PlaceFilter(
+        method="filter_nothing",
+        label="Near (ZIP code, City, ST or lat,lng)",
+    )
+    radius = django_filters.NumberFilter(
+        method="filter_nothing",
+        label="Within (miles)",
+        min_value=1,
+        max_value=MAX_RADIUS_MILES,
+    )
+    format = CommaSeparatedMultipleChoiceFilter(choices=list(FORMATS.items()), method="filter_formats", label="Format")
+    insurance = SlugMultipleChoiceFilter(
+        queryset=Insurer.objects.all(),
+        to_field_name="slug",
+        method="filter_insurance",
+        label="Insurance",
+    )
+    focus = SlugMultipleChoiceFilter(
+        queryset=FocusArea.objects.all(),
+        to_field_name="slug",
+        method="filter_focus",
+        label="IPT focus area",
+    )
+    concern = SlugMultipleChoiceFilter(
+        queryset=Concern.objects.all(),
+        to_field_name="slug",
+        method="filter_concern",
+        label="Concern",
+    )
+    language = SlugMultipleChoiceFilter(
+        queryset=Language.objects.all(),
+        to_field_name="code",
+        method="filter_language",
+        label="Language",
+    )
+    age_group = CommaSeparatedMultipleChoiceFilter(
+        choices=list(AGE_GROUPS.items()), method="filter_age_group", label="Age group"
+    )
+    state = StateFilter(method="filter_state", label="Licensed in state")
+    accepting = django_filters.ChoiceFilter(
+        choices=list(ACCEPTING_CHOICES.items()),
+        method="filter_accepting",
+        empty_label=None,
+        label="Availability",
+    )
+    ordering = django_filters.ChoiceFilter(
+        choices=list(ORDERINGS.items()),
+        method="filter_nothing",
+        empty_label="Nearest first, or by name",
+        label="Sort by",
+    )
+
+    class Meta:
+        model = Therapist
+        form = SearchForm
+        fields = [
+            "q", "near", "radius", "format", "insurance", "focus", "concern",
+            "language", "age_group", "state", "accepting", "ordering",
+        ]  # fmt: skip
+
+    def __init__(self, *args: object, default_accepting: str | None = None, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.default_accepting = default_accepting
+
+    def filter_nothing(self, queryset: QuerySet, name: str, value: object) -> QuerySet:
+        return queryset  # applied together in filter_queryset
+
+    def filter_text(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.matching_text(value) if value.strip() else queryset
+
+    def filter_formats(self, queryset: QuerySet, name: str, value: list[str]) -> QuerySet:
+        return queryset.offering_formats(value) if value else queryset
+
+    def filter_insurance(self, queryset: QuerySet, name: str, value: QuerySet) -> QuerySet:
+        return queryset.accepting_insurance([insurer.pk for insurer in value]) if value else queryset
+
+    def filter_focus(self, queryset: QuerySet, name: str, value: QuerySet) -> QuerySet:
+        return queryset.with_focus_areas([area.pk for area in value]) if value else queryset
+
+    def filter_concern(self, queryset: QuerySet, name: str, value: QuerySet) -> QuerySet:
+        return queryset.with_concerns([concern.pk for concern in value]) if value else queryset
+
+    def filter_language(self, queryset: QuerySet, name: str, value: QuerySet) -> QuerySet:
+        return queryset.speaking([language.code for language in value]) if value else queryset
+
+    def filter_age_group(self, queryset: QuerySet, name: str, value: list[str]) -> QuerySet:
+        return queryset.serving_age_groups(value) if value else queryset
+
+    def filter_state(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.licensed_in(value) if value else queryset
+
+    def filter_accepting(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        value = value or self.default_accepting or "any"
+        if value == "true":
+            return queryset.accepting()
+        if value == "false":
+            return queryset.not_accepting()
+        return queryset
+
+    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
+        queryset = super().filter_queryset(queryset)
+        data = self.form.cleaned_data
+        if not data.get("accepting") and self.default_accepting:
+            queryset = self.filter_accepting(queryset, "accepting", self.default_accepting)
+        place: geo.Place | None = data.get("near")
+        ordering = data.get("ordering") or ("distance" if place else "name")
+        if place is not None:
+            radius = float(data.get("radius") or DEFAULT_RADIUS_MILES)
+            queryset = queryset.near(place, radius, online_in_state="online" in (data.get("format") or []))
+        if ordering == "distance" and place is not None:
+            return queryset.order_by(F("distance_sort").asc(nulls_last=True), "last_name", "first_name", "id")
+        if ordering == "-updated":
+            return queryset.order_by("-updated_at", "id")
+        return queryset.order_by("last_name", "first_name", "id")
+
+    @property
+    def place(self) -> geo.Place | None:
+        return self.form.cleaned_data.get("near") if self.is_bound and self.is_valid() else None
+
+
+MULTI_VALUED = ("format", "insurance", "focus", "concern", "language", "age_group")
+
+
+def normalized_query(query: QueryDict) -> QueryDict:
+    """Split comma-separated values so that forms show them as ticked boxes."""
+    normalized = query.copy()
+    for name in MULTI_VALUED:
+        if name in normalized:
+            normalized.setlist(name, split_values(normalized.getlist(name)))
+    return normalized
+
+
+def query_errors(filterset: TherapistFilter) -> dict[str, list[str]]:
+    """The FilterSet's errors as {"parameter": ["message"]}."""
+    errors = {name: [str(message) for message in messages] for name, messages in filterset.errors.items()}
+    # ModelMultipleChoiceField says "Select a valid choice"; name the unknown value.
+    for name in ("insurance", "focus", "concern", "language"):
+        if name in errors:
+            errors[name] = [
+                re.sub(r"^Select a valid choice\. ", "Unknown value: ", message) for message in errors[name]
+            ]
+    return errors

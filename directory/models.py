@@ -1,0 +1,442 @@
+"""Therapist profiles, their offices and licences, and the reference vocabularies."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Exists, F, OuterRef, Q, Subquery, Value
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import slugify
+
+from directory import geo
+
+FORMATS = {
+    "individual": "Individual",
+    "family": "Family",
+    "group": "Group",
+    "online": "Online (telehealth)",
+}
+AGE_GROUPS = {
+    "children": "Children",
+    "adolescents": "Adolescents",
+    "adults": "Adults",
+    "older-adults": "Older adults",
+}
+STATE_CHOICES = sorted(geo.US_STATES.items())
+
+
+def npi_check_digit(prefix: str) -> int:
+    """The Luhn check digit of an NPI, computed over "80840" + its first nine digits."""
+    total = 0
+    # Double every second digit from the right of the payload, its last digit first.
+    for position, digit in enumerate(int(character) for character in reversed("80840" + prefix)):
+        if position % 2 == 0:
+            digit = digit * 2 - 9 if digit > 4 else digit * 2
+        total += digit
+    return (10 - total % 10) % 10
+
+
+def npi_is_valid(npi: str) -> bool:
+    return len(npi) == 10 and npi.isdigit() and npi_check_digit(npi[:9]) == int(npi[9])
+
+
+def validate_npi(value: str) -> None:
+    if not value.isdigit() or len(value) != 10:
+        raise ValidationError("An NPI is exactly 10 digits.", code="npi_format")
+    if not npi_is_valid(value):
+        raise ValidationError("This NPI fails its check digit (Luhn rule): check for a typo.", code="npi_luhn")
+
+
+class ReferenceQuerySet(models.QuerySet):
+    def by_slugs(self, slugs: list[str]) -> ReferenceQuerySet:
+        return self.filter(slug__in=slugs)
+
+
+class Insurer(models.Model):
+    class Kind(models.TextChoices):
+        COMMERCIAL = "commercial", "Commercial"
+        MEDICARE = "medicare", "Medicare"
+        MEDICAID = "medicaid", "Medicaid"
+        MILITARY = "military", "Military (TRICARE)"
+        EAP = "eap", "Employee assistance program"
+        MARKETPLACE = "marketplace", "Marketplace"
+
+    slug = models.SlugField(unique=True)
+    name = models.CharField(max_length=120)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.COMMERCIAL)
+
+    objects = ReferenceQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class FocusArea(models.Model):
+    """An IPT problem area (the seed's "key focus areas")."""
+
+    slug = models.SlugField(unique=True)
+    name = models.CharField(max_length=120)
+    description = models.TextField(blank=True)
+    client_prompt = models.CharField(max_length=200, blank=True, help_text="Plain-language question shown to clients.")
+
+    objects = ReferenceQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Concern(models.Model):
+    slug = models.SlugField(unique=True)
+    name = models.CharField(max_length=120)
+
+    objects = ReferenceQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Language(models.Model):
+    code = models.CharField(max_length=3, unique=True, help_text="ISO 639-1 code")
+    name = models.CharField(max_length=60)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TherapistQuerySet(models.QuerySet):
+    def published(self) -> TherapistQuerySet:
+        return self.filter(status=Therapist.Status.PUBLISHED)
+
+    def freshness_cutoff(self, now: datetime.datetime | None = None) -> datetime.datetime:
+        now = now or timezone.now()
+        return now - datetime.timedelta(days=settings.AVAILABILITY_FRESHNESS_DAYS)
+
+    def accepting(self, now: datetime.datetime | None = None) -> TherapistQuerySet:
+        """Accepting new clients, with availability confirmed within the freshness window."""
+        return self.filter(accepts_new_clients=True, availability_confirmed_at__gte=self.freshness_cutoff(now))
+
+    def not_accepting(self, now: datetime.datetime | None = None) -> TherapistQuerySet:
+        return self.exclude(pk__in=self.model.objects.accepting(now).values("pk"))
+
+    def offering_formats(self, formats: list[str]) -> TherapistQuerySet:
+        condition = Q()
+        for format_slug in formats:
+            condition |= Q(**{f"offers_{format_slug}": True})
+        return self.filter(condition)
+
+    def serving_age_groups(self, age_groups: list[str]) -> TherapistQuerySet:
+        condition = Q()
+        for age_group in age_groups:
+            condition |= Q(**{f"serves_{age_group.replace('-', '_')}": True})
+        return self.filter(condition)
+
+    def _having(self, through: type[models.Model], **lookups: object) -> Exists:
+        return Exists(through.objects.filter(therapist=OuterRef("pk"), **lookups))
+
+    def accepting_insurance(self, insurer_ids: list[int]) -> TherapistQuerySet:
+        return self.filter(self._having(TherapistInsurer, insurer_id__in=insurer_ids))
+
+    def with_focus_areas(self, focus_area_ids: list[int]) -> TherapistQuerySet:
+        return self.filter(self._having(Therapist.focus_areas.through, focusarea_id__in=focus_area_ids))
+
+    def with_concerns(self, concern_ids: list[int]) -> TherapistQuerySet:
+        return self.filter(self._having(Therapist.concerns.through, concern_id__in=concern_ids))
+
+    def speaking(self, language_codes: list[str]) -> TherapistQuerySet:
+        return self.filter(self._having(Therapist.languages.through, language__code__in=language_codes))
+
+    def licensed_in(self, state: str) -> TherapistQuerySet:
+        return self.filter(self._having(LicensedState, state=state))
+
+    def matching_text(self, text: str) -> TherapistQuerySet:
+        condition = Q()
+        for word in text.split()[:8]:
+            condition &= (
+                Q(first_name__icontains=word)
+                | Q(last_name__icontains=word)
+                | Q(credentials__icontains=word)
+                | Q(bio__icontains=word)
+            )
+        return self.filter(condition)
+
+    def near(self, place: geo.Place, miles: float, *, online_in_state: bool = False) -> TherapistQuerySet:
+        """Therapists with an office within `miles` of `place`, nearest first.
+
+        A bounding box on the indexed office coordinates narrows the rows in
+        SQL; an equirectangular distance (plain arithmetic, no trigonometry in
+        SQL, never shorter than the great-circle distance) filters and sorts
+        them. With `online_in_state`, therapists who offer online sessions and
+        are licensed in the place's state match too, after those with offices.
+        Each row gets `distance_sort` (squared degrees-of-latitude, null for
+        an online-only match).
+        """
+        box = geo.bounding_box(place.latitude, place.longitude, miles)
+        scale = box.miles_per_degree_longitude / geo.MILES_PER_DEGREE_LATITUDE
+        squared_distance = (F("latitude") - Value(place.latitude)) * (F("latitude") - Value(place.latitude)) + (
+            F("longitude") - Value(place.longitude)
+        ) * (F("longitude") - Value(place.longitude)) * Value(scale * scale)
+        limit = (miles / geo.MILES_PER_DEGREE_LATITUDE) ** 2
+        offices = (
+            Office.objects.filter(
+                therapist=OuterRef("pk"),
+                latitude__range=(box.min_latitude, box.max_latitude),
+                longitude__range=(box.min_longitude, box.max_longitude),
+            )
+            .annotate(squared=squared_distance)
+            .filter(squared__lte=limit)
+            .order_by("squared")
+            .values("squared")[:1]
+        )
+        annotated = self.annotate(distance_sort=Subquery(offices, output_field=models.FloatField()))
+        condition = Q(distance_sort__isnull=False)
+        if online_in_state:
+            condition |= Q(offers_online=True) & Q(self._having(LicensedState, state=place.state))
+        return annotated.filter(condition)
+
+    def for_listing(self) -> TherapistQuerySet:
+        """Everything a result card shows, in a fixed number of queries."""
+        return self.prefetch_related(
+            "offices",
+            "licensed_states",
+            "focus_areas",
+            "concerns",
+            "languages",
+            models.Prefetch(
+                "insurer_links",
+                queryset=TherapistInsurer.objects.select_related("insurer").order_by("insurer__name"),
+            ),
+        )
+
+
+class Therapist(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PENDING = "pending", "Pending review"
+        PUBLISHED = "published", "Published"
+        SUSPENDED = "suspended", "Suspended"
+
+    class TrainingLevel(models.TextChoices):
+        TRAINED = "trained", "IPT trained (accredited course)"
+        CERTIFIED = "certified", "Certified IPT therapist"
+        SUPERVISOR = "supervisor", "IPT supervisor or trainer"
+
+    class Cadence(models.TextChoices):
+        WEEKLY = "weekly", "Weekly"
+        BIWEEKLY = "biweekly", "Every two weeks"
+        EITHER = "either", "Weekly or every two weeks"
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="therapist_profile",
+    )
+    slug = models.SlugField(unique=True, max_length=120)
+    first_name = models.CharField(max_length=80)
+    last_name = models.CharField(max_length=80)
+    credentials = models.CharField(max_length=120, help_text="For example: LCSW, PhD, LMFT")
+    pronouns = models.CharField(max_length=40, blank=True)
+    bio = models.TextField(blank=True)
+    approach = models.TextField(blank=True, help_text="What an IPT course with this therapist looks like.")
+    photo = models.ImageField(upload_to="therapists/", blank=True)
+    email = models.EmailField(blank=True)
+    phone = models.CharField(
+        max_length=20,
+        blank=True,
+        validators=[RegexValidator(r"^[0-9 ()+.\-]{7,20}$", "Enter a phone number.")],
+    )
+    website = models.URLField(blank=True)
+    npi = models.CharField("NPI", max_length=10, unique=True, validators=[validate_npi])
+    training_level = models.CharField(max_length=20, choices=TrainingLevel.choices, default=TrainingLevel.TRAINED)
+
+    offers_individual = models.BooleanField(default=True)
+    offers_family = models.BooleanField(default=False)
+    offers_group = models.BooleanField(default=False)
+    offers_online = models.BooleanField(default=False)
+
+    serves_children = models.BooleanField(default=False)
+    serves_adolescents = models.BooleanField(default=False)
+    serves_adults = models.BooleanField(default=True)
+    serves_older_adults = models.BooleanField(default=False)
+
+    insurers = models.ManyToManyField(Insurer, through="TherapistInsurer", blank=True)
+    focus_areas = models.ManyToManyField(FocusArea, blank=True)
+    concerns = models.ManyToManyField(Concern, blank=True)
+    languages = models.ManyToManyField(Language, blank=True)
+
+    fee_min = models.PositiveIntegerField(null=True, blank=True, help_text="Self-pay fee per session, lowest (USD)")
+    fee_max = models.PositiveIntegerField(null=True, blank=True, help_text="Self-pay fee per session, highest (USD)")
+    sliding_scale = models.BooleanField(default=False)
+    session_cadence = models.CharField(max_length=10, choices=Cadence.choices, default=Cadence.WEEKLY)
+
+    accepts_new_clients = models.BooleanField(default=True)
+    capacity = models.PositiveSmallIntegerField(
+        default=0, help_text="Open slots for new clients", validators=[MaxValueValidator(200)]
+    )
+    availability_confirmed_at = models.DateTimeField(null=True, blank=True)
+
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.DRAFT, db_index=True)
+    is_demo = models.BooleanField(default=False, help_text="A fictional listing from the demo data")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TherapistQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["last_name", "first_name", "id"]
+        indexes = [
+            models.Index(fields=["status", "accepts_new_clients", "availability_confirmed_at"]),
+            models.Index(fields=["last_name", "first_name", "id"], name="therapist_name_order"),
+            models.Index(fields=["-updated_at", "id"], name="therapist_updated_order"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(fee_min__isnull=True) | Q(fee_max__isnull=True) | Q(fee_min__lte=F("fee_max")),
+                name="therapist_fee_range_ordered",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.full_name}, {self.credentials}"
+
+    def clean(self) -> None:
+        if self.fee_min is not None and self.fee_max is not None and self.fee_min > self.fee_max:
+            raise ValidationError({"fee_max": "The highest fee must be at least the lowest fee."})
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+    @property
+    def formats(self) -> list[str]:
+        return [slug for slug in FORMATS if getattr(self, f"offers_{slug}")]
+
+    @property
+    def format_labels(self) -> list[str]:
+        return [FORMATS[slug] for slug in self.formats]
+
+    @property
+    def age_groups(self) -> list[str]:
+        return [slug for slug in AGE_GROUPS if getattr(self, f"serves_{slug.replace('-', '_')}")]
+
+    @property
+    def age_group_labels(self) -> list[str]:
+        return [AGE_GROUPS[slug] for slug in self.age_groups]
+
+    def is_availability_fresh(self, now: datetime.datetime | None = None) -> bool:
+        if self.availability_confirmed_at is None:
+            return False
+        return self.availability_confirmed_at >= Therapist.objects.freshness_cutoff(now)
+
+    def is_accepting(self, now: datetime.datetime | None = None) -> bool:
+        """What the public sees: accepting, and confirmed recently enough to believe."""
+        return self.accepts_new_clients and self.is_availability_fresh(now)
+
+    def get_absolute_url(self) -> str:
+        return reverse("directory:therapist-detail", kwargs={"slug": self.slug})
+
+    def build_slug(self) -> str:
+        return slugify(f"{self.first_name} {self.last_name} {self.npi[-4:]}")[:120]
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if not self.slug:
+            self.slug = self.build_slug()
+        super().save(*args, **kwargs)
+
+    # Derived from prefetched relations: no query when for_listing() was used.
+    @property
+    def insurer_list(self) -> list[Insurer]:
+        return [link.insurer for link in self.insurer_links.all()]
+
+    @property
+    def licensed_state_codes(self) -> list[str]:
+        return sorted({licence.state for licence in self.licensed_states.all()})
+
+
+class TherapistInsurer(models.Model):
+    """A therapist in an insurer's network, and whether that panel is open to new clients."""
+
+    therapist = models.ForeignKey(Therapist, on_delete=models.CASCADE, related_name="insurer_links")
+    insurer = models.ForeignKey(Insurer, on_delete=models.PROTECT, related_name="therapist_links")
+    accepting_new_clients = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["therapist", "insurer"], name="unique_therapist_insurer")]
+        indexes = [models.Index(fields=["insurer", "therapist"])]
+
+    def __str__(self) -> str:
+        return f"{self.therapist_id} in {self.insurer}"
+
+
+class Office(models.Model):
+    therapist = models.ForeignKey(Therapist, on_delete=models.CASCADE, related_name="offices")
+    label = models.CharField(max_length=80, blank=True, help_text="For example: Main office")
+    address = models.CharField(max_length=200)
+    city = models.CharField(max_length=80)
+    state = models.CharField(max_length=2, choices=STATE_CHOICES)
+    postal_code = models.CharField(
+        "ZIP code",
+        max_length=10,
+        validators=[RegexValidator(r"^\d{5}(-\d{4})?$", "Enter a 5-digit ZIP code.")],
+    )
+    latitude = models.FloatField(null=True, blank=True)
+    longitude = models.FloatField(null=True, blank=True)
+    wheelchair_accessible = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["latitude", "longitude"], name="office_coordinates")]
+
+    def __str__(self) -> str:
+        return f"{self.address}, {self.city}, {self.state} {self.postal_code}"
+
+    def clean(self) -> None:
+        if self.postal_code and geo.zip_index().zip_place(self.postal_code[:5]) is None:
+            raise ValidationError({"postal_code": f"{self.postal_code} is not a known US ZIP code."})
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if self.latitude is None or self.longitude is None:
+            place = geo.geocode_address(self.address, self.postal_code)
+            self.latitude, self.longitude = place.latitude, place.longitude
+        super().save(*args, **kwargs)
+
+
+class LicensedState(models.Model):
+    """A state where the therapist may see clients, directly or through a compact."""
+
+    class Basis(models.TextChoices):
+        LICENSE = "license", "State licence"
+        PSYPACT = "psypact", "PSYPACT"
+        COUNSELING_COMPACT = "counseling-compact", "Counseling Compact"
+        SOCIAL_WORK_COMPACT = "social-work-compact", "Social Work Compact"
+
+    therapist = models.ForeignKey(Therapist, on_delete=models.CASCADE, related_name="licensed_states")
+    state = models.CharField(max_length=2, choices=STATE_CHOICES)
+    basis = models.CharField(max_length=24, choices=Basis.choices, default=Basis.LICENSE)
+    license_number = models.CharField(max_length=40, blank=True)
+
+    class Meta:
+        ordering = ["state"]
+        constraints = [models.UniqueConstraint(fields=["therapist", "state"], name="unique_therapist_state")]
+        indexes = [models.Index(fields=["state", "therapist"])]
+
+    def __str__(self) -> str:
+        return f"{self.state} ({self.get_basis_display()})"

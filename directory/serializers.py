@@ -1,0 +1,81 @@
+"""Output shapes of the public directory API."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+from rest_framework import serializers
+
+from directory.models import Therapist
+
+
+class ReferenceSerializer(serializers.Serializer):
+    slug = serializers.CharField()
+    name = serializers.CharField()
+
+
+class LanguageSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+
+
+class OfficeSerializer(serializers.Serializer):
+    label = serializers.CharField()
+    address = serializers.CharField()
+    city = serializers.CharField()
+    state = serializers.CharField()
+    postal_code = serializers.CharField()
+    latitude = serializers.FloatField(allow_null=True)
+    longitude = serializers.FloatField(allow_null=True)
+    wheelchair_accessible = serializers.BooleanField()
+
+
+class LicensedStateSerializer(serializers.Serializer):
+    state = serializers.CharField()
+    basis = serializers.CharField()
+
+
+class TherapistSerializer(serializers.Serializer):
+    """A published profile as search results and /api/therapists/<id>/ show it.
+
+    Expects a therapist loaded with `Therapist.objects.for_listing()`; a
+    `distance_miles` attribute, when set by the search, is reported too.
+    """
+
+    id = serializers.IntegerField()
+    slug = serializers.SlugField()
+    url = serializers.SerializerMethodField()
+    name = serializers.CharField(source="full_name")
+    credentials = serializers.CharField()
+    pronouns = serializers.CharField()
+    training_level = serializers.CharField()
+    formats = serializers.ListField(child=serializers.CharField())
+    age_groups = serializers.ListField(child=serializers.CharField())
+    insurance = ReferenceSerializer(source="insurer_list", many=True)
+    focus_areas = ReferenceSerializer(many=True)
+    concerns = ReferenceSerializer(many=True)
+    languages = LanguageSerializer(many=True)
+    accepting_new_clients = serializers.SerializerMethodField()
+    availability_confirmed_at = serializers.DateTimeField(allow_null=True)
+    session_cadence = serializers.CharField()
+    offices = OfficeSerializer(many=True)
+    licensed_states = serializers.SerializerMethodField()
+    fee_min = serializers.IntegerField(allow_null=True)
+    fee_max = serializers.IntegerField(allow_null=True)
+    sliding_scale = serializers.BooleanField()
+    distance_miles = serializers.SerializerMethodField()
+    is_demo = serializers.BooleanField()
+
+    def get_url(self, therapist: Therapist) -> str:
+        request = self.context.get("request")
+        path = therapist.get_absolute_url()
+        return request.build_absolute_uri(path) if request else path
+
+    def get_accepting_new_clients(self, therapist: Therapist) -> bool:
+        """Accepting, and availability confirmed within the freshness window."""
+        return therapist.is_accepting(self.context.get("now") or timezone.now())
+
+    def get_licensed_states(self, therapist: Therapist) -> list[str]:
+        return therapist.licensed_state_codes
+
+    def get_distance_miles(self, therapist: Therapist) -> float | None:
+        return getattr(therapist, "distance_miles", None)

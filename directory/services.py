@@ -1,0 +1,144 @@
+"""Directory reads and writes that the page, the API and commands share."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable, Mapping
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from directory import geo
+from directory.models import (
+    AGE_GROUPS,
+    FORMATS,
+    Concern,
+    FocusArea,
+    Insurer,
+    Language,
+    LicensedState,
+    Office,
+    Therapist,
+    TherapistInsurer,
+)
+
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+
+
+def parse_page_parameters(query: Mapping[str, str]) -> tuple[int, int]:
+    """`page` (from 1) and `page_size` (1 to 100), or a ValidationError naming the field."""
+    errors: dict[str, list[str]] = {}
+    values = {}
+    for name, default, maximum in (("page", 1, None), ("page_size", DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)):
+        raw = query.get(name)
+        if raw in (None, ""):
+            values[name] = default
+            continue
+        if not str(raw).isdigit() or int(raw) < 1:
+            errors[name] = [f"{name} must be a whole number from 1."]
+        elif maximum is not None and int(raw) > maximum:
+            errors[name] = [f"{name} must be at most {maximum}."]
+        else:
+            values[name] = int(raw)
+    if errors:
+        raise ValidationError(errors)
+    return values["page"], values["page_size"]
+
+
+def attach_distances(therapists: Iterable[Therapist], place: geo.Place | None) -> None:
+    """Set `distance_miles` (nearest office, great-circle) on therapists of one page.
+
+    Only rows that matched by an office get a distance; an online-only match
+    keeps None. Offices must be prefetched.
+    """
+    for therapist in therapists:
+        therapist.distance_miles = None
+        if place is None or getattr(therapist, "distance_sort", None) is None:
+            continue
+        distances = [
+            geo.miles_between(place.point, (office.latitude, office.longitude))
+            for office in therapist.offices.all()
+            if office.latitude is not None
+        ]
+        therapist.distance_miles = round(min(distances), 1) if distances else None
+
+
+def _therapist_fields(record: dict, now: datetime.datetime) -> dict:
+    days_ago = record.get("availability_confirmed_days_ago")
+    fields = {
+        name: record[name]
+        for name in (
+            "first_name", "last_name", "credentials", "pronouns", "bio", "approach", "email",
+            "phone", "website", "training_level", "fee_min", "fee_max", "sliding_scale",
+            "session_cadence", "accepts_new_clients", "capacity", "status", "is_demo",
+        )
+    }  # fmt: skip
+    fields["availability_confirmed_at"] = None if days_ago is None else now - datetime.timedelta(days=days_ago)
+    for format_slug in FORMATS:
+        fields[f"offers_{format_slug}"] = format_slug in record["formats"]
+    for age_group in AGE_GROUPS:
+        fields[f"serves_{age_group.replace('-', '_')}"] = age_group in record["age_groups"]
+    return fields
+
+
+@transaction.atomic
+def load_directory(records: list[dict], *, now: datetime.datetime) -> int:
+    """Create or update therapists from plain records, keyed by NPI; idempotent.
+
+    Dates in the records are relative to `now`. Offices, licences and insurer
+    links are replaced by the record's, so loading twice duplicates nothing.
+    """
+    insurers = {insurer.slug: insurer for insurer in Insurer.objects.all()}
+    focus_areas = {area.slug: area for area in FocusArea.objects.all()}
+    concerns = {concern.slug: concern for concern in Concern.objects.all()}
+    languages = {language.code: language for language in Language.objects.all()}
+    for record in records:
+        therapist, _ = Therapist.objects.update_or_create(npi=record["npi"], defaults=_therapist_fields(record, now))
+        therapist.focus_areas.set([focus_areas[slug] for slug in record["focus_areas"]])
+        therapist.concerns.set([concerns[slug] for slug in record["concerns"]])
+        therapist.languages.set([languages[code] for code in record["languages"]])
+        therapist.insurer_links.all().delete()
+        TherapistInsurer.objects.bulk_create(
+            TherapistInsurer(
+                therapist=therapist,
+                insurer=insurers[link["slug"]],
+                accepting_new_clients=link["accepting_new_clients"],
+            )
+            for link in record["insurers"]
+        )
+        therapist.offices.all().delete()
+        for office in record["offices"]:
+            Office.objects.create(therapist=therapist, **office)
+        therapist.licensed_states.all().delete()
+        LicensedState.objects.bulk_create(
+            LicensedState(therapist=therapist, **licence) for licence in record["licensed_states"]
+        )
+    return len(records)
+
+
+THERAPISTS_GROUP = "therapists"
+REFERRERS_GROUP = "referrers"
+
+
+@transaction.atomic
+def ensure_demo_accounts(*, password: str, therapist_npis: Mapping[str, str]) -> list[str]:
+    """The demo logins of API.md; existing ones get their password and links reset."""
+    user_model = get_user_model()
+    therapists_group = Group.objects.get(name=THERAPISTS_GROUP)
+    referrers_group = Group.objects.get(name=REFERRERS_GROUP)
+    accounts = [("admin", None), ("referrer1", referrers_group), ("referrer2", referrers_group)]
+    accounts += [(username, therapists_group) for username in therapist_npis]
+    for username, group in accounts:
+        user, _ = user_model.objects.get_or_create(username=username, defaults={"email": f"{username}@example.org"})
+        user.is_staff = user.is_superuser = username == "admin"
+        user.set_password(password)
+        user.save()
+        if group is not None:
+            user.groups.add(group)
+    for username, npi in therapist_npis.items():
+        Therapist.objects.filter(user__username=username).exclude(npi=npi).update(user=None)
+        Therapist.objects.filter(npi=npi).update(user=user_model.objects.get(username=username))
+    return [username for username, _ in accounts]

@@ -1,0 +1,34 @@
+"""Template helpers for directory pages."""
+
+from __future__ import annotations
+
+import datetime
+
+from django import template
+from django.http import QueryDict
+
+from directory.models import Therapist
+
+register = template.Library()
+
+
+@register.filter
+def accepting(therapist: Therapist, now: datetime.datetime) -> bool:
+    return therapist.is_accepting(now)
+
+
+@register.filter
+def relax(query: QueryDict, suggestion: str) -> str:
+    """The query string of the same search with one constraint relaxed."""
+    relaxed = query.copy()
+    relaxed.pop("page", None)
+    if suggestion == "radius":
+        current = relaxed.get("radius", "25")
+        relaxed["radius"] = "100" if not current.isdigit() or int(current) < 100 else "500"
+    elif suggestion == "online":
+        relaxed.setlist("format", [*relaxed.getlist("format"), "online"])
+    elif suggestion == "accepting":
+        relaxed["accepting"] = "any"
+    else:
+        relaxed.pop(suggestion, None)
+    return relaxed.urlencode()

@@ -1,0 +1,1 @@
+"""Referrals and their matches (see issue 3)."""

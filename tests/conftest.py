@@ -1,0 +1,94 @@
+"""Shared set-up: the reference data and demo directory, loaded once; named personas."""
+
+from __future__ import annotations
+
+import datetime
+import json
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import Group, User
+from django.core.management import call_command
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from directory.models import Insurer, LicensedState, Office, Therapist, TherapistInsurer
+from directory.services import load_directory
+
+DEMO_RECORDS = json.loads((Path(settings.BASE_DIR) / "fixtures" / "demo_directory.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None, django_db_blocker: object) -> None:
+    """Every test runs on the real reference data and the 336-therapist demo directory."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    with django_db_blocker.unblock():
+        call_command("loaddata", "reference", verbosity=0)
+        load_directory(DEMO_RECORDS, now=timezone.now())
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings: object) -> None:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+def make_user(username: str, group: str | None = None, **extra: object) -> User:
+    user = User.objects.create_user(username=username, password="correct-horse-battery", **extra)
+    if group:
+        user.groups.add(Group.objects.get(name=group))
+    return user
+
+
+def make_therapist(
+    *,
+    npi: str,
+    first_name: str = "Test",
+    last_name: str = "Therapist",
+    postal_code: str | None = "11215",
+    insurers: tuple[str, ...] = ("aetna",),
+    licensed: tuple[str, ...] = ("NY",),
+    accepting: bool = True,
+    confirmed_days_ago: int | None = 1,
+    status: str = Therapist.Status.PUBLISHED,
+    **fields: object,
+) -> Therapist:
+    """A therapist built with the plain ORM, for tests that need exact facts."""
+    confirmed_at = None if confirmed_days_ago is None else timezone.now() - datetime.timedelta(days=confirmed_days_ago)
+    therapist = Therapist.objects.create(
+        npi=npi,
+        first_name=first_name,
+        last_name=last_name,
+        credentials="LCSW",
+        status=status,
+        accepts_new_clients=accepting,
+        capacity=3 if accepting else 0,
+        availability_confirmed_at=confirmed_at,
+        **fields,
+    )
+    if postal_code:
+        Office.objects.create(
+            therapist=therapist, address="1 Test St", city="Test", state="NY", postal_code=postal_code
+        )
+    for slug in insurers:
+        TherapistInsurer.objects.create(therapist=therapist, insurer=Insurer.objects.get(slug=slug))
+    for state in licensed:
+        LicensedState.objects.create(therapist=therapist, state=state)
+    return therapist
+
+
+@pytest.fixture
+def accepting_therapist(db: None) -> Therapist:
+    """Dana, in Park Slope, takes Aetna, accepting, confirmed yesterday."""
+    return make_therapist(npi="1234567893", first_name="Dana", last_name="Accepting")
+
+
+@pytest.fixture
+def full_therapist(db: None) -> Therapist:
+    """Fran, in Park Slope too, but not accepting new clients."""
+    return make_therapist(npi="1245319599", first_name="Fran", last_name="Full", accepting=False)
