@@ -1,0 +1,91 @@
+"""The offline geocoder and distance helpers: no database, no network."""
+
+from __future__ import annotations
+
+import pytest
+from geopy.distance import geodesic
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from directory import geo
+
+
+def test_zip_code_resolves_to_its_coordinates_and_state() -> None:
+    place = geo.locate("11215")
+    assert place.state == "NY"
+    assert place.latitude == pytest.approx(40.66, abs=0.05)
+    assert place.longitude == pytest.approx(-73.98, abs=0.05)
+    assert "Brooklyn" in place.label
+
+
+def test_zip_plus_four_and_address_ending_in_zip() -> None:
+    assert geo.locate("60614-1234").state == "IL"
+    assert geo.locate_offline("233 S Wacker Dr, Chicago, IL 60606").state == "IL"
+
+
+@pytest.mark.parametrize("spelling", ["St. Louis, MO", "Saint Louis, MO", "st louis, mo", "ST. LOUIS,MO"])
+def test_city_names_are_normalised(spelling: str) -> None:
+    place = geo.locate(spelling)
+    assert place.state == "MO"
+    assert place.latitude == pytest.approx(38.63, abs=0.15)
+
+
+def test_city_centroid_lies_among_its_zip_codes() -> None:
+    chicago = geo.locate("Chicago, IL")
+    assert geo.miles_between(chicago.point, geo.locate("60601").point) < 15
+
+
+def test_coordinates_are_taken_as_given_with_their_state() -> None:
+    place = geo.locate("47.6062, -122.3321")
+    assert place.point == (47.6062, -122.3321)
+    assert place.state == "WA"
+
+
+@pytest.mark.parametrize("query", ["99999", "00000", "Atlantis, ZZ", "Springfield", "", "91.0,10.0", "hello world"])
+def test_unknown_places_raise_a_clear_error(query: str) -> None:
+    with pytest.raises(geo.PlaceNotFound, match="could not locate"):
+        geo.locate(query)
+
+
+def test_placeholder_zero_coordinates_are_unknown() -> None:
+    import zipcodes
+
+    placeholders = [
+        row["zip_code"] for row in zipcodes.list_all() if float(row["lat"]) == 0 and float(row["long"]) == 0
+    ]
+    assert placeholders
+    assert geo.locate_offline(placeholders[0]) is None
+
+
+def test_geocoder_speaks_geopys_interface() -> None:
+    geocoder = geo.ZipcodeGeocoder()
+    location = geocoder.geocode("02139")
+    assert location.raw["state"] == "MA"
+    assert (location.latitude, location.longitude) == pytest.approx((42.36, -71.10), abs=0.05)
+    assert geocoder.geocode("nowhere at all") is None
+    reverse = geocoder.reverse((40.7506, -73.9972))
+    assert reverse.raw["state"] == "NY" and reverse.raw["postal_code"].startswith("100")
+
+
+def test_miles_between_agrees_with_geodesic() -> None:
+    brooklyn, manhattan = geo.locate("11215").point, geo.locate("10025").point
+    assert geo.miles_between(brooklyn, manhattan) == pytest.approx(geodesic(brooklyn, manhattan).miles, rel=0.003)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    latitude=st.floats(min_value=18, max_value=65),
+    longitude=st.floats(min_value=-160, max_value=-66),
+    miles=st.floats(min_value=1, max_value=500),
+    bearing=st.floats(min_value=0, max_value=360),
+    fraction=st.floats(min_value=0, max_value=0.999),
+)
+def test_bounding_box_holds_every_point_within_the_radius(
+    latitude: float, longitude: float, miles: float, bearing: float, fraction: float
+) -> None:
+    from geopy.distance import great_circle
+
+    target = great_circle(miles=miles * fraction).destination((latitude, longitude), bearing)
+    box = geo.bounding_box(latitude, longitude, miles)
+    assert box.min_latitude <= target.latitude <= box.max_latitude
+    assert box.min_longitude <= target.longitude <= box.max_longitude
