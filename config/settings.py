@@ -104,6 +104,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "directory.context_processors.roles",
             ],
         },
     },
@@ -119,6 +120,10 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Writers take the lock up front: no "database is locked" on upgrade, and
+    # concurrent compare-and-set updates queue instead of failing.
+    DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -198,6 +203,17 @@ GEOCODER_USER_AGENT = env_str("GEOCODER_USER_AGENT", "ipt-directory")
 
 # Availability older than this many days no longer counts as "accepting".
 AVAILABILITY_FRESHNESS_DAYS = env_int("AVAILABILITY_FRESHNESS_DAYS", 60, minimum=1)
+
+# Matching: weights of the score components (any non-negative numbers; the
+# score is their weighted mean on 0-100), reach, and the referral loop.
+MATCH_WEIGHTS = {
+    "focus": 30, "concern": 15, "distance": 15, "availability": 15,
+    "language": 5, "training": 10, "responsiveness": 5, "load": 5,
+}  # fmt: skip
+MATCH_MAX_DISTANCE_MILES = env_int("MATCH_MAX_DISTANCE_MILES", 25, minimum=1)
+MATCH_RESULT_LIMIT = env_int("MATCH_RESULT_LIMIT", 20, minimum=1)
+MAX_OPEN_OFFERS = 3
+OFFER_EXPIRY_DAYS = env_int("OFFER_EXPIRY_DAYS", 5, minimum=1)
 
 LOGGING = {
     "version": 1,

@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import obtain_auth_token
 
 from directory import api as directory_api
+from matching import api as matching_api
 
 api_patterns = [
     path("therapists/", directory_api.TherapistSearchView.as_view(), name="therapist-search"),
@@ -15,6 +16,18 @@ api_patterns = [
     path("concerns/", directory_api.ConcernListView.as_view(), name="concern-list"),
     path("formats/", directory_api.FormatListView.as_view(), name="format-list"),
     path("languages/", directory_api.LanguageListView.as_view(), name="language-list"),
+    path("match/", matching_api.MatchView.as_view(), name="match"),
+    path("referrals/", matching_api.ReferralListView.as_view(), name="referral-list"),
+    path("referrals/<uuid:referral_id>/", matching_api.ReferralDetailView.as_view(), name="referral-detail"),
+    path("referrals/<uuid:referral_id>/offers/", matching_api.ReferralOfferView.as_view(), name="referral-offer"),
+    path(
+        "referrals/<uuid:referral_id>/withdraw/", matching_api.ReferralWithdrawView.as_view(), name="referral-withdraw"
+    ),
+    path("referrals/<uuid:referral_id>/close/", matching_api.ReferralCloseView.as_view(), name="referral-close"),
+    path("me/offers/", matching_api.MyOfferListView.as_view(), name="my-offers"),
+    path("me/offers/<int:offer_id>/accept/", matching_api.AcceptOfferView.as_view(), name="offer-accept"),
+    path("me/offers/<int:offer_id>/decline/", matching_api.DeclineOfferView.as_view(), name="offer-decline"),
+    path("me/offers/<int:offer_id>/schedule/", matching_api.ScheduleOfferView.as_view(), name="offer-schedule"),
     path("auth/token/", obtain_auth_token, name="auth-token"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
@@ -24,5 +37,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/", include((api_patterns, "api"))),
+    path("", include("matching.urls")),
     path("", include("directory.urls")),
 ]

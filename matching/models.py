@@ -1,1 +1,195 @@
-"""Referrals and their matches (see issue 3)."""
+"""Referrals from physicians' offices, their ranked matches, offers and the PHI access log.
+
+A referral carries protected health information (the `patient_*` fields and
+`notes`): only its referrer, staff and a therapist who accepted it may see
+them, and every read is recorded in `PHIAccess`. The status machine lives in
+`matching.services`; models hold data, not rules.
+"""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+from directory.models import AGE_GROUPS, FORMATS, Insurer, Therapist
+
+
+class Referral(models.Model):
+    class Status(models.TextChoices):
+        MATCHED = "matched", "Matched"
+        NO_MATCH = "no_match", "No match"
+        OFFERED = "offered", "Offered"
+        ACCEPTED = "accepted", "Accepted"
+        SCHEDULED = "scheduled", "First session scheduled"
+        CLOSED = "closed", "Closed"
+        DECLINED = "declined", "Declined by every therapist offered"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+        EXPIRED = "expired", "Expired"
+
+    class Urgency(models.TextChoices):
+        ROUTINE = "routine", "Routine"
+        SOON = "soon", "Soon (within two weeks)"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    referrer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="referrals")
+    status = models.CharField(max_length=12, choices=Status.choices, db_index=True)
+    urgency = models.CharField(max_length=10, choices=Urgency.choices, default=Urgency.ROUTINE)
+
+    # The need, as matched: no PHI here.
+    postal_code = models.CharField(max_length=10)
+    latitude = models.FloatField()
+    longitude = models.FloatField()
+    state = models.CharField(max_length=2)
+    place_label = models.CharField(max_length=120)
+    insurance = models.ForeignKey(Insurer, null=True, blank=True, on_delete=models.PROTECT)
+    max_fee = models.PositiveIntegerField(null=True, blank=True)
+    formats = models.JSONField(default=list)
+    focus_areas = models.JSONField(default=list)
+    concerns = models.JSONField(default=list)
+    language = models.CharField(max_length=3, blank=True)
+    age_group = models.CharField(max_length=12, blank=True, choices=list(AGE_GROUPS.items()))
+    max_distance_miles = models.PositiveSmallIntegerField(default=25)
+
+    # Protected health information.
+    patient_name = models.CharField(max_length=160)
+    patient_birth_date = models.DateField()
+    patient_phone = models.CharField(max_length=30, blank=True)
+    patient_email = models.EmailField(blank=True)
+    notes = models.TextField(blank=True)
+    consent_confirmed_at = models.DateTimeField()
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["referrer", "-created_at"])]
+
+    def __str__(self) -> str:
+        # No PHI: this string appears in the admin, logs and error pages.
+        return f"Referral {str(self.id)[:8]} ({self.get_status_display()})"
+
+    @property
+    def format_labels(self) -> list[str]:
+        return [FORMATS.get(slug, slug) for slug in self.formats]
+
+    def age_band(self, today: datetime.date) -> str:
+        """A de-identified age: the decade, or "under 18" / "65 and over"."""
+        birth = self.patient_birth_date
+        age = today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
+        if age < 18:
+            return "under 18"
+        if age >= 65:
+            return "65 and over"
+        decade = age // 10 * 10
+        return f"{max(decade, 18)}-{decade + 9}"
+
+    @property
+    def area(self) -> str:
+        """Where the patient is, coarsened to the ZIP's first three digits and the state."""
+        return f"ZIP {self.postal_code[:3]}xx, {self.state}"
+
+
+class Match(models.Model):
+    """One ranked candidate, as ranked when the referral was created."""
+
+    referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="matches")
+    therapist = models.ForeignKey(Therapist, on_delete=models.CASCADE, related_name="referral_matches")
+    rank = models.PositiveSmallIntegerField()
+    score = models.FloatField()
+    components = models.JSONField(default=dict)
+    reasons = models.JSONField(default=list)
+    delivery = models.CharField(max_length=10)
+    distance_miles = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["referral", "rank"]
+        constraints = [
+            models.UniqueConstraint(fields=["referral", "therapist"], name="unique_match_per_referral"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.rank} {self.therapist_id} ({self.score})"
+
+
+class ReferralEvent(models.Model):
+    """A timestamped step of the referral's history, shown to the referrer."""
+
+    referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="events")
+    from_status = models.CharField(max_length=12, blank=True)
+    to_status = models.CharField(max_length=12)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    note = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.from_status or 'new'} → {self.to_status}"
+
+
+class Offer(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "open", "Waiting for an answer"
+        ACCEPTED = "accepted", "Accepted"
+        DECLINED = "declined", "Declined"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+        EXPIRED = "expired", "Expired"
+
+    class DeclineReason(models.TextChoices):
+        NO_CAPACITY = "no_capacity", "No capacity"
+        INSURANCE = "insurance", "Insurance"
+        OUTSIDE_FOCUS = "outside_focus", "Outside my focus"
+        LOCATION = "location", "Location"
+        OTHER = "other", "Other"
+
+    referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="offers")
+    therapist = models.ForeignKey(Therapist, on_delete=models.CASCADE, related_name="offers")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN, db_index=True)
+    score = models.FloatField()
+    decline_reason = models.CharField(max_length=16, blank=True, choices=DeclineReason.choices)
+    decline_note = models.CharField(max_length=300, blank=True)
+    first_session_date = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    responded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["referral", "therapist"], name="unique_offer_per_therapist"),
+        ]
+        indexes = [models.Index(fields=["therapist", "status", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"Offer {self.pk} to therapist {self.therapist_id} ({self.status})"
+
+
+class PHIAccess(models.Model):
+    """Who read which referral's patient details, when, and through what."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="phi_accesses")
+    referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="phi_accesses")
+    fields = models.CharField(max_length=200)
+    channel = models.CharField(max_length=40, help_text="The page or API endpoint")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "PHI access"
+        verbose_name_plural = "PHI access log"
+
+    def __str__(self) -> str:
+        return f"{self.user_id} read {self.referral_id} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class TherapistResponses(Therapist):
+    """Therapists by how they answer offers (accepted, declined by reason), for staff."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "therapist's answers to offers"
+        verbose_name_plural = "therapists' answers to offers (decline reasons)"

@@ -1,0 +1,284 @@
+"""JSON API of matching, referrals (role `referrers`) and offers (role `therapists`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from django.db.models import QuerySet
+from django.http import Http404
+from django.utils import timezone
+from django.utils.decorators import method_decorator
+from django.views.decorators.debug import sensitive_post_parameters
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions, permissions, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from directory.api import DetailSerializer, ErrorSerializer
+from directory.models import Therapist
+from directory.services import REFERRERS_GROUP, THERAPISTS_GROUP
+from matching import selectors, services
+from matching.models import Offer
+from matching.serializers import (
+    DeclineSerializer,
+    InboxOfferSerializer,
+    MatchResponseSerializer,
+    NeedSerializer,
+    OfferCreateSerializer,
+    ReferralCreateSerializer,
+    ReferralSerializer,
+    ReferralSummarySerializer,
+    ScheduleSerializer,
+)
+
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+PHI_FORM_FIELDS = ("patient_name", "patient_birth_date", "patient_phone", "patient_email", "notes")
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The request conflicts with the current state."
+
+
+@contextmanager
+def domain_errors() -> Iterator[None]:
+    """Service refusals as HTTP: a conflict with the current state is 409, a bad reference 400."""
+    try:
+        yield
+    except services.ReferralConflict as error:
+        raise Conflict({error.field: [str(error)]}) from error
+    except services.ReferralInvalid as error:
+        raise exceptions.ValidationError({error.field: [str(error)]}) from error
+
+
+class InGroup(permissions.BasePermission):
+    group = ""
+    message = "This needs a different role."
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        user = request.user
+        if not user or not user.is_authenticated:
+            return False
+        return any(group.name == self.group for group in user.groups.all())
+
+
+class IsReferrer(InGroup):
+    group = REFERRERS_GROUP
+    message = "Only referrers (physicians' offices) can do this."
+
+
+class IsTherapist(InGroup):
+    group = THERAPISTS_GROUP
+    message = "Only therapists with a profile can do this."
+
+
+class MatchView(APIView):
+    """Rank therapists for a client's needs. Anonymous; stores nothing."""
+
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(request=NeedSerializer, responses={200: MatchResponseSerializer, 400: ErrorSerializer})
+    def post(self, request: Request) -> Response:
+        need_input = NeedSerializer(data=request.data)
+        need_input.is_valid(raise_exception=True)
+        result = services.rank_therapists(services.build_need(**need_input.need_arguments()))
+        payload = {"results": selectors.match_items(result), "excluded": result.ranking.excluded}
+        return Response(MatchResponseSerializer(payload, context={"request": request}).data)
+
+
+@method_decorator(sensitive_post_parameters(*PHI_FORM_FIELDS), name="dispatch")
+class ReferralListView(APIView):
+    """The caller's own referrals; create one (ranked on creation)."""
+
+    permission_classes = [IsReferrer]
+
+    @extend_schema(responses={200: ReferralSummarySerializer(many=True), 401: DetailSerializer, 403: DetailSerializer})
+    def get(self, request: Request) -> Response:
+        referrals = list(selectors.referrals_of(request.user)[:200])
+        services.log_phi_reads(
+            user=request.user, referrals=referrals, fields=["patient_name"], channel="api:referral-list"
+        )
+        return Response(ReferralSummarySerializer(referrals, many=True).data, headers=NO_STORE)
+
+    @extend_schema(
+        request=ReferralCreateSerializer,
+        responses={201: ReferralSerializer, 400: ErrorSerializer, 401: DetailSerializer, 403: DetailSerializer},
+    )
+    def post(self, request: Request) -> Response:
+        referral_input = ReferralCreateSerializer(data=request.data)
+        referral_input.is_valid(raise_exception=True)
+        data = referral_input.validated_data
+        referral = services.create_referral(
+            referrer=request.user,
+            need=services.build_need(**referral_input.need_arguments()),
+            place_label=data["place"].label,
+            postal_code=data["postal_code"],
+            patient=referral_input.patient(),
+            urgency=data["urgency"],
+        )
+        return Response(_referral_body(request, referral.pk), status=status.HTTP_201_CREATED, headers=NO_STORE)
+
+
+def _referral_body(request: Request, referral_id: object) -> dict:
+    referral = selectors.referral_detail(referral_id, request.user)
+    if referral is None:
+        raise Http404("No such referral.")
+    payload = selectors.referral_payload(referral, user=request.user, channel="api:referral-detail")
+    return ReferralSerializer(payload, context={"request": request}).data
+
+
+class ReferralDetailView(APIView):
+    """One of the caller's referrals, with ranked matches, offers, history and patient details."""
+
+    permission_classes = [IsReferrer]
+
+    @extend_schema(
+        responses={200: ReferralSerializer, 401: DetailSerializer, 403: DetailSerializer, 404: DetailSerializer}
+    )
+    def get(self, request: Request, referral_id: str) -> Response:
+        return Response(_referral_body(request, referral_id), headers=NO_STORE)
+
+
+def _own_referral(request: Request, referral_id: str) -> object:
+    referral = selectors.referrals_of(request.user).filter(pk=referral_id).first()
+    if referral is None:
+        raise Http404("No such referral.")
+    return referral
+
+
+class ReferralOfferView(APIView):
+    """Offer the referral to one of its ranked candidates (at most 3 waiting at once)."""
+
+    permission_classes = [IsReferrer]
+
+    @extend_schema(
+        request=OfferCreateSerializer,
+        responses={201: ReferralSerializer, 400: ErrorSerializer, 404: DetailSerializer, 409: ErrorSerializer},
+    )
+    def post(self, request: Request, referral_id: str) -> Response:
+        referral = _own_referral(request, referral_id)
+        offer_input = OfferCreateSerializer(data=request.data)
+        offer_input.is_valid(raise_exception=True)
+        with domain_errors():
+            services.offer_referral(
+                referral=referral, therapist_id=offer_input.validated_data["therapist"], actor=request.user
+            )
+        return Response(_referral_body(request, referral.pk), status=status.HTTP_201_CREATED, headers=NO_STORE)
+
+
+class ReferralWithdrawView(APIView):
+    """Withdraw the referral; open offers are withdrawn with it."""
+
+    permission_classes = [IsReferrer]
+
+    @extend_schema(request=None, responses={200: ReferralSerializer, 404: DetailSerializer, 409: ErrorSerializer})
+    def post(self, request: Request, referral_id: str) -> Response:
+        referral = _own_referral(request, referral_id)
+        with domain_errors():
+            services.withdraw_referral(referral=referral, actor=request.user)
+        return Response(_referral_body(request, referral.pk), headers=NO_STORE)
+
+
+class ReferralCloseView(APIView):
+    """Close the loop once the patient was taken on."""
+
+    permission_classes = [IsReferrer]
+
+    @extend_schema(request=None, responses={200: ReferralSerializer, 404: DetailSerializer, 409: ErrorSerializer})
+    def post(self, request: Request, referral_id: str) -> Response:
+        referral = _own_referral(request, referral_id)
+        with domain_errors():
+            services.close_referral(referral=referral, actor=request.user)
+        return Response(_referral_body(request, referral.pk), headers=NO_STORE)
+
+
+def _my_profile(request: Request) -> Therapist:
+    therapist = Therapist.objects.filter(user=request.user).first()
+    if therapist is None:
+        raise exceptions.PermissionDenied("Your account has no therapist profile.")
+    return therapist
+
+
+def _inbox(request: Request, offers: QuerySet) -> list[dict]:
+    return selectors.offer_payloads(
+        list(offers), user=request.user, labels=services.reference_labels(), now=timezone.now(), channel="api:offers"
+    )
+
+
+class MyOfferListView(APIView):
+    """Referrals offered to the caller, best fit first; de-identified until accepted."""
+
+    permission_classes = [IsTherapist]
+
+    @extend_schema(responses={200: InboxOfferSerializer(many=True), 401: DetailSerializer, 403: DetailSerializer})
+    def get(self, request: Request) -> Response:
+        offers = selectors.inbox_offers(_my_profile(request))[:200]
+        return Response(InboxOfferSerializer(_inbox(request, offers), many=True).data, headers=NO_STORE)
+
+
+class MyOfferActionView(APIView):
+    permission_classes = [IsTherapist]
+    input_serializer: type | None = None
+
+    def post(self, request: Request, offer_id: int) -> Response:
+        therapist = _my_profile(request)
+        offer = Offer.objects.select_related("referral", "therapist").filter(pk=offer_id, therapist=therapist).first()
+        if offer is None:
+            raise Http404("No such offer.")
+        data = {}
+        if self.input_serializer is not None:
+            action_input = self.input_serializer(data=request.data)
+            action_input.is_valid(raise_exception=True)
+            data = action_input.validated_data
+        with domain_errors():
+            self.act(offer, request.user, data)
+        offers = selectors.inbox_offers(therapist).filter(pk=offer.pk)
+        return Response(InboxOfferSerializer(_inbox(request, offers)[0]).data, headers=NO_STORE)
+
+    def act(self, offer: Offer, user: object, data: dict) -> None:
+        raise NotImplementedError
+
+
+class AcceptOfferView(MyOfferActionView):
+    """Accept: the first acceptance wins; the patient's contact details become visible."""
+
+    @extend_schema(request=None, responses={200: InboxOfferSerializer, 404: DetailSerializer, 409: ErrorSerializer})
+    def post(self, request: Request, offer_id: int) -> Response:
+        return super().post(request, offer_id)
+
+    def act(self, offer: Offer, user: object, data: dict) -> None:
+        services.accept_offer(offer=offer, actor=user)
+
+
+class DeclineOfferView(MyOfferActionView):
+    """Decline, with a reason from the fixed list (`other` needs a note)."""
+
+    input_serializer = DeclineSerializer
+
+    @extend_schema(
+        request=DeclineSerializer,
+        responses={200: InboxOfferSerializer, 400: ErrorSerializer, 404: DetailSerializer, 409: ErrorSerializer},
+    )
+    def post(self, request: Request, offer_id: int) -> Response:
+        return super().post(request, offer_id)
+
+    def act(self, offer: Offer, user: object, data: dict) -> None:
+        services.decline_offer(offer=offer, reason=data["reason"], note=data.get("note", ""), actor=user)
+
+
+class ScheduleOfferView(MyOfferActionView):
+    """Record the first session's date: the referral becomes `scheduled`."""
+
+    input_serializer = ScheduleSerializer
+
+    @extend_schema(
+        request=ScheduleSerializer,
+        responses={200: InboxOfferSerializer, 400: ErrorSerializer, 404: DetailSerializer, 409: ErrorSerializer},
+    )
+    def post(self, request: Request, offer_id: int) -> Response:
+        return super().post(request, offer_id)
+
+    def act(self, offer: Offer, user: object, data: dict) -> None:
+        services.schedule_first_session(offer=offer, first_session_date=data["first_session_date"], actor=user)

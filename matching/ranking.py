@@ -1,0 +1,343 @@
+"""Rank therapists for one person's needs, and say why.
+
+Pure Python: frozen dataclasses in, a `Ranking` out. No ORM, no settings, no
+clock: the caller passes `now`, the weights and the policy. Two stages:
+
+1. Hard constraints exclude a candidate, and each exclusion is counted under
+   the first reason that applies (see `EXCLUSION_REASONS`, in checking order).
+2. Every remaining candidate gets components in [0, 1], a weighted mean of
+   them scaled to a 0-100 score, and short human reasons. Results sort by
+   score, then distance, then id, so equal inputs always give equal order.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from geopy.distance import great_circle
+
+IN_PERSON_FORMATS = frozenset({"individual", "family", "group"})
+TRAINING_SCORES = {"trained": 1 / 3, "certified": 2 / 3, "supervisor": 1.0}
+NEUTRAL = 0.5
+
+# Reason keys, in the order they are checked; the first that applies is counted.
+EXCLUSION_REASONS = {
+    "not_accepting": "Not published or not accepting new clients",
+    "availability_stale": "Availability not confirmed recently",
+    "no_capacity": "No open capacity",
+    "insurance": "Insurance not accepted, or fee above the budget",
+    "format": "None of the acceptable formats offered",
+    "distance": "In person only, and no office within reach",
+    "license": "Online only, and not licensed in the client's state",
+    "age_group": "Age group not served",
+    "language": "Required language not spoken",
+}
+
+COMPONENTS = ("focus", "concern", "distance", "availability", "language", "training", "responsiveness", "load")
+
+
+@dataclass(frozen=True)
+class Need:
+    """What the client needs. `insurance` None means self-pay, with `max_fee` if any."""
+
+    latitude: float
+    longitude: float
+    state: str
+    formats: frozenset[str]
+    insurance: str | None = None
+    max_fee: int | None = None
+    focus_areas: frozenset[str] = frozenset()
+    concerns: frozenset[str] = frozenset()
+    language: str | None = None
+    language_required: bool = False
+    age_group: str | None = None
+    max_distance_miles: float = 25.0
+
+
+@dataclass(frozen=True)
+class Office:
+    latitude: float
+    longitude: float
+    city: str = ""
+    state: str = ""
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A therapist as the engine sees it. `insurers` holds plans open to new clients."""
+
+    id: int
+    name: str
+    is_published: bool
+    accepts_new_clients: bool
+    capacity: int
+    availability_confirmed_at: datetime.datetime | None
+    formats: frozenset[str]
+    offices: tuple[Office, ...] = ()
+    licensed_states: frozenset[str] = frozenset()
+    insurers: frozenset[str] = frozenset()
+    fee_min: int | None = None
+    fee_max: int | None = None
+    sliding_scale: bool = False
+    age_groups: frozenset[str] = frozenset()
+    languages: frozenset[str] = frozenset()
+    focus_areas: frozenset[str] = frozenset()
+    concerns: frozenset[str] = frozenset()
+    training_level: str = "trained"
+    offers_answered: int = 0
+    offers_answered_quickly: int = 0
+    recent_offers: int = 0
+
+
+@dataclass(frozen=True)
+class Weights:
+    focus: float = 30
+    concern: float = 15
+    distance: float = 15
+    availability: float = 15
+    language: float = 5
+    training: float = 10
+    responsiveness: float = 5
+    load: float = 5
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, float]) -> Weights:
+        unknown = set(values) - set(COMPONENTS)
+        if unknown:
+            raise ValueError(f"unknown weight(s): {', '.join(sorted(unknown))}")
+        if any(value < 0 for value in values.values()):
+            raise ValueError("weights cannot be negative")
+        return cls(**values)
+
+    def total(self) -> float:
+        return sum(getattr(self, name) for name in COMPONENTS)
+
+
+@dataclass(frozen=True)
+class Policy:
+    freshness_days: int = 60
+    full_capacity: int = 5
+    busy_offer_count: int = 10
+
+
+@dataclass(frozen=True)
+class Labels:
+    """Display names for reasons: slugs to names."""
+
+    insurers: Mapping[str, str] = field(default_factory=dict)
+    focus_areas: Mapping[str, str] = field(default_factory=dict)
+    concerns: Mapping[str, str] = field(default_factory=dict)
+    languages: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RankedCandidate:
+    candidate: Candidate
+    score: float
+    components: Mapping[str, float]
+    reasons: tuple[str, ...]
+    delivery: str  # "in_person" or "online"
+    distance_miles: float | None
+
+
+@dataclass(frozen=True)
+class Ranking:
+    results: tuple[RankedCandidate, ...]
+    excluded: Mapping[str, int]
+
+
+def nearest_office_miles(need: Need, candidate: Candidate) -> float | None:
+    distances = [great_circle((need.latitude, need.longitude), (office.latitude, office.longitude)).miles
+                 for office in candidate.offices]  # fmt: skip
+    return min(distances) if distances else None
+
+
+def delivery_options(need: Need, candidate: Candidate, distance: float | None) -> frozenset[str]:
+    """How the candidate can see this client: "in_person" (an office within reach), "online" (licensed)."""
+    shared = need.formats & candidate.formats
+    options = set()
+    if shared & IN_PERSON_FORMATS and distance is not None and distance <= need.max_distance_miles:
+        options.add("in_person")
+    if "online" in shared and need.state in candidate.licensed_states:
+        options.add("online")
+    return frozenset(options)
+
+
+def _undeliverable_reason(need: Need, candidate: Candidate) -> str:
+    shared = need.formats & candidate.formats
+    if not shared:
+        return "format"
+    return "distance" if shared & IN_PERSON_FORMATS else "license"
+
+
+def exclusion_reason(
+    need: Need, candidate: Candidate, *, now: datetime.datetime, policy: Policy, distance: float | None
+) -> str | None:
+    """The first hard constraint the candidate fails, or None when it qualifies."""
+    if not (candidate.is_published and candidate.accepts_new_clients):
+        return "not_accepting"
+    confirmed = candidate.availability_confirmed_at
+    if confirmed is None or now - confirmed > datetime.timedelta(days=policy.freshness_days):
+        return "availability_stale"
+    if candidate.capacity <= 0:
+        return "no_capacity"
+    if not _affordable(need, candidate):
+        return "insurance"
+    if not delivery_options(need, candidate, distance):
+        return _undeliverable_reason(need, candidate)
+    if need.age_group and need.age_group not in candidate.age_groups:
+        return "age_group"
+    if need.language_required and need.language and need.language not in candidate.languages:
+        return "language"
+    return None
+
+
+def _affordable(need: Need, candidate: Candidate) -> bool:
+    if need.insurance is not None:
+        return need.insurance in candidate.insurers
+    if need.max_fee is None or candidate.sliding_scale or candidate.fee_min is None:
+        return True
+    return candidate.fee_min <= need.max_fee
+
+
+def _overlap(wanted: frozenset[str], offered: frozenset[str]) -> float:
+    return len(wanted & offered) / len(wanted) if wanted else NEUTRAL
+
+
+def nearness(need: Need, options: frozenset[str], distance: float | None) -> float:
+    """Closer offices score higher; online counts as NEUTRAL, so a client open to both gets the better."""
+    in_person = (
+        max(0.0, 1.0 - distance / need.max_distance_miles) if "in_person" in options and distance is not None else 0.0
+    )
+    return max(in_person, NEUTRAL if "online" in options else 0.0)
+
+
+def best_delivery(need: Need, options: frozenset[str], distance: float | None) -> str:
+    if "online" in options and nearness(need, options - {"online"}, distance) < NEUTRAL:
+        return "online"
+    return "in_person"
+
+
+def score_components(
+    need: Need,
+    candidate: Candidate,
+    *,
+    now: datetime.datetime,
+    policy: Policy,
+    options: frozenset[str],
+    distance: float | None,
+) -> dict[str, float]:
+    """Each component in [0, 1]; NEUTRAL where the need or the history says nothing."""
+    age_days = (now - candidate.availability_confirmed_at).total_seconds() / 86400
+    recency = min(1.0, max(0.0, 1.0 - age_days / policy.freshness_days))
+    openings = min(candidate.capacity, policy.full_capacity) / policy.full_capacity
+    if need.language:
+        language = 1.0 if need.language in candidate.languages else 0.0
+    else:
+        language = NEUTRAL
+    if candidate.offers_answered:
+        responsiveness = candidate.offers_answered_quickly / candidate.offers_answered
+    else:
+        responsiveness = NEUTRAL
+    return {
+        "focus": _overlap(need.focus_areas, candidate.focus_areas),
+        "concern": _overlap(need.concerns, candidate.concerns),
+        "distance": nearness(need, options, distance),
+        "availability": (openings + recency) / 2,
+        "language": language,
+        "training": TRAINING_SCORES.get(candidate.training_level, 0.0),
+        "responsiveness": responsiveness,
+        "load": 1.0 - min(candidate.recent_offers, policy.busy_offer_count) / policy.busy_offer_count,
+    }
+
+
+def weighted_score(components: Mapping[str, float], weights: Weights) -> float:
+    """The weighted mean of the components, on 0-100, to one decimal."""
+    total = weights.total()
+    if total == 0:
+        return 0.0
+    value = sum(getattr(weights, name) * components[name] for name in COMPONENTS) / total
+    return round(100 * min(1.0, max(0.0, value)), 1)
+
+
+def _names(slugs: Iterable[str], names: Mapping[str, str]) -> str:
+    return ", ".join(names.get(slug, slug).lower() if index else names.get(slug, slug)
+                     for index, slug in enumerate(sorted(slugs, key=lambda slug: names.get(slug, slug))))  # fmt: skip
+
+
+def explain(
+    need: Need, candidate: Candidate, *, now: datetime.datetime, delivery: str, distance: float | None, labels: Labels
+) -> tuple[str, ...]:
+    """Short human reasons, most decisive first."""
+    reasons = []
+    if need.insurance:
+        reasons.append(f"Accepts {labels.insurers.get(need.insurance, need.insurance)}")
+    elif candidate.sliding_scale:
+        reasons.append("Sliding-scale fees")
+    elif candidate.fee_min is not None:
+        reasons.append(f"Self-pay from ${candidate.fee_min} a session")
+    if delivery == "in_person" and distance is not None:
+        reasons.append(f"{distance:.1f} mi away")
+    else:
+        reasons.append(f"Online: licensed in {need.state}")
+    if focus := need.focus_areas & candidate.focus_areas:
+        reasons.append(f"Focus: {_names(focus, labels.focus_areas)}")
+    if concerns := need.concerns & candidate.concerns:
+        reasons.append(f"Treats {_names(concerns, labels.concerns).lower()}")
+    if need.language and need.language in candidate.languages and need.language != "en":
+        reasons.append(f"Speaks {labels.languages.get(need.language, need.language)}")
+    days = max(0, math.floor((now - candidate.availability_confirmed_at).total_seconds() / 86400))
+    when = "today" if days == 0 else f"{days} day{'s' if days != 1 else ''} ago"
+    openings = f"{candidate.capacity} opening{'s' if candidate.capacity != 1 else ''}"
+    reasons.append(f"{openings}, availability confirmed {when}")
+    if candidate.training_level in ("certified", "supervisor"):
+        reasons.append("Certified in IPT" if candidate.training_level == "certified" else "IPT supervisor or trainer")
+    if candidate.offers_answered and candidate.offers_answered_quickly / candidate.offers_answered >= 0.8:
+        reasons.append("Usually answers referrals within 3 days")
+    return tuple(reasons)
+
+
+def rank(
+    need: Need,
+    candidates: Iterable[Candidate],
+    *,
+    now: datetime.datetime,
+    weights: Weights,
+    policy: Policy | None = None,
+    labels: Labels | None = None,
+    limit: int | None = None,
+) -> Ranking:
+    """Exclude by hard constraints, score the rest, and order them best first."""
+    policy = policy or Policy()
+    labels = labels or Labels()
+    excluded: Counter[str] = Counter()
+    ranked = []
+    for candidate in candidates:
+        distance = nearest_office_miles(need, candidate)
+        reason = exclusion_reason(need, candidate, now=now, policy=policy, distance=distance)
+        if reason is not None:
+            excluded[reason] += 1
+            continue
+        options = delivery_options(need, candidate, distance)
+        delivery = best_delivery(need, options, distance)
+        components = score_components(need, candidate, now=now, policy=policy, options=options, distance=distance)
+        ranked.append(
+            RankedCandidate(
+                candidate=candidate,
+                score=weighted_score(components, weights),
+                components={name: round(value, 3) for name, value in components.items()},
+                reasons=explain(need, candidate, now=now, delivery=delivery, distance=distance, labels=labels),
+                delivery=delivery,
+                distance_miles=round(distance, 1) if "in_person" in options and distance is not None else None,
+            )
+        )
+    ranked.sort(key=lambda result: (-result.score, _distance_key(result), result.candidate.id))
+    return Ranking(results=tuple(ranked[:limit] if limit is not None else ranked), excluded=dict(excluded))
+
+
+def _distance_key(result: RankedCandidate) -> float:
+    return result.distance_miles if result.distance_miles is not None else math.inf

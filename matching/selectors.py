@@ -1,0 +1,160 @@
+"""Reads for matching and referrals, shaped for the API and the pages alike."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.db.models import Case, IntegerField, Prefetch, QuerySet, Value, When
+from django.utils import timezone
+
+from directory.models import FORMATS, Therapist
+from matching import ranking
+from matching.models import Match, Offer, Referral
+from matching.services import PHI_FIELDS, MatchResult, log_phi_reads, read_patient_details
+
+
+def match_items(result: MatchResult) -> list[dict]:
+    """Ranked results as `{"therapist", "score", "reasons", "components", ...}`, best first."""
+    return [
+        {
+            "therapist": _with_distance(result.therapists[item.candidate.id], item.distance_miles),
+            "score": item.score,
+            "reasons": list(item.reasons),
+            "components": dict(item.components),
+            "delivery": item.delivery,
+            "distance_miles": item.distance_miles,
+        }
+        for item in result.ranking.results
+    ]
+
+
+def _with_distance(therapist: Therapist, distance: float | None) -> Therapist:
+    therapist.distance_miles = distance
+    return therapist
+
+
+def referrals_of(user: object) -> QuerySet:
+    """The user's own referrals, newest first; nobody else's."""
+    return Referral.objects.filter(referrer=user).order_by("-created_at")
+
+
+def referral_detail(referral_id: object, user: object) -> Referral | None:
+    """One of the user's referrals with everything its page shows, in a fixed number of queries."""
+    return (
+        referrals_of(user)
+        .select_related("insurance")
+        .prefetch_related(
+            "events",
+            Prefetch("offers", queryset=Offer.objects.select_related("therapist").order_by("created_at")),
+            Prefetch(
+                "matches",
+                queryset=Match.objects.order_by("rank").prefetch_related(
+                    Prefetch("therapist", queryset=Therapist.objects.for_listing())
+                ),
+            ),
+        )
+        .filter(pk=referral_id)
+        .first()
+    )
+
+
+def referral_payload(referral: Referral, *, user: object, channel: str) -> dict:
+    """The referral as its referrer sees it, PHI included (the read is logged)."""
+    offered = {offer.therapist_id for offer in referral.offers.all()}
+    payload = {
+        **{
+            name: getattr(referral, name)
+            for name in (
+                "id",
+                "status",
+                "urgency",
+                "place_label",
+                "created_at",
+                "updated_at",
+                "postal_code",
+                "insurance",
+                "max_fee",
+                "formats",
+                "focus_areas",
+                "concerns",
+                "language",
+                "age_group",
+                "events",
+                "offers",
+            )
+        },
+        "matches": [
+            {
+                "therapist": _with_distance(match.therapist, match.distance_miles),
+                "score": match.score,
+                "reasons": match.reasons,
+                "components": match.components,
+                "delivery": match.delivery,
+                "distance_miles": match.distance_miles,
+                "rank": match.rank,
+                "offered": match.therapist_id in offered,
+            }
+            for match in referral.matches.all()
+        ],
+    }
+    payload["patient"] = read_patient_details(user=user, referral=referral, channel=channel)
+    payload["patient_name"] = payload["patient"]["patient_name"]
+    return payload
+
+
+def offer_summary(offer: Offer, *, labels: ranking.Labels, now: datetime.datetime) -> dict:
+    """The de-identified summary a therapist decides on: no name, birth date, contact or notes."""
+    referral = offer.referral
+    if referral.insurance_id:
+        insurance = referral.insurance.name
+    else:
+        insurance = f"Self-pay, up to ${referral.max_fee} a session" if referral.max_fee else "Self-pay"
+    return {
+        "age_band": referral.age_band(timezone.localdate(now)),
+        "area": referral.area,
+        "concerns": [labels.concerns.get(slug, slug) for slug in referral.concerns],
+        "focus_areas": [labels.focus_areas.get(slug, slug) for slug in referral.focus_areas],
+        "insurance": insurance,
+        "formats": [FORMATS.get(slug, slug) for slug in referral.formats],
+        "language": labels.languages.get(referral.language, "") if referral.language else "",
+        "age_group": referral.get_age_group_display() if referral.age_group else "",
+        "urgency": referral.get_urgency_display(),
+        "waiting_days": (now - offer.created_at).days,
+    }
+
+
+def inbox_offers(therapist: Therapist) -> QuerySet:
+    """Offers made to this therapist: open ones first, best fit first, then the longest waiting."""
+    open_first = Case(When(status=Offer.Status.OPEN, then=Value(0)), default=Value(1), output_field=IntegerField())
+    return (
+        Offer.objects.filter(therapist=therapist)
+        .select_related("referral__insurance", "therapist")
+        .annotate(open_first=open_first)
+        .order_by("open_first", "-score", "created_at", "id")
+    )
+
+
+def offer_payloads(offers: list[Offer], *, user: object, labels: ranking.Labels, now: datetime.datetime,
+                   channel: str) -> list[dict]:  # fmt: skip
+    """Offers for their therapist; a patient's details only on offers they accepted (each read logged)."""
+    accepted = [offer.referral for offer in offers if offer.status == Offer.Status.ACCEPTED]
+    log_phi_reads(user=user, referrals=accepted, fields=PHI_FIELDS, channel=channel)
+    return [
+        {
+            "id": offer.pk,
+            "referral_id": offer.referral_id,
+            "status": offer.status,
+            "status_label": offer.get_status_display(),
+            "score": offer.score,
+            "created_at": offer.created_at,
+            "first_session_date": offer.first_session_date,
+            "referral_status": offer.referral.status,
+            "summary": offer_summary(offer, labels=labels, now=now),
+            "patient": (
+                {name: getattr(offer.referral, name) for name in PHI_FIELDS}
+                if offer.status == Offer.Status.ACCEPTED
+                else None
+            ),
+        }
+        for offer in offers
+    ]

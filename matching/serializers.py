@@ -1,0 +1,242 @@
+"""Input and output shapes of matching and referrals, shared by the API and the pages.
+
+Input serializers check shape and vocabulary only; the rules (ranking, the
+status machine, who may see PHI) live in `matching.services`.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from django.utils import timezone
+from rest_framework import serializers
+
+from directory import geo
+from directory.models import AGE_GROUPS, FORMATS, Concern, FocusArea, Insurer, Language
+from directory.serializers import TherapistSerializer
+from matching.models import Offer, Referral
+
+CRISIS_GUIDANCE = (
+    "This service is not for emergencies and cannot take crisis referrals. If the patient is in immediate "
+    "danger, call 911. For a suicidal or mental-health crisis, call or text 988 (Suicide & Crisis Lifeline) "
+    "or chat at 988lifeline.org, or go to the nearest emergency department."
+)
+
+
+class SlugListField(serializers.ListField):
+    """A list of reference slugs, each checked against its table."""
+
+    def __init__(self, *, model: type, lookup: str = "slug", **kwargs: object) -> None:
+        self.model, self.lookup = model, lookup
+        super().__init__(child=serializers.CharField(max_length=40), allow_empty=True, **kwargs)
+
+    def to_internal_value(self, data: object) -> list[str]:
+        values = sorted(set(super().to_internal_value(data)))
+        known = set(self.model.objects.filter(**{f"{self.lookup}__in": values}).values_list(self.lookup, flat=True))
+        unknown = [value for value in values if value not in known]
+        if unknown:
+            raise serializers.ValidationError(f"Unknown value(s): {', '.join(unknown)}.")
+        return values
+
+
+class NeedSerializer(serializers.Serializer):
+    """What a client needs: the body of POST /api/match/ and the first part of a referral."""
+
+    postal_code = serializers.CharField(required=False, allow_blank=True, max_length=10, help_text="A US ZIP code")
+    near = serializers.CharField(required=False, allow_blank=True, max_length=80, help_text="Or `City, ST`, `lat,lng`")
+    insurance = serializers.SlugRelatedField(
+        slug_field="slug", queryset=Insurer.objects.all(), required=False, allow_null=True,
+        help_text="Insurer slug; null or absent for self-pay",
+    )  # fmt: skip
+    max_fee = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=2000)
+    formats = serializers.ListField(
+        child=serializers.ChoiceField(choices=list(FORMATS)), required=False, allow_empty=False,
+        help_text="Acceptable formats; default: all",
+    )  # fmt: skip
+    focus_areas = SlugListField(model=FocusArea, required=False)
+    concerns = SlugListField(model=Concern, required=False)
+    language = serializers.SlugRelatedField(
+        slug_field="code", queryset=Language.objects.all(), required=False, allow_null=True
+    )
+    language_required = serializers.BooleanField(required=False, default=False)
+    age_group = serializers.ChoiceField(choices=list(AGE_GROUPS), required=False, allow_blank=True)
+    max_distance_miles = serializers.IntegerField(required=False, min_value=1, max_value=100)
+
+    def validate(self, data: dict) -> dict:
+        where = (data.get("postal_code") or data.get("near") or "").strip()
+        field = "postal_code" if data.get("postal_code") else "near"
+        if not where:
+            raise serializers.ValidationError({"postal_code": ["Give the client's ZIP code (or `near`)."]})
+        try:
+            data["place"] = geo.locate(where)
+        except geo.PlaceNotFound as error:
+            raise serializers.ValidationError({field: [str(error)]}) from error
+        data["postal_code"] = data["place"].postal_code or where
+        data.setdefault("formats", list(FORMATS))
+        return data
+
+    def need_arguments(self) -> dict:
+        """Keyword arguments for `matching.services.build_need`."""
+        data = self.validated_data
+        return {
+            "place": data["place"],
+            "formats": data["formats"],
+            "insurance": data["insurance"].slug if data.get("insurance") else None,
+            "max_fee": data.get("max_fee"),
+            "focus_areas": data.get("focus_areas", []),
+            "concerns": data.get("concerns", []),
+            "language": data["language"].code if data.get("language") else None,
+            "language_required": data.get("language_required", False),
+            "age_group": data.get("age_group") or None,
+            "max_distance_miles": data.get("max_distance_miles"),
+        }
+
+
+class ReferralCreateSerializer(NeedSerializer):
+    patient_name = serializers.CharField(max_length=160)
+    patient_birth_date = serializers.DateField()
+    patient_phone = serializers.RegexField(r"^[0-9 ()+.\-]{7,30}$", required=False, allow_blank=True)
+    patient_email = serializers.EmailField(required=False, allow_blank=True)
+    notes = serializers.CharField(required=False, allow_blank=True, max_length=4000)
+    urgency = serializers.CharField(required=False, default="routine")
+    consent = serializers.BooleanField(help_text="The patient agreed to be referred; must be true")
+
+    def validate_urgency(self, value: str) -> str:
+        if value == "crisis":
+            raise serializers.ValidationError(CRISIS_GUIDANCE, code="crisis")
+        if value not in Referral.Urgency.values:
+            raise serializers.ValidationError(f"Choose one of: {', '.join(Referral.Urgency.values)}.")
+        return value
+
+    def validate_consent(self, value: bool) -> bool:
+        if not value:
+            raise serializers.ValidationError("Confirm that the patient consented to this referral.")
+        return value
+
+    def validate_patient_birth_date(self, value: datetime.date) -> datetime.date:
+        today = timezone.localdate()
+        if value > today or value < today.replace(year=today.year - 120):
+            raise serializers.ValidationError("Enter the patient's real date of birth.")
+        return value
+
+    def validate(self, data: dict) -> dict:
+        if not (data.get("patient_phone") or data.get("patient_email")):
+            raise serializers.ValidationError({"patient_phone": ["Give a phone number or an email for the patient."]})
+        return super().validate(data)
+
+    def patient(self) -> dict:
+        return {name: self.validated_data.get(name, "") for name in
+                ("patient_name", "patient_birth_date", "patient_phone", "patient_email", "notes")}  # fmt: skip
+
+
+class OfferCreateSerializer(serializers.Serializer):
+    therapist = serializers.IntegerField(min_value=1, help_text="The id of a ranked candidate")
+
+
+class DeclineSerializer(serializers.Serializer):
+    reason = serializers.ChoiceField(choices=Offer.DeclineReason.choices)
+    note = serializers.CharField(required=False, allow_blank=True, max_length=300)
+
+
+class ScheduleSerializer(serializers.Serializer):
+    first_session_date = serializers.DateField()
+
+    def validate_first_session_date(self, value: datetime.date) -> datetime.date:
+        if value < timezone.localdate() - datetime.timedelta(days=30):
+            raise serializers.ValidationError("The first session date cannot be more than 30 days ago.")
+        return value
+
+
+# --- Output ------------------------------------------------------------------
+
+
+class MatchResultSerializer(serializers.Serializer):
+    therapist = TherapistSerializer()
+    score = serializers.FloatField(help_text="0-100")
+    reasons = serializers.ListField(child=serializers.CharField())
+    components = serializers.DictField(child=serializers.FloatField())
+    delivery = serializers.CharField()
+    distance_miles = serializers.FloatField(allow_null=True)
+
+
+class MatchResponseSerializer(serializers.Serializer):
+    results = MatchResultSerializer(many=True)
+    excluded = serializers.DictField(child=serializers.IntegerField())
+
+
+class EventSerializer(serializers.Serializer):
+    from_status = serializers.CharField()
+    to_status = serializers.CharField()
+    note = serializers.CharField()
+    at = serializers.DateTimeField(source="created_at")
+
+
+class ReferralOfferSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    therapist = serializers.IntegerField(source="therapist_id")
+    therapist_name = serializers.CharField(source="therapist.full_name")
+    status = serializers.CharField()
+    score = serializers.FloatField()
+    created_at = serializers.DateTimeField()
+    responded_at = serializers.DateTimeField(allow_null=True)
+    decline_reason = serializers.CharField()
+    first_session_date = serializers.DateField(allow_null=True)
+
+
+class PatientSerializer(serializers.Serializer):
+    patient_name = serializers.CharField()
+    patient_birth_date = serializers.DateField()
+    patient_phone = serializers.CharField()
+    patient_email = serializers.CharField()
+    notes = serializers.CharField()
+
+
+class ReferralSummarySerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    status = serializers.CharField()
+    urgency = serializers.CharField()
+    place_label = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    patient_name = serializers.CharField()
+
+
+class ReferralSerializer(ReferralSummarySerializer):
+    postal_code = serializers.CharField()
+    insurance = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    max_fee = serializers.IntegerField(allow_null=True)
+    formats = serializers.ListField(child=serializers.CharField())
+    focus_areas = serializers.ListField(child=serializers.CharField())
+    concerns = serializers.ListField(child=serializers.CharField())
+    language = serializers.CharField()
+    age_group = serializers.CharField()
+    history = EventSerializer(source="events.all", many=True)
+    matches = MatchResultSerializer(many=True)
+    offers = ReferralOfferSerializer(source="offers.all", many=True)
+    patient = PatientSerializer()
+
+
+class OfferSummarySerializer(serializers.Serializer):
+    """What a therapist sees before accepting: nothing that identifies the patient."""
+
+    age_band = serializers.CharField()
+    area = serializers.CharField()
+    concerns = serializers.ListField(child=serializers.CharField())
+    focus_areas = serializers.ListField(child=serializers.CharField())
+    insurance = serializers.CharField()
+    formats = serializers.ListField(child=serializers.CharField())
+    language = serializers.CharField()
+    age_group = serializers.CharField()
+    urgency = serializers.CharField()
+    waiting_days = serializers.IntegerField()
+
+
+class InboxOfferSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    referral = serializers.UUIDField(source="referral_id")
+    status = serializers.CharField()
+    score = serializers.FloatField()
+    created_at = serializers.DateTimeField()
+    first_session_date = serializers.DateField(allow_null=True)
+    summary = OfferSummarySerializer()
+    patient = PatientSerializer(required=False, allow_null=True)

@@ -1,0 +1,280 @@
+"""Pages: "Find my match" for clients, referrals for physicians' offices, the offer inbox for therapists."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_POST
+
+from directory.models import AGE_GROUPS, FORMATS, Concern, FocusArea, Insurer, Language, Therapist
+from directory.services import REFERRERS_GROUP, THERAPISTS_GROUP
+from matching import selectors, services
+from matching.api import PHI_FORM_FIELDS
+from matching.models import Offer, Referral
+from matching.serializers import (
+    CRISIS_GUIDANCE,
+    DeclineSerializer,
+    NeedSerializer,
+    ReferralCreateSerializer,
+    ScheduleSerializer,
+)
+
+
+def role_required(group: str) -> Callable:
+    """Sign-in first; then a 403 page for another role."""
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            if not request.user.groups.filter(name=group).exists():
+                raise PermissionDenied(f"This page is for {group}.")
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def _vocabularies() -> dict:
+    return {
+        "formats": list(FORMATS.items()),
+        "insurers": Insurer.objects.order_by("name"),
+        "focus_areas": FocusArea.objects.order_by("name"),
+        "concerns": Concern.objects.order_by("name"),
+        "languages": Language.objects.order_by("name"),
+        "age_groups": list(AGE_GROUPS.items()),
+    }
+
+
+def _errors(serializer: object) -> dict[str, list[str]]:
+    return {field: [str(message) for message in messages_] for field, messages_ in serializer.errors.items()}
+
+
+def find_my_match(request: HttpRequest) -> HttpResponse:
+    """The client's questionnaire: results on the same page, nothing stored."""
+    context = {**_vocabularies(), "query": request.GET}
+    if "postal_code" not in request.GET:
+        return render(request, "matching/match.html", context)
+    data = request.GET.copy()
+    if data.get("insurance") in ("", "self-pay"):
+        data.pop("insurance")
+    need_input = NeedSerializer(data=data)
+    if not need_input.is_valid():
+        return render(request, "matching/match.html", {**context, "errors": _errors(need_input)}, status=400)
+    result = services.rank_therapists(services.build_need(**need_input.need_arguments()), limit=10)
+    context.update(
+        results=selectors.match_items(result),
+        excluded=result.ranking.excluded,
+        place=need_input.validated_data["place"],
+        now=timezone.now(),
+    )
+    return render(request, "matching/match.html", context)
+
+
+@never_cache
+@role_required(REFERRERS_GROUP)
+def referral_list(request: HttpRequest) -> HttpResponse:
+    referrals = list(selectors.referrals_of(request.user)[:200])
+    services.log_phi_reads(user=request.user, referrals=referrals, fields=["patient_name"], channel="page:referrals")
+    return render(request, "matching/referral_list.html", {"referrals": referrals})
+
+
+@never_cache
+@sensitive_post_parameters(*PHI_FORM_FIELDS)
+@role_required(REFERRERS_GROUP)
+def referral_create(request: HttpRequest) -> HttpResponse:
+    context = {**_vocabularies(), "data": request.POST if request.method == "POST" else {}}
+    if request.method != "POST":
+        return render(request, "matching/referral_form.html", context)
+    data = request.POST.copy()
+    if data.get("insurance") in ("", "self-pay"):
+        data.pop("insurance")
+    referral_input = ReferralCreateSerializer(data=data)
+    if not referral_input.is_valid():
+        errors = _errors(referral_input)
+        if any(getattr(error, "code", "") == "crisis" for error in referral_input.errors.get("urgency", [])):
+            return render(request, "matching/crisis.html", {"guidance": CRISIS_GUIDANCE}, status=400)
+        return render(request, "matching/referral_form.html", {**context, "errors": errors}, status=400)
+    validated = referral_input.validated_data
+    referral = services.create_referral(
+        referrer=request.user,
+        need=services.build_need(**referral_input.need_arguments()),
+        place_label=validated["place"].label,
+        postal_code=validated["postal_code"],
+        patient=referral_input.patient(),
+        urgency=validated["urgency"],
+    )
+    messages.success(request, "Referral submitted. Offer it to up to three therapists below.")
+    return redirect("matching:referral-detail", referral.pk)
+
+
+@never_cache
+@role_required(REFERRERS_GROUP)
+def referral_detail(request: HttpRequest, referral_id: str) -> HttpResponse:
+    referral = selectors.referral_detail(referral_id, request.user)
+    if referral is None:
+        raise Http404("No such referral.")
+    payload = selectors.referral_payload(referral, user=request.user, channel="page:referral-detail")
+    open_offers = sum(1 for offer in referral.offers.all() if offer.status == Offer.Status.OPEN)
+    context = {
+        "referral": referral,
+        "payload": payload,
+        "can_offer": referral.status in services.OFFERABLE,
+        "offer_slots": max(0, settings.MAX_OPEN_OFFERS - open_offers),
+        "can_withdraw": Referral.Status.WITHDRAWN in services.TRANSITIONS[referral.status],
+        "can_close": Referral.Status.CLOSED in services.TRANSITIONS[referral.status],
+    }
+    return render(request, "matching/referral_detail.html", context)
+
+
+def _own_referral(request: HttpRequest, referral_id: str) -> Referral:
+    referral = selectors.referrals_of(request.user).filter(pk=referral_id).first()
+    if referral is None:
+        raise Http404("No such referral.")
+    return referral
+
+
+def _run(request: HttpRequest, action: Callable[[], object], success: str) -> None:
+    try:
+        action()
+    except (services.ReferralConflict, services.ReferralInvalid) as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, success)
+
+
+@require_POST
+@role_required(REFERRERS_GROUP)
+def referral_offer(request: HttpRequest, referral_id: str) -> HttpResponse:
+    referral = _own_referral(request, referral_id)
+    therapist_ids = [int(value) for value in request.POST.getlist("therapist") if value.isdigit()]
+    if not therapist_ids:
+        messages.error(request, "Choose at least one therapist to offer the referral to.")
+    else:
+        _run(
+            request,
+            lambda: services.offer_to_therapists(referral=referral, therapist_ids=therapist_ids, actor=request.user),
+            f"Offered to {len(therapist_ids)} therapist{'s' if len(therapist_ids) > 1 else ''}.",
+        )
+    return redirect("matching:referral-detail", referral.pk)
+
+
+@require_POST
+@role_required(REFERRERS_GROUP)
+def referral_withdraw(request: HttpRequest, referral_id: str) -> HttpResponse:
+    referral = _own_referral(request, referral_id)
+    _run(request, lambda: services.withdraw_referral(referral=referral, actor=request.user), "Referral withdrawn.")
+    return redirect("matching:referral-detail", referral.pk)
+
+
+@require_POST
+@role_required(REFERRERS_GROUP)
+def referral_close(request: HttpRequest, referral_id: str) -> HttpResponse:
+    referral = _own_referral(request, referral_id)
+    _run(request, lambda: services.close_referral(referral=referral, actor=request.user), "Referral closed.")
+    return redirect("matching:referral-detail", referral.pk)
+
+
+def _my_profile(request: HttpRequest) -> Therapist:
+    therapist = Therapist.objects.filter(user=request.user).first()
+    if therapist is None:
+        raise PermissionDenied("Your account has no therapist profile.")
+    return therapist
+
+
+@never_cache
+@role_required(THERAPISTS_GROUP)
+def offer_list(request: HttpRequest) -> HttpResponse:
+    offers = list(selectors.inbox_offers(_my_profile(request))[:200])
+    payloads = selectors.offer_payloads(
+        offers, user=request.user, labels=services.reference_labels(), now=timezone.now(), channel="page:offers"
+    )
+    return render(request, "matching/offer_list.html", {"offers": payloads})
+
+
+@never_cache
+@role_required(THERAPISTS_GROUP)
+def offer_detail(request: HttpRequest, offer_id: int) -> HttpResponse:
+    offers = list(selectors.inbox_offers(_my_profile(request)).filter(pk=offer_id))
+    if not offers:
+        raise Http404("No such offer.")
+    payload = selectors.offer_payloads(
+        offers, user=request.user, labels=services.reference_labels(), now=timezone.now(), channel="page:offer"
+    )[0]
+    context = {
+        "offer": payload,
+        "decline_reasons": Offer.DeclineReason.choices,
+        "today": timezone.localdate(),
+    }
+    return render(request, "matching/offer_detail.html", context)
+
+
+def _my_offer(request: HttpRequest, offer_id: int) -> Offer:
+    offer = (
+        Offer.objects.select_related("referral", "therapist")
+        .filter(pk=offer_id, therapist=_my_profile(request))
+        .first()
+    )
+    if offer is None:
+        raise Http404("No such offer.")
+    return offer
+
+
+@require_POST
+@role_required(THERAPISTS_GROUP)
+def offer_accept(request: HttpRequest, offer_id: int) -> HttpResponse:
+    offer = _my_offer(request, offer_id)
+    _run(
+        request,
+        lambda: services.accept_offer(offer=offer, actor=request.user),
+        "Accepted. The patient's contact details are below: please reach out to book the first session.",
+    )
+    return redirect("matching:offer-detail", offer.pk)
+
+
+@require_POST
+@role_required(THERAPISTS_GROUP)
+def offer_decline(request: HttpRequest, offer_id: int) -> HttpResponse:
+    offer = _my_offer(request, offer_id)
+    decline_input = DeclineSerializer(data=request.POST)
+    if not decline_input.is_valid():
+        messages.error(request, "Choose a reason for declining.")
+        return redirect("matching:offer-detail", offer.pk)
+    data = decline_input.validated_data
+    _run(
+        request,
+        lambda: services.decline_offer(
+            offer=offer, reason=data["reason"], note=data.get("note", ""), actor=request.user
+        ),
+        "Declined. Thank you for answering quickly.",
+    )
+    return redirect("matching:offer-detail", offer.pk)
+
+
+@require_POST
+@role_required(THERAPISTS_GROUP)
+def offer_schedule(request: HttpRequest, offer_id: int) -> HttpResponse:
+    offer = _my_offer(request, offer_id)
+    schedule_input = ScheduleSerializer(data=request.POST)
+    if not schedule_input.is_valid():
+        messages.error(request, " ".join(schedule_input.errors.get("first_session_date", ["Enter a date."])))
+        return redirect("matching:offer-detail", offer.pk)
+    date = schedule_input.validated_data["first_session_date"]
+    _run(
+        request,
+        lambda: services.schedule_first_session(offer=offer, first_session_date=date, actor=request.user),
+        "First session recorded. The referring office has been told.",
+    )
+    return redirect("matching:offer-detail", offer.pk)
