@@ -25,16 +25,17 @@ class QueryInvalid(exceptions.ValidationError):
 
 
 def exception_handler(error: Exception, context: dict) -> Response | None:
-    """Every 400 reads {"errors": {"<field>": ["<message>"]}}; others keep {"detail"}."""
+    """Errors about fields read {"errors": {"<field>": ["<message>"]}} (400 and 409); others keep {"detail"}."""
     if isinstance(error, DjangoValidationError):
         messages = error.message_dict if hasattr(error, "error_dict") else {"non_field_errors": error.messages}
         error = exceptions.ValidationError(messages)
     response = drf_exception_handler(error, context)
-    if response is not None and isinstance(error, exceptions.ValidationError):
-        detail = response.data
-        if not isinstance(detail, dict):
-            detail = {"non_field_errors": detail}
-        response.data = {"errors": detail}
+    if response is None:
+        return None
+    if isinstance(error, exceptions.ValidationError) and not isinstance(response.data, dict):
+        response.data = {"errors": {"non_field_errors": response.data}}
+    elif isinstance(error, exceptions.APIException) and isinstance(error.detail, dict):
+        response.data = {"errors": response.data}
     return response
 
 

@@ -127,7 +127,7 @@ def _exclusion_conditions(need: ranking.Need, now: datetime.datetime) -> list[tu
     elif need.max_fee is not None:
         affordable = Q(sliding_scale=True) | Q(fee_min__isnull=True) | Q(fee_min__lte=need.max_fee)
     else:
-        affordable = Q()
+        affordable = None
     shared = Q()
     for format_slug in need.formats:
         shared |= Q(**{f"offers_{format_slug}": True})
@@ -143,7 +143,7 @@ def _exclusion_conditions(need: ranking.Need, now: datetime.datetime) -> list[tu
         ("not_accepting", Q(accepts_new_clients=False)),
         ("availability_stale", Q(availability_confirmed_at__isnull=True) | Q(availability_confirmed_at__lt=cutoff)),
         ("no_capacity", Q(capacity__lte=0)),
-        ("insurance", ~affordable),
+        ("insurance", ~affordable if affordable is not None else None),
         ("format", ~shared),
         ("distance" if in_person_formats else "license", ~(in_person | online)),
     ]
@@ -151,7 +151,7 @@ def _exclusion_conditions(need: ranking.Need, now: datetime.datetime) -> list[tu
         conditions.append(("age_group", ~Q(**{f"serves_{need.age_group.replace('-', '_')}": True})))
     if need.language_required and need.language:
         conditions.append(("language", ~Q(_has(Therapist.languages.through, language__code=need.language))))
-    return conditions
+    return [(key, condition) for key, condition in conditions if condition is not None]
 
 
 def therapists_in_reach(need: ranking.Need, now: datetime.datetime) -> QuerySet:

@@ -56,6 +56,7 @@ def make_therapist(
     accepting: bool = True,
     confirmed_days_ago: int | None = 1,
     status: str = Therapist.Status.PUBLISHED,
+    capacity_override: int | None = None,
     **fields: object,
 ) -> Therapist:
     """A therapist built with the plain ORM, for tests that need exact facts."""
@@ -67,7 +68,7 @@ def make_therapist(
         credentials="LCSW",
         status=status,
         accepts_new_clients=accepting,
-        capacity=3 if accepting else 0,
+        capacity=capacity_override if capacity_override is not None else (3 if accepting else 0),
         availability_confirmed_at=confirmed_at,
         **fields,
     )
@@ -92,3 +93,29 @@ def accepting_therapist(db: None) -> Therapist:
 def full_therapist(db: None) -> Therapist:
     """Fran, in Park Slope too, but not accepting new clients."""
     return make_therapist(npi="1245319599", first_name="Fran", last_name="Full", accepting=False)
+
+
+@pytest.fixture
+def referrer(db: None) -> User:
+    """Dr. Rivera's office: a primary care practice that refers patients."""
+    return make_user("dr_rivera", "referrers", email="rivera@clinic.example")
+
+
+@pytest.fixture
+def other_referrer(db: None) -> User:
+    return make_user("dr_okoye", "referrers", email="okoye@clinic.example")
+
+
+@pytest.fixture
+def therapist_user(accepting_therapist: Therapist) -> User:
+    """Dana's login: a therapist in group `therapists`, linked to her profile."""
+    user = make_user("dana", "therapists", email="dana@therapy.example")
+    accepting_therapist.user = user
+    accepting_therapist.save(update_fields=["user"])
+    return user
+
+
+def token_client(user: User) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user)
+    return client

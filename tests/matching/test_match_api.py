@@ -1,0 +1,147 @@
+"""POST /api/match/ and the services behind it, on the demo directory."""
+
+from __future__ import annotations
+
+import pytest
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from directory.models import FocusArea, Language, Therapist
+from matching import ranking, services
+from tests.conftest import make_therapist
+
+pytestmark = pytest.mark.django_db
+
+MATCH = "/api/match/"
+BROOKLYN_MEDICAID_GRIEF = {
+    "postal_code": "11215",
+    "insurance": "medicaid",
+    "formats": ["individual", "online"],
+    "focus_areas": ["grief-loss"],
+    "concerns": ["grief"],
+}
+
+
+@pytest.fixture
+def brooklyn_therapists(db: None) -> dict[str, Therapist]:
+    """Five therapists around Park Slope, differing in one thing each."""
+
+    def grief(therapist: Therapist) -> Therapist:
+        therapist.focus_areas.add(FocusArea.objects.get(slug="grief-loss"))
+        therapist.concerns.add(*services.Concern.objects.filter(slug="grief"))
+        return therapist
+
+    return {
+        "best": grief(make_therapist(npi="1000000004", last_name="Best", insurers=("medicaid",), capacity_override=5,
+                                     training_level="supervisor")),
+        "no_focus": make_therapist(npi="1000000012", last_name="Nofocus", insurers=("medicaid",)),
+        "far": grief(make_therapist(npi="1000000020", last_name="Far", postal_code="10463", insurers=("medicaid",))),
+        "out_of_network": grief(make_therapist(npi="1000000038", last_name="Aetnaonly", insurers=("aetna",))),
+        "online": grief(make_therapist(npi="1000000046", last_name="Online", postal_code=None, insurers=("medicaid",),
+                                       offers_online=True, offers_individual=False)),
+    }  # fmt: skip
+
+
+def test_brooklyn_medicaid_grief_referral_ranks_in_network_nearby_grief_first(
+    api_client: APIClient, brooklyn_therapists: dict[str, Therapist]
+) -> None:
+    response = api_client.post(MATCH, BROOKLYN_MEDICAID_GRIEF, format="json")
+    assert response.status_code == 200
+    results = response.json()["results"]
+    ids = [item["therapist"]["id"] for item in results]
+    position = {name: ids.index(therapist.pk) for name, therapist in brooklyn_therapists.items() if therapist.pk in ids}
+    assert position["best"] == 0
+    assert position["best"] < position["no_focus"]
+    assert position["best"] < position["far"]
+    assert "out_of_network" not in position
+    assert "online" in position
+    best = results[0]
+    assert best["reasons"][:3] == ["Accepts Medicaid (state fee-for-service)", "0.0 mi away", "Focus: Grief and loss"]
+    assert best["components"]["focus"] == 1.0
+    assert all("medicaid" in {plan["slug"] for plan in item["therapist"]["insurance"]} for item in results)
+    online = results[position["online"]]
+    assert online["delivery"] == "online" and online["distance_miles"] is None
+    assert "Online: licensed in NY" in online["reasons"]
+    assert response.json()["excluded"]["insurance"] >= 1
+
+
+def test_match_results_satisfy_every_hard_constraint(api_client: APIClient) -> None:
+    body = {"postal_code": "10001", "insurance": "aetna", "formats": ["individual"], "age_group": "adults",
+            "language": "en", "language_required": True, "max_distance_miles": 60}  # fmt: skip
+    results = api_client.post(MATCH, body, format="json").json()["results"]
+    assert results
+    for item in results:
+        therapist = item["therapist"]
+        assert "aetna" in {plan["slug"] for plan in therapist["insurance"]}
+        assert "individual" in therapist["formats"]
+        assert "en" in {language["code"] for language in therapist["languages"]}
+        assert "adults" in therapist["age_groups"]
+        assert therapist["accepting_new_clients"]
+        assert item["distance_miles"] <= 60
+    scores = [item["score"] for item in results]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_sql_exclusions_agree_with_the_engine(db: None) -> None:
+    """The SQL pre-filter and the pure engine must apply the same hard constraints."""
+    now = timezone.now()
+    for body in (
+        {"place": "11215", "formats": ["individual", "online"], "insurance": "medicaid", "age_group": "adults"},
+        {"place": "60614", "formats": ["online"], "max_fee": 100},
+        {"place": "98103", "formats": ["family", "group"], "language": "zh", "language_required": True},
+    ):
+        place = services.geo.locate(body.pop("place"))
+        need = services.build_need(place=place, **body)
+        reach = services.therapists_in_reach(need, now)
+        sql = dict(reach.values_list("pk", "exclusion"))
+        candidates = services.load_candidates(list(sql), now=now)
+        for candidate in candidates:
+            distance = ranking.nearest_office_miles(need, candidate)
+            engine = ranking.exclusion_reason(
+                need, candidate, now=now, policy=services.match_policy(), distance=distance
+            )
+            if abs((distance or 0) - need.max_distance_miles) > 0.5:
+                assert (engine or "") == sql[candidate.id], (candidate.id, engine, sql[candidate.id])
+
+
+def test_match_stores_nothing(api_client: APIClient) -> None:
+    from matching.models import Match, Referral
+
+    api_client.post(MATCH, BROOKLYN_MEDICAID_GRIEF, format="json")
+    assert not Referral.objects.exists() and not Match.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({}, "postal_code"),
+        ({"postal_code": "00000"}, "postal_code"),
+        ({"postal_code": "11215", "insurance": "acme"}, "insurance"),
+        ({"postal_code": "11215", "formats": ["telepathy"]}, "formats"),
+        ({"postal_code": "11215", "focus_areas": ["astrology"]}, "focus_areas"),
+        ({"postal_code": "11215", "language": "xx"}, "language"),
+        ({"postal_code": "11215", "age_group": "toddlers"}, "age_group"),
+        ({"postal_code": "11215", "max_fee": -5}, "max_fee"),
+        ({"postal_code": "11215", "max_distance_miles": 0}, "max_distance_miles"),
+    ],
+)
+def test_bad_match_input_is_a_400_naming_the_field(api_client: APIClient, body: dict, field: str) -> None:
+    response = api_client.post(MATCH, body, format="json")
+    assert response.status_code == 400
+    assert field in response.json()["errors"]
+
+
+def test_match_runs_a_constant_number_of_queries(api_client: APIClient, django_assert_max_num_queries: object) -> None:
+    body = {"postal_code": "10001", "formats": ["individual", "online"], "max_distance_miles": 100}
+    with django_assert_max_num_queries(25):
+        response = api_client.post(MATCH, body, format="json")
+    assert len(response.json()["results"]) == 20
+
+
+def test_language_preference_without_requirement_is_soft(api_client: APIClient) -> None:
+    spanish = Language.objects.get(code="es")
+    body = {"postal_code": "10001", "formats": ["individual", "online"], "language": "es", "max_distance_miles": 50}
+    results = api_client.post(MATCH, body, format="json").json()["results"]
+    speakers = [item for item in results if "es" in {lang["code"] for lang in item["therapist"]["languages"]}]
+    assert len(speakers) < len(results), "non-speakers still rank when the language is only preferred"
+    assert all(f"Speaks {spanish.name}" in item["reasons"] for item in speakers)

@@ -1,0 +1,110 @@
+"""Pages of matching: the client's questionnaire, the referrer's forms, the therapist's inbox."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+
+from directory.models import Therapist
+from matching.models import Offer, PHIAccess, Referral
+
+pytestmark = pytest.mark.django_db
+
+FORM = {
+    "patient_name": "Ana Example-Patient", "patient_birth_date": "1979-11-02", "patient_phone": "555-222-3333",
+    "postal_code": "11215", "insurance": "aetna", "formats": ["individual", "online"],
+    "focus_areas": ["grief-loss"], "urgency": "routine", "consent": "true",
+}  # fmt: skip
+
+
+def signed_in(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_find_my_match_questionnaire_and_results(client: Client) -> None:
+    form = client.get("/match/").content.decode()
+    assert '<label for="id_postal_code">' in form
+    assert "I lost someone important to me." in form
+    response = client.get("/match/", {"postal_code": "11215", "insurance": "self-pay", "max_fee": "150",
+                                      "formats": ["individual", "online"], "focus_areas": "grief-loss"})  # fmt: skip
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert response.context["results"]
+    assert "Fit " in html and "How the score adds up" in html
+    assert "Not shown, and why" in html or not response.context["excluded"]
+
+
+def test_find_my_match_errors_name_the_field(client: Client) -> None:
+    response = client.get("/match/", {"postal_code": "00000"})
+    assert response.status_code == 400
+    assert "could not locate" in response.content.decode()
+
+
+def test_referrer_submits_offers_and_sees_the_status(referrer: User, therapist_user: User,
+                                                    accepting_therapist: Therapist) -> None:  # fmt: skip
+    physician = signed_in(referrer)
+    assert physician.get("/referrals/new/").status_code == 200
+    response = physician.post("/referrals/new/", FORM)
+    assert response.status_code == 302
+    referral = Referral.objects.get(referrer=referrer)
+    detail = physician.get(response["Location"])
+    html = detail.content.decode()
+    assert detail["Cache-Control"].startswith("max-age=0") or "no-store" in detail["Cache-Control"]
+    assert "Ana Example-Patient" in html and accepting_therapist.full_name in html
+    assert PHIAccess.objects.filter(user=referrer, referral=referral).exists()
+
+    physician.post(f"/referrals/{referral.pk}/offer/", {"therapist": [accepting_therapist.pk]})
+    referral.refresh_from_db()
+    assert referral.status == "offered"
+
+    therapist = signed_in(therapist_user)
+    offer = Offer.objects.get(referral=referral)
+    inbox = therapist.get("/me/offers/").content.decode()
+    assert "Ana Example-Patient" not in inbox and "ZIP 112xx" in inbox
+    before = therapist.get(f"/me/offers/{offer.pk}/").content.decode()
+    assert "Ana Example-Patient" not in before and "555-222-3333" not in before
+    therapist.post(f"/me/offers/{offer.pk}/accept/")
+    after = therapist.get(f"/me/offers/{offer.pk}/").content.decode()
+    assert "Ana Example-Patient" in after and "555-222-3333" in after
+    assert re.search(r"Status: Accepted", physician.get(f"/referrals/{referral.pk}/").content.decode())
+
+
+def test_crisis_referral_shows_emergency_guidance(referrer: User) -> None:
+    response = signed_in(referrer).post("/referrals/new/", {**FORM, "urgency": "crisis"})
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert "911" in html and "988" in html
+    assert not Referral.objects.exists()
+
+
+def test_referral_form_errors_keep_what_was_typed(referrer: User) -> None:
+    unticked = {name: value for name, value in FORM.items() if name != "consent"}
+    response = signed_in(referrer).post("/referrals/new/", unticked)
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert "consented" in response.context["errors"]["consent"][0]
+    assert 'value="Ana Example-Patient"' in html
+    no_contact = signed_in(referrer).post("/referrals/new/", {**FORM, "patient_phone": ""})
+    assert "patient_phone" in no_contact.context["errors"]
+    assert not Referral.objects.exists()
+
+
+def test_pages_refuse_the_wrong_people(client: Client, referrer: User, other_referrer: User,
+                                      therapist_user: User) -> None:  # fmt: skip
+    response = signed_in(referrer).post("/referrals/new/", FORM)
+    referral_url = response["Location"]
+    assert client.get(referral_url).status_code == 302  # to the login page
+    assert signed_in(other_referrer).get(referral_url).status_code == 404
+    assert signed_in(therapist_user).get(referral_url).status_code == 403
+    assert signed_in(referrer).get("/me/offers/").status_code == 403
+
+
+def test_every_page_carries_the_emergency_notice(client: Client, referrer: User) -> None:
+    for url in ("/", "/therapists/", "/match/"):
+        assert "988" in client.get(url).content.decode()
+    assert "988" in signed_in(referrer).get("/referrals/").content.decode()
