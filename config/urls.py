@@ -3,7 +3,6 @@
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.authtoken.views import obtain_auth_token
 
 from directory import api as directory_api
 
@@ -15,7 +14,10 @@ api_patterns = [
     path("concerns/", directory_api.ConcernListView.as_view(), name="concern-list"),
     path("formats/", directory_api.FormatListView.as_view(), name="format-list"),
     path("languages/", directory_api.LanguageListView.as_view(), name="language-list"),
-    path("auth/token/", obtain_auth_token, name="auth-token"),
+    path("auth/token/", directory_api.AxesAwareObtainAuthToken.as_view(), name="auth-token"),
+    path("me/profile/", directory_api.MyProfileView.as_view(), name="my-profile"),
+    path("me/profile/submit/", directory_api.MySubmitView.as_view(), name="my-profile-submit"),
+    path("me/availability/confirm/", directory_api.MyAvailabilityConfirmView.as_view(), name="my-availability-confirm"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
 ]
