@@ -99,6 +99,7 @@ class TherapistSearchView(APIView):
     """Search published profiles; the same parameters as the page /therapists/."""
 
     @extend_schema(
+        operation_id="therapists_search",
         parameters=SEARCH_PARAMETERS,
         responses={200: SearchPage, 400: ErrorSerializer, 404: DetailSerializer},
     )
@@ -216,17 +217,16 @@ class MyProfileView(APIView):
 
     @extend_schema(request=ProfileInputSerializer, responses={200: MyProfileSerializer, 400: ErrorSerializer})
     def patch(self, request: Request) -> Response:
-        serializer = ProfileInputSerializer(data=request.data, partial=True)
+        # Not partial: every top-level field is optional already, and nested rows keep their required fields.
+        serializer = ProfileInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         related = {name: data.pop(name) for name in ("focus_areas", "concerns", "languages") if name in data}
         lists = {name: data.pop(name) for name in ("offices", "licensed_states", "insurers") if name in data}
         if "ipt_credentials" in data:
             lists["credentials"] = data.pop("ipt_credentials")
-        fields = {
-            **data,
-            **profiles.flag_fields(formats=data.pop("formats", None), age_groups=data.pop("age_groups", None)),
-        }
+        flags = profiles.flag_fields(formats=data.pop("formats", None), age_groups=data.pop("age_groups", None))
+        fields = {**data, **flags}
         therapist = Therapist.objects.get(user=request.user)
         profiles.update_profile(therapist=therapist, fields=fields, **related, **lists)
         return Response(MyProfileSerializer(own_profile(request), context={"request": request}).data)
