@@ -122,7 +122,7 @@ def therapist_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpR
 
 
 def sign_up(request: HttpRequest) -> HttpResponse:
-    form = TherapistSignUpForm(request.POST or None)
+    form = TherapistSignUpForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -227,7 +227,7 @@ def my_availability_confirm(request: HttpRequest, therapist: Therapist) -> HttpR
 
 def report_listing(request: HttpRequest, slug: str) -> HttpResponse:
     therapist = get_object_or_404(Therapist.objects.published(), slug=slug)
-    form = ListingReportForm(request.POST or None)
+    form = ListingReportForm(request.POST if request.method == "POST" else None)
     context = {"therapist": therapist, "form": form}
     if request.method != "POST":
         return render(request, "directory/report_listing.html", context)
