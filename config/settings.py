@@ -256,6 +256,8 @@ LOGGING = {
     "loggers": {
         # Request lines can carry query strings; keep them at WARNING.
         "django.server": {"level": "WARNING"},
+        # django-axes logs every sign-in at INFO; failures and lockouts come at WARNING.
+        "axes": {"level": "WARNING"},
     },
 }
 
