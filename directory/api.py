@@ -222,9 +222,11 @@ class MyProfileView(APIView):
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         related = {name: data.pop(name) for name in ("focus_areas", "concerns", "languages") if name in data}
-        lists = {name: data.pop(name) for name in ("offices", "licensed_states", "insurers") if name in data}
-        if "ipt_credentials" in data:
-            lists["credentials"] = data.pop("ipt_credentials")
+        lists = {
+            name: data.pop(name)
+            for name in ("offices", "licensed_states", "insurers", "ipt_credentials")
+            if name in data
+        }
         flags = profiles.flag_fields(formats=data.pop("formats", None), age_groups=data.pop("age_groups", None))
         fields = {**data, **flags}
         therapist = Therapist.objects.get(user=request.user)

@@ -183,7 +183,7 @@ def _credential_rows(therapist: Therapist, rows: list[Mapping], errors: dict[str
         values["certificate_number"] = values["certificate_number"] or ""
         credential = existing.get(row.get("id")) if row.get("id") else Credential(therapist=therapist)
         if credential is None:
-            errors[f"credentials[{index}].id"] = ["No credential of yours has this id."]
+            errors[f"ipt_credentials[{index}].id"] = ["No credential of yours has this id."]
             continue
         if any(getattr(credential, name) != value for name, value in values.items()):
             credential.verified_at, credential.verified_by = None, None
@@ -192,7 +192,7 @@ def _credential_rows(therapist: Therapist, rows: list[Mapping], errors: dict[str
         try:
             credential.full_clean(exclude=["therapist", "verified_by"])
         except ValidationError as error:
-            _collect(errors, f"credentials[{index}]", error)
+            _collect(errors, f"ipt_credentials[{index}]", error)
             continue
         credentials.append(credential)
     return credentials
@@ -209,7 +209,7 @@ def update_profile(
     offices: list[Mapping] | None = None,
     licensed_states: list[Mapping] | None = None,
     insurers: list[Mapping] | None = None,
-    credentials: list[Mapping] | None = None,
+    ipt_credentials: list[Mapping] | None = None,
 ) -> Therapist:
     """Apply a therapist's edit, all or nothing.
 
@@ -233,7 +233,7 @@ def update_profile(
     office_rows = _office_rows(therapist, offices, errors) if offices is not None else None
     licence_rows = _licence_rows(therapist, licensed_states, errors) if licensed_states is not None else None
     insurer_rows = _insurer_rows(therapist, insurers, errors) if insurers is not None else None
-    credential_rows = _credential_rows(therapist, credentials, errors) if credentials is not None else None
+    credential_rows = _credential_rows(therapist, ipt_credentials, errors) if ipt_credentials is not None else None
     if errors:
         raise ValidationError(errors)
 

@@ -154,7 +154,7 @@ PROFILE_FORMSETS = {
     "offices": (OfficeFormSet, ["label", "address", "city", "state", "postal_code", "wheelchair_accessible"]),
     "licensed_states": (LicensedStateFormSet, ["state", "basis", "license_number"]),
     "insurers": (TherapistInsurerFormSet, ["insurer", "accepting_new_clients"]),
-    "credentials": (CredentialFormSet, ["issuer", "level", "awarded_on", "expires_on", "certificate_number"]),
+    "ipt_credentials": (CredentialFormSet, ["issuer", "level", "awarded_on", "expires_on", "certificate_number"]),
 }
 RELATIONS = ("focus_areas", "concerns", "languages")
 
@@ -170,7 +170,7 @@ def my_profile(request: HttpRequest, therapist: Therapist) -> HttpResponse:
     if request.method == "POST" and form.is_valid() and all(formset.is_valid() for formset in formsets.values()):
         changes = {name: value for name, value in form.cleaned_data.items() if name not in RELATIONS}
         rows = {
-            name: formset_rows(formsets[name], fields, with_id=name == "credentials")
+            name: formset_rows(formsets[name], fields, with_id=name == "ipt_credentials")
             for name, (_, fields) in PROFILE_FORMSETS.items()
         }
         was_published = therapist.status == Therapist.Status.PUBLISHED
@@ -196,9 +196,6 @@ def my_profile(request: HttpRequest, therapist: Therapist) -> HttpResponse:
         "formsets": formsets,
         "now": timezone.now(),
         "freshness_days": settings.AVAILABILITY_FRESHNESS_DAYS,
-        "unverified_credentials": [
-            credential for credential in therapist.ipt_credentials.all() if not credential.is_verified
-        ],
     }
     return render(request, "directory/my_profile.html", context, status=400 if has_errors else 200)
 

@@ -49,7 +49,7 @@ def profile_post(therapist: Therapist, **overrides: str) -> dict:
         **management("offices"),
         **management("licensed_states"),
         **management("insurers"),
-        **management("credentials"),
+        **management("ipt_credentials"),
         "offices-0-address": "1 Main St",
         "offices-0-city": "Brooklyn",
         "offices-0-state": "NY",
@@ -59,9 +59,9 @@ def profile_post(therapist: Therapist, **overrides: str) -> dict:
         "licensed_states-0-license_number": "R-1",
         "insurers-0-insurer": str(Insurer.objects.get(slug="aetna").pk),
         "insurers-0-accepting_new_clients": "on",
-        "credentials-0-issuer": "ipt-institute",
-        "credentials-0-level": "B",
-        "credentials-0-awarded_on": "2022-03-01",
+        "ipt_credentials-0-issuer": "ipt-institute",
+        "ipt_credentials-0-level": "B",
+        "ipt_credentials-0-awarded_on": "2022-03-01",
     }
     data.update(overrides)
     return data

@@ -150,7 +150,9 @@ def test_check_deploy_is_clean_under_production_settings() -> None:
         "ALLOWED_HOSTS": "example.org",
         "DEBUG": "false",
     }
-    environment.pop("DATABASE_URL", None)
+    # The browser tests' conftest allows async-unsafe ORM calls in this process only.
+    for name in ("DATABASE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"):
+        environment.pop(name, None)
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=django_settings.BASE_DIR,
