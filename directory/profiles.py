@@ -8,6 +8,7 @@ listing reports, shared by the pages, the API, the admin and the commands.
 from __future__ import annotations
 
 import datetime
+import logging
 from collections.abc import Iterable, Mapping
 
 from django.conf import settings
@@ -33,6 +34,8 @@ from directory.models import (
     TherapistInsurer,
 )
 from directory.services import REFERRERS_GROUP, THERAPISTS_GROUP
+
+logger = logging.getLogger(__name__)
 
 # What a therapist may change on their own profile (status, slug, NPI checks and
 # training level belong to staff or are derived).
@@ -294,10 +297,15 @@ def submit_for_review(*, therapist: Therapist) -> Therapist:
 
 
 def _notify(therapist: Therapist, subject: str, body: str) -> bool:
+    """Email the therapist; a mail server failure is logged, never the caller's error."""
     recipient = (therapist.user.email if therapist.user else "") or therapist.email
     if not recipient:
         return False
-    send_mail(f"[IPT Directory] {subject}", body, None, [recipient])
+    try:
+        send_mail(f"[IPT Directory] {subject}", body, None, [recipient])
+    except OSError:  # smtplib's errors are OSErrors
+        logger.exception("Could not email therapist %s about %r", therapist.pk, subject)
+        return False
     return True
 
 

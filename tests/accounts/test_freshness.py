@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import io
+import smtplib
 from unittest import mock
 
 import pytest
@@ -161,3 +162,10 @@ def test_reports_are_throttled_per_client_address(listed_therapist: Therapist, s
 
 def test_reports_of_unlisted_profiles_are_404(new_therapist: Therapist) -> None:
     assert Client().get(REPORT_URL.format(slug=new_therapist.slug)).status_code == 404
+
+
+def test_a_mail_server_failure_does_not_lose_the_report(listed_therapist: Therapist) -> None:
+    with mock.patch("directory.profiles.send_mail", side_effect=smtplib.SMTPServerDisconnected("down")):
+        response = Client().post(REPORT_URL.format(slug=listed_therapist.slug), {"reason": "unreachable"})
+    assert response.status_code == 302
+    assert ListingReport.objects.filter(therapist=listed_therapist).count() == 1
