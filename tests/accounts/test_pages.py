@@ -139,6 +139,9 @@ def test_no_url_reaches_another_therapists_profile(new_therapist: Therapist, lis
     assert client.get(f"/therapists/{new_therapist.slug}/").status_code == 404
     assert client.get(f"/me/profile/{listed_therapist.pk}/").status_code == 404
     assert client.get(f"/api/therapists/{new_therapist.pk}/").status_code == 404
+    # The back office is for staff only.
+    admin_page = client.get(f"/admin/directory/therapist/{listed_therapist.pk}/change/")
+    assert admin_page.status_code == 302 and admin_page.url.startswith("/admin/login/")
     response = client.post("/me/profile/", profile_post(new_therapist, **{"profile-npi": listed_therapist.npi}))
     assert response.status_code == 400
     listed_therapist.refresh_from_db()

@@ -227,3 +227,12 @@ def test_confirm_availability_sets_the_date(listed_therapist: Therapist) -> None
 
 def test_new_npi_is_valid_helper() -> None:
     assert valid_npi("123456789") == "1234567893"
+
+
+@pytest.mark.parametrize(
+    "body", [[1, 2], "text", {"offices": "not a list"}, {"ipt_credentials": [{"awarded_on": "yesterday"}]}]
+)
+def test_malformed_bodies_are_400_not_500(new_therapist: Therapist, body: object) -> None:
+    response = api_as(new_therapist.user).patch("/api/me/profile/", body, format="json")
+    assert response.status_code == 400
+    assert response.json()["errors"]
