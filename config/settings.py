@@ -5,6 +5,7 @@ helpers below; a malformed value stops start-up with ImproperlyConfigured.
 The variables are listed in README.md and .env.example.
 """
 
+import datetime
 import os
 import warnings
 from pathlib import Path
@@ -77,6 +78,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     "directory",
     "matching",
 ]
@@ -90,6 +92,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "directory.security.AbsoluteSessionLimitMiddleware",
+    # Last, as django-axes asks: it turns a lockout into the response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -127,6 +132,20 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+AUTHENTICATION_BACKENDS = [
+    # First, so a locked-out client is refused before its password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    # The rest only verify (and upgrade) passwords hashed before Argon2.
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -161,8 +180,33 @@ MEDIA_URL = "media/"
 MEDIA_ROOT = BASE_DIR / "media"
 
 LOGIN_URL = "/accounts/login/"
-LOGIN_REDIRECT_URL = "/"
+LOGIN_REDIRECT_URL = "/me/"
 LOGOUT_REDIRECT_URL = "/"
+
+# Sessions end after 15 idle minutes (each request renews the cookie) and, through
+# directory.security.AbsoluteSessionLimitMiddleware, 12 hours after sign-in.
+SESSION_COOKIE_AGE = env_int("SESSION_IDLE_MINUTES", 15, minimum=1) * 60
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_ABSOLUTE_HOURS = env_int("SESSION_ABSOLUTE_HOURS", 12, minimum=1)
+
+# How many reverse proxies in front of the app append to X-Forwarded-For. With 0 the
+# header is ignored and REMOTE_ADDR is the client, so a forged header dodges nothing.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+
+# django-axes: brute-force protection for the login page, the admin and the token endpoint.
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15, minimum=1))
+# Per username and address: a guesser is stopped without letting anyone lock a
+# colleague out from elsewhere.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "directory.security.client_ip"
+AXES_LOCKOUT_CALLABLE = "directory.security.lockout_response"
+
+# Anyone may report a listing, a few times an hour per client address.
+LISTING_REPORTS_PER_HOUR = env_int("LISTING_REPORTS_PER_HOUR", 5, minimum=1)
+# Therapists are emailed this many days before their availability stops counting.
+AVAILABILITY_REMINDER_DAYS = env_int("AVAILABILITY_REMINDER_DAYS", 7, minimum=1)
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "IPT Directory <no-reply@ipt-directory.example>")
@@ -179,6 +223,8 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     # `format` is a search parameter here, not a renderer override.
     "URL_FORMAT_OVERRIDE": None,
+    # Throttles key on the same client address as django-axes (see TRUSTED_PROXY_COUNT).
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
 }
 
 SPECTACULAR_SETTINGS = {
@@ -193,6 +239,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # One name for the age-group vocabulary wherever it appears (search, match, profiles).
+    "ENUM_NAME_OVERRIDES": {"AgeGroupEnum": ["children", "adolescents", "adults", "older-adults"]},
 }
 
 # Geocoding: the offline ZIP index by default. A network geocoder such as
@@ -226,6 +274,8 @@ LOGGING = {
     "loggers": {
         # Request lines can carry query strings; keep them at WARNING.
         "django.server": {"level": "WARNING"},
+        # django-axes logs every sign-in at INFO; failures and lockouts come at WARNING.
+        "axes": {"level": "WARNING"},
     },
 }
 
@@ -237,7 +287,11 @@ if PRODUCTION:
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
+    SESSION_COOKIE_NAME = "__Host-sessionid"
+    CSRF_COOKIE_NAME = "__Host-csrftoken"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True

@@ -3,7 +3,6 @@
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.authtoken.views import obtain_auth_token
 
 from directory import api as directory_api
 from matching import api as matching_api
@@ -28,7 +27,10 @@ api_patterns = [
     path("me/offers/<int:offer_id>/accept/", matching_api.AcceptOfferView.as_view(), name="offer-accept"),
     path("me/offers/<int:offer_id>/decline/", matching_api.DeclineOfferView.as_view(), name="offer-decline"),
     path("me/offers/<int:offer_id>/schedule/", matching_api.ScheduleOfferView.as_view(), name="offer-schedule"),
-    path("auth/token/", obtain_auth_token, name="auth-token"),
+    path("auth/token/", directory_api.AxesAwareObtainAuthToken.as_view(), name="auth-token"),
+    path("me/profile/", directory_api.MyProfileView.as_view(), name="my-profile"),
+    path("me/profile/submit/", directory_api.MySubmitView.as_view(), name="my-profile-submit"),
+    path("me/availability/confirm/", directory_api.MyAvailabilityConfirmView.as_view(), name="my-availability-confirm"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
 ]

@@ -2,20 +2,46 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.contrib.admin.helpers import ActionForm
+from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 
+from directory import profiles
 from directory.models import (
     Concern,
+    Credential,
     FocusArea,
     Insurer,
     Language,
     LicensedState,
+    ListingReport,
     Office,
+    PendingProfile,
     Therapist,
     TherapistInsurer,
+    npi_is_valid,
 )
+
+
+class ModerationActionForm(ActionForm):
+    """The changelist's action bar gains a message, for "request changes" and "suspend"."""
+
+    message = forms.CharField(
+        required=False, label="Message to the therapist", widget=forms.TextInput(attrs={"size": 60})
+    )
+
+
+class CredentialInline(admin.TabularInline):
+    model = Credential
+    extra = 0
+    fields = ["issuer", "level", "awarded_on", "expires_on", "certificate_number", "verified_at", "verified_by"]
+    readonly_fields = ["verified_at", "verified_by"]
 
 
 class OfficeInline(admin.StackedInline):
@@ -68,8 +94,9 @@ class TherapistAdmin(admin.ModelAdmin):
     ]
     readonly_fields = ["created_at", "updated_at"]
     filter_horizontal = ["focus_areas", "concerns", "languages"]
-    inlines = [OfficeInline, LicensedStateInline, TherapistInsurerInline]
-    actions = ["publish", "suspend"]
+    inlines = [OfficeInline, LicensedStateInline, TherapistInsurerInline, CredentialInline]
+    actions = ["publish", "request_changes", "suspend"]
+    action_form = ModerationActionForm
     list_per_page = 50
     fieldsets = [
         (None, {"fields": ["user", "status", "is_demo", "slug"]}),
@@ -84,7 +111,11 @@ class TherapistAdmin(admin.ModelAdmin):
         ("Ages served", {"fields": ["serves_children", "serves_adolescents", "serves_adults", "serves_older_adults"]}),
         ("Focus, concerns, languages", {"fields": ["focus_areas", "concerns", "languages"]}),
         ("Fees", {"fields": ["fee_min", "fee_max", "sliding_scale"]}),
-        ("Availability", {"fields": ["accepts_new_clients", "capacity", "availability_confirmed_at"]}),
+        ("Availability", {"fields": [
+            "accepts_new_clients", "capacity", "availability_confirmed_at",
+            "availability_reminder_sent_at", "reconfirmation_requested_at",
+        ]}),
+        ("Moderation", {"fields": ["moderation_note"]}),
         ("Timestamps", {"fields": ["created_at", "updated_at"]}),
     ]  # fmt: skip
 
@@ -93,13 +124,127 @@ class TherapistAdmin(admin.ModelAdmin):
 
     @admin.action(description="Publish selected profiles")
     def publish(self, request: HttpRequest, queryset: QuerySet) -> None:
-        updated = queryset.update(status=Therapist.Status.PUBLISHED)
-        self.message_user(request, f"Published {updated} profile(s).", messages.SUCCESS)
+        for therapist in queryset.select_related("user"):
+            profiles.publish_profile(therapist=therapist)
+        self.message_user(
+            request, f"Published {queryset.count()} profile(s); each therapist was emailed.", messages.SUCCESS
+        )
+
+    @admin.action(description="Request changes (send the message above to the therapist)")
+    def request_changes(self, request: HttpRequest, queryset: QuerySet) -> None:
+        message = request.POST.get("message", "")
+        try:
+            for therapist in queryset.select_related("user"):
+                profiles.request_changes(therapist=therapist, message=message)
+        except ValidationError:
+            self.message_user(
+                request, "Write the message to the therapist first, then choose the action.", messages.ERROR
+            )
+            return
+        self.message_user(request, f"Sent {queryset.count()} profile(s) back with your message.", messages.SUCCESS)
 
     @admin.action(description="Suspend selected profiles")
     def suspend(self, request: HttpRequest, queryset: QuerySet) -> None:
-        updated = queryset.update(status=Therapist.Status.SUSPENDED)
-        self.message_user(request, f"Suspended {updated} profile(s).", messages.WARNING)
+        for therapist in queryset.select_related("user"):
+            profiles.suspend_profile(therapist=therapist, message=request.POST.get("message", ""))
+        self.message_user(request, f"Suspended {queryset.count()} profile(s).", messages.WARNING)
+
+
+@admin.register(PendingProfile)
+class PendingProfileAdmin(TherapistAdmin):
+    """The review queue: what to check before publishing, one row per profile."""
+
+    list_display = [
+        "full_name", "credentials", "npi", "npi_passes_check", "licences", "credentials_to_verify",
+        "offices_located", "updated_at",
+    ]  # fmt: skip
+    list_filter = ["training_level", "offers_online", "licensed_states__state"]
+    ordering = ["updated_at"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return (
+            super()
+            .get_queryset(request)
+            .awaiting_review()
+            .annotate(
+                unverified_count=Count(
+                    "ipt_credentials", filter=Q(ipt_credentials__verified_at__isnull=True), distinct=True
+                ),
+                office_count=Count("offices", distinct=True),
+                located_count=Count("offices", filter=Q(offices__latitude__isnull=False), distinct=True),
+            )
+            .prefetch_related("licensed_states")
+        )
+
+    @admin.display(boolean=True, description="NPI check digit")
+    def npi_passes_check(self, therapist: Therapist) -> bool:
+        return npi_is_valid(therapist.npi)
+
+    @admin.display(description="Licences (state: number)")
+    def licences(self, therapist: Therapist) -> str:
+        rows = [
+            f"{licence.state}: {licence.license_number or 'NO NUMBER'}" for licence in therapist.licensed_states.all()
+        ]
+        return ", ".join(rows) or "NONE"
+
+    @admin.display(description="Credentials to verify")
+    def credentials_to_verify(self, therapist: Therapist) -> int:
+        return therapist.unverified_count
+
+    @admin.display(description="Offices located")
+    def offices_located(self, therapist: Therapist) -> str:
+        return f"{therapist.located_count} of {therapist.office_count}"
+
+
+@admin.register(Credential)
+class CredentialAdmin(admin.ModelAdmin):
+    list_display = ["therapist", "issuer", "level", "awarded_on", "expires_on", "certificate_number", "verified_at"]
+    list_filter = ["issuer", "level", ("verified_at", admin.EmptyFieldListFilter)]
+    search_fields = ["therapist__last_name", "therapist__npi", "certificate_number"]
+    list_select_related = ["therapist"]
+    autocomplete_fields = ["therapist"]
+    readonly_fields = ["verified_at", "verified_by"]
+    actions = ["verify"]
+
+    @admin.action(description="Mark selected credentials verified")
+    def verify(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for credential in queryset.select_related("therapist"):
+            profiles.verify_credential(credential=credential, moderator=request.user, now=timezone.now())
+        self.message_user(
+            request, f"Verified {queryset.count()} credential(s); training levels updated.", messages.SUCCESS
+        )
+
+
+@admin.register(ListingReport)
+class ListingReportAdmin(admin.ModelAdmin):
+    list_display = ["therapist", "reason", "details", "created_at", "client_ip", "resolved_at"]
+    list_filter = ["reason", ("resolved_at", admin.EmptyFieldListFilter), "created_at"]
+    search_fields = ["therapist__last_name", "therapist__npi", "details"]
+    list_select_related = ["therapist"]
+    readonly_fields = ["therapist", "reason", "details", "client_ip", "created_at"]
+    actions = ["resolve"]
+
+    @admin.action(description="Mark selected reports resolved")
+    def resolve(self, request: HttpRequest, queryset: QuerySet) -> None:
+        resolved = profiles.resolve_reports(reports=queryset, now=timezone.now())
+        self.message_user(request, f"Resolved {resolved} report(s).", messages.SUCCESS)
+
+
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class DirectoryUserAdmin(UserAdmin):
+    """Django's user admin plus the approval of referrer accounts."""
+
+    list_filter = [*UserAdmin.list_filter, "groups"]
+    actions = ["make_referrer"]
+
+    @admin.action(description="Make referrer (approve as a physician's office)")
+    def make_referrer(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for user in queryset:
+            profiles.make_referrer(user=user)
+        self.message_user(request, f"{queryset.count()} user(s) can now send referrals.", messages.SUCCESS)
 
 
 @admin.register(Office)

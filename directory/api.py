@@ -1,4 +1,4 @@
-"""JSON API of the public directory: search, one profile, reference lists."""
+"""JSON API of the directory: search, one profile, reference lists, the token, and a therapist's own profile."""
 
 from __future__ import annotations
 
@@ -9,14 +9,23 @@ from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers
+from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from directory import profiles
 from directory.filters import TherapistFilter, query_errors
 from directory.models import FORMATS, Concern, FocusArea, Insurer, Language, Therapist
-from directory.serializers import LanguageSerializer, ReferenceSerializer, TherapistSerializer
+from directory.serializers import (
+    LanguageSerializer,
+    MyProfileSerializer,
+    ProfileInputSerializer,
+    ReferenceSerializer,
+    TherapistSerializer,
+)
 from directory.services import attach_distances, parse_page_parameters
 
 
@@ -91,6 +100,7 @@ class TherapistSearchView(APIView):
     """Search published profiles; the same parameters as the page /therapists/."""
 
     @extend_schema(
+        operation_id="therapists_search",
         parameters=SEARCH_PARAMETERS,
         responses={200: SearchPage, 400: ErrorSerializer, 404: DetailSerializer},
     )
@@ -170,3 +180,83 @@ class LanguageListView(APIView):
     @extend_schema(responses={200: LanguageSerializer(many=True)})
     def get(self, request: Request) -> Response:
         return Response(list(Language.objects.order_by("name").values("code", "name")))
+
+
+class AxesAwareObtainAuthToken(ObtainAuthToken):
+    """POST username and password for a token; repeated failures lock the client out (429).
+
+    django-axes must see the Django request to count failures and mark a lockout
+    that its middleware then answers, so that request (not DRF's wrapper) goes to authenticate().
+    """
+
+    def get_serializer_context(self) -> dict:
+        return {**super().get_serializer_context(), "request": self.request._request}
+
+
+class IsTherapist(BasePermission):
+    """A signed-in therapist with a profile; anyone else signed in gets 403, anonymous 401."""
+
+    message = "Only therapists with a profile may use this endpoint."
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        return profiles.profile_of(request.user) is not None
+
+
+def own_profile(request: Request) -> Therapist:
+    """The caller's own profile with everything MyProfileSerializer shows, in a fixed number of queries."""
+    return Therapist.objects.for_listing().prefetch_related("ipt_credentials").get(user=request.user)
+
+
+class MyProfileView(APIView):
+    """The caller's own profile; there is no way to name another."""
+
+    permission_classes = [IsTherapist]
+
+    @extend_schema(responses={200: MyProfileSerializer, 401: DetailSerializer, 403: DetailSerializer})
+    def get(self, request: Request) -> Response:
+        return Response(MyProfileSerializer(own_profile(request), context={"request": request}).data)
+
+    @extend_schema(request=ProfileInputSerializer, responses={200: MyProfileSerializer, 400: ErrorSerializer})
+    def patch(self, request: Request) -> Response:
+        # Not partial: every top-level field is optional already, and nested rows keep their required fields.
+        serializer = ProfileInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        related = {name: data.pop(name) for name in ("focus_areas", "concerns", "languages") if name in data}
+        lists = {
+            name: data.pop(name)
+            for name in ("offices", "licensed_states", "insurers", "ipt_credentials")
+            if name in data
+        }
+        flags = profiles.flag_fields(formats=data.pop("formats", None), age_groups=data.pop("age_groups", None))
+        fields = {**data, **flags}
+        therapist = Therapist.objects.get(user=request.user)
+        profiles.update_profile(therapist=therapist, fields=fields, **related, **lists)
+        return Response(MyProfileSerializer(own_profile(request), context={"request": request}).data)
+
+
+class MySubmitView(APIView):
+    """Send a draft (or a profile with changes requested) to staff for review."""
+
+    permission_classes = [IsTherapist]
+
+    @extend_schema(request=None, responses={200: MyProfileSerializer, 400: ErrorSerializer})
+    def post(self, request: Request) -> Response:
+        profiles.submit_for_review(therapist=Therapist.objects.get(user=request.user))
+        return Response(MyProfileSerializer(own_profile(request), context={"request": request}).data)
+
+
+class MyAvailabilityConfirmView(APIView):
+    """Confirm the caller's availability as of now."""
+
+    permission_classes = [IsTherapist]
+
+    @extend_schema(
+        request=None,
+        responses={200: inline_serializer("Confirmed", {"availability_confirmed_at": serializers.DateTimeField()})},
+    )
+    def post(self, request: Request) -> Response:
+        therapist = profiles.confirm_availability(
+            therapist=Therapist.objects.get(user=request.user), now=timezone.now()
+        )
+        return Response({"availability_confirmed_at": therapist.availability_confirmed_at})

@@ -132,6 +132,21 @@ class TherapistQuerySet(models.QuerySet):
         """Accepting new clients, with availability confirmed within the freshness window."""
         return self.filter(accepts_new_clients=True, availability_confirmed_at__gte=self.freshness_cutoff(now))
 
+    def due_availability_reminder(self, now: datetime.datetime, *, days_before: int) -> TherapistQuerySet:
+        """Listed as accepting, expiring within `days_before` days (or expired), not yet reminded this cycle."""
+        expiring_before = self.freshness_cutoff(now) + datetime.timedelta(days=days_before)
+        not_reminded = Q(availability_reminder_sent_at__isnull=True) | Q(
+            availability_reminder_sent_at__lt=F("availability_confirmed_at")
+        )
+        return self.published().filter(
+            Q(availability_confirmed_at__isnull=True) | Q(availability_confirmed_at__lt=expiring_before),
+            not_reminded,
+            accepts_new_clients=True,
+        )
+
+    def awaiting_review(self) -> TherapistQuerySet:
+        return self.filter(status=Therapist.Status.PENDING)
+
     def not_accepting(self, now: datetime.datetime | None = None) -> TherapistQuerySet:
         return self.exclude(pk__in=self.model.objects.accepting(now).values("pk"))
 
@@ -230,6 +245,8 @@ class Therapist(models.Model):
         DRAFT = "draft", "Draft"
         PENDING = "pending", "Pending review"
         PUBLISHED = "published", "Published"
+        # Staff sent it back with a message (moderation_note); the therapist edits and resubmits.
+        RETURNED = "returned", "Changes requested"
         SUSPENDED = "suspended", "Suspended"
 
     class TrainingLevel(models.TextChoices):
@@ -292,6 +309,13 @@ class Therapist(models.Model):
         default=0, help_text="Open slots for new clients", validators=[MaxValueValidator(200)]
     )
     availability_confirmed_at = models.DateTimeField(null=True, blank=True)
+    availability_reminder_sent_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the last 'please confirm your availability' email went out"
+    )
+    reconfirmation_requested_at = models.DateTimeField(
+        null=True, blank=True, help_text="Set when someone reports the listing; cleared when the therapist confirms"
+    )
+    moderation_note = models.TextField(blank=True, help_text="Staff's last message to the therapist")
 
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.DRAFT, db_index=True)
     is_demo = models.BooleanField(default=False, help_text="A fictional listing from the demo data")
@@ -440,3 +464,122 @@ class LicensedState(models.Model):
 
     def __str__(self) -> str:
         return f"{self.state} ({self.get_basis_display()})"
+
+
+class CredentialQuerySet(models.QuerySet):
+    def verified(self) -> CredentialQuerySet:
+        return self.filter(verified_at__isnull=False)
+
+    def current(self, today: datetime.date) -> CredentialQuerySet:
+        return self.filter(Q(expires_on__isnull=True) | Q(expires_on__gte=today))
+
+    def unverified(self) -> CredentialQuerySet:
+        return self.filter(verified_at__isnull=True)
+
+
+class Credential(models.Model):
+    """An IPT credential a therapist claims; it counts only once staff verified it."""
+
+    class Issuer(models.TextChoices):
+        IPT_INSTITUTE = "ipt-institute", "IPT Institute"
+        ISIPT = "isipt", "International Society of IPT (ISIPT)"
+
+    class Level(models.TextChoices):
+        A = "A", "IPT Institute level A: accredited course"
+        B = "B", "IPT Institute level B: certified therapist"
+        C = "C", "IPT Institute level C: research therapist"
+        D = "D", "IPT Institute level D: supervisor"
+        E = "E", "IPT Institute level E: trainer"
+        ISIPT_THERAPIST = "isipt-therapist", "ISIPT certified therapist"
+        ISIPT_SUPERVISOR = "isipt-supervisor", "ISIPT certified supervisor"
+
+    LEVELS_BY_ISSUER = {
+        Issuer.IPT_INSTITUTE: {Level.A, Level.B, Level.C, Level.D, Level.E},
+        Issuer.ISIPT: {Level.ISIPT_THERAPIST, Level.ISIPT_SUPERVISOR},
+    }
+    # How each level folds into the training level that search and ranking use.
+    TRAINING_LEVELS = {
+        Level.A: Therapist.TrainingLevel.TRAINED,
+        Level.B: Therapist.TrainingLevel.CERTIFIED,
+        Level.C: Therapist.TrainingLevel.CERTIFIED,
+        Level.D: Therapist.TrainingLevel.SUPERVISOR,
+        Level.E: Therapist.TrainingLevel.SUPERVISOR,
+        Level.ISIPT_THERAPIST: Therapist.TrainingLevel.CERTIFIED,
+        Level.ISIPT_SUPERVISOR: Therapist.TrainingLevel.SUPERVISOR,
+    }
+
+    therapist = models.ForeignKey(Therapist, on_delete=models.CASCADE, related_name="ipt_credentials")
+    issuer = models.CharField(max_length=20, choices=Issuer.choices)
+    level = models.CharField(max_length=20, choices=Level.choices)
+    awarded_on = models.DateField()
+    expires_on = models.DateField(null=True, blank=True)
+    certificate_number = models.CharField(max_length=60, blank=True)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = CredentialQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-awarded_on", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_level_display()} ({self.awarded_on:%Y})"
+
+    def clean(self) -> None:
+        errors = {}
+        if self.issuer and self.level and self.level not in self.LEVELS_BY_ISSUER.get(self.issuer, set()):
+            errors["level"] = f"{self.get_issuer_display()} does not award “{self.get_level_display()}”."
+        if self.awarded_on and self.expires_on and self.expires_on < self.awarded_on:
+            errors["expires_on"] = "The expiry date must come after the date awarded."
+        if self.awarded_on and self.awarded_on > timezone.localdate():
+            errors["awarded_on"] = "The date awarded cannot be in the future."
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def training_level(self) -> str:
+        return self.TRAINING_LEVELS[self.level]
+
+    @property
+    def is_verified(self) -> bool:
+        return self.verified_at is not None
+
+
+class ListingReportQuerySet(models.QuerySet):
+    def open(self) -> ListingReportQuerySet:
+        return self.filter(resolved_at__isnull=True)
+
+
+class ListingReport(models.Model):
+    """Anyone's report that a listing is wrong: the ghost-network alarm."""
+
+    class Reason(models.TextChoices):
+        UNREACHABLE = "unreachable", "I could not reach this therapist"
+        NOT_ACCEPTING = "not-accepting", "They are not accepting new clients"
+        NOT_IN_NETWORK = "not-in-network", "They are not in my insurance network"
+        OTHER = "other", "Something else"
+
+    therapist = models.ForeignKey(Therapist, on_delete=models.CASCADE, related_name="reports")
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    details = models.TextField(blank=True, max_length=2000)
+    client_ip = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ListingReportQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_reason_display()}: {self.therapist}"
+
+
+class PendingProfile(Therapist):
+    """Therapist profiles waiting for staff review, as their own admin queue."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "pending profile"

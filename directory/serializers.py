@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.utils import timezone
 from rest_framework import serializers
 
-from directory.models import Therapist
+from directory.models import AGE_GROUPS, FORMATS, Concern, FocusArea, Insurer, Language, Therapist
 
 
 class ReferenceSerializer(serializers.Serializer):
@@ -79,3 +79,111 @@ class TherapistSerializer(serializers.Serializer):
 
     def get_distance_miles(self, therapist: Therapist) -> float | None:
         return getattr(therapist, "distance_miles", None)
+
+
+class CredentialSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    issuer = serializers.CharField()
+    level = serializers.CharField()
+    awarded_on = serializers.DateField()
+    expires_on = serializers.DateField(allow_null=True)
+    certificate_number = serializers.CharField()
+    verified = serializers.BooleanField(source="is_verified")
+
+
+class InsurerLinkSerializer(serializers.Serializer):
+    slug = serializers.CharField(source="insurer.slug")
+    name = serializers.CharField(source="insurer.name")
+    accepting_new_clients = serializers.BooleanField()
+
+
+class PrivateLicensedStateSerializer(LicensedStateSerializer):
+    license_number = serializers.CharField()
+
+
+class MyProfileSerializer(TherapistSerializer):
+    """The signed-in therapist's own profile: the public fields plus the private ones."""
+
+    status = serializers.CharField()
+    moderation_note = serializers.CharField()
+    npi = serializers.CharField()
+    email = serializers.EmailField()
+    phone = serializers.CharField()
+    website = serializers.CharField()
+    bio = serializers.CharField()
+    approach = serializers.CharField()
+    accepts_new_clients = serializers.BooleanField()
+    capacity = serializers.IntegerField()
+    reconfirmation_requested_at = serializers.DateTimeField(allow_null=True)
+    insurers = InsurerLinkSerializer(source="insurer_links", many=True)
+    licences = PrivateLicensedStateSerializer(source="licensed_states", many=True)
+    ipt_credentials = CredentialSerializer(many=True)
+
+
+class OfficeInputSerializer(serializers.Serializer):
+    label = serializers.CharField(required=False, allow_blank=True, default="")
+    address = serializers.CharField()
+    city = serializers.CharField()
+    state = serializers.CharField()
+    postal_code = serializers.CharField()
+    wheelchair_accessible = serializers.BooleanField(required=False, default=False)
+
+
+class LicensedStateInputSerializer(serializers.Serializer):
+    state = serializers.CharField()
+    basis = serializers.CharField(required=False, default="license")
+    license_number = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class InsurerInputSerializer(serializers.Serializer):
+    insurer = serializers.SlugRelatedField(slug_field="slug", queryset=Insurer.objects.all(), source="insurer_object")
+    accepting_new_clients = serializers.BooleanField(required=False, default=True)
+
+    def to_internal_value(self, data: object) -> dict:
+        value = super().to_internal_value(data)
+        return {"insurer": value["insurer_object"], "accepting_new_clients": value["accepting_new_clients"]}
+
+
+class CredentialInputSerializer(serializers.Serializer):
+    id = serializers.IntegerField(required=False, allow_null=True)
+    issuer = serializers.CharField()
+    level = serializers.CharField()
+    awarded_on = serializers.DateField()
+    expires_on = serializers.DateField(required=False, allow_null=True, default=None)
+    certificate_number = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class ProfileInputSerializer(serializers.Serializer):
+    """What PATCH /api/me/profile/ accepts; every field optional, lists replace the current ones."""
+
+    first_name = serializers.CharField(required=False)
+    last_name = serializers.CharField(required=False)
+    credentials = serializers.CharField(required=False)
+    pronouns = serializers.CharField(required=False, allow_blank=True)
+    npi = serializers.CharField(required=False)
+    email = serializers.CharField(required=False, allow_blank=True)
+    phone = serializers.CharField(required=False, allow_blank=True)
+    website = serializers.CharField(required=False, allow_blank=True)
+    bio = serializers.CharField(required=False, allow_blank=True)
+    approach = serializers.CharField(required=False, allow_blank=True)
+    formats = serializers.ListField(child=serializers.ChoiceField(choices=list(FORMATS)), required=False)
+    age_groups = serializers.ListField(child=serializers.ChoiceField(choices=list(AGE_GROUPS)), required=False)
+    session_cadence = serializers.CharField(required=False)
+    fee_min = serializers.IntegerField(required=False, allow_null=True)
+    fee_max = serializers.IntegerField(required=False, allow_null=True)
+    sliding_scale = serializers.BooleanField(required=False)
+    accepting_new_clients = serializers.BooleanField(required=False, source="accepts_new_clients")
+    capacity = serializers.IntegerField(required=False)
+    focus_areas = serializers.SlugRelatedField(
+        slug_field="slug", queryset=FocusArea.objects.all(), many=True, required=False
+    )
+    concerns = serializers.SlugRelatedField(
+        slug_field="slug", queryset=Concern.objects.all(), many=True, required=False
+    )
+    languages = serializers.SlugRelatedField(
+        slug_field="code", queryset=Language.objects.all(), many=True, required=False
+    )
+    offices = OfficeInputSerializer(many=True, required=False)
+    licensed_states = LicensedStateInputSerializer(many=True, required=False)
+    insurers = InsurerInputSerializer(many=True, required=False)
+    ipt_credentials = CredentialInputSerializer(many=True, required=False)

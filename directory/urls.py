@@ -8,4 +8,10 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("therapists/", views.therapist_list, name="therapist-list"),
     path("therapists/<slug:slug>/", views.therapist_detail, name="therapist-detail"),
+    path("therapists/<slug:slug>/report/", views.report_listing, name="therapist-report"),
+    path("accounts/signup/", views.sign_up, name="sign-up"),
+    path("me/", views.my_home, name="my-home"),
+    path("me/profile/", views.my_profile, name="my-profile"),
+    path("me/profile/submit/", views.my_profile_submit, name="my-profile-submit"),
+    path("me/availability/confirm/", views.my_availability_confirm, name="my-availability-confirm"),
 ]

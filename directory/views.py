@@ -1,18 +1,38 @@
-"""Server-rendered pages of the public directory."""
+"""Server-rendered pages: the public directory, sign-up, and the therapist's own profile."""
 
 from __future__ import annotations
 
+import datetime
 import math
+from collections.abc import Callable
+from functools import wraps
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.views.decorators.http import require_POST
 
+from directory import profiles
 from directory.filters import DEFAULT_RADIUS_MILES, TherapistFilter, normalized_query, query_errors
+from directory.forms import (
+    CredentialFormSet,
+    LicensedStateFormSet,
+    ListingReportForm,
+    OfficeFormSet,
+    ProfileForm,
+    TherapistInsurerFormSet,
+    TherapistSignUpForm,
+    add_service_errors,
+    formset_rows,
+)
 from directory.models import FocusArea, Therapist
-from directory.services import attach_distances, parse_page_parameters
+from directory.security import client_ip, is_rate_limited
+from directory.services import REFERRERS_GROUP, attach_distances, parse_page_parameters
 
 RADIUS_CHOICES = [5, 10, 25, 50, 100, 250, 500]
 
@@ -85,3 +105,147 @@ def _without(query: object, name: str) -> str:
     remaining = query.copy()
     remaining.pop(name, None)
     return remaining.urlencode()
+
+
+def therapist_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Signed in (else the login page) as a therapist with a profile (else 403); passes that profile."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        therapist = profiles.profile_of(request.user)
+        if therapist is None:
+            raise PermissionDenied("This page is for therapists with a profile.")
+        return view(request, therapist, *args, **kwargs)
+
+    return wrapper
+
+
+def sign_up(request: HttpRequest) -> HttpResponse:
+    form = TherapistSignUpForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            therapist = profiles.sign_up_therapist(
+                username=data["username"], email=data["email"], password=data["password1"],
+                first_name=data["first_name"], last_name=data["last_name"],
+                credentials=data["credentials"], npi=data["npi"],
+            )  # fmt: skip
+        except ValidationError as error:
+            add_service_errors(error, form, {})
+        else:
+            login(request, therapist.user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(request, "Welcome! Fill in your profile, then submit it for review.")
+            return redirect("directory:my-profile")
+    return render(request, "registration/signup.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@login_required
+def my_home(request: HttpRequest) -> HttpResponse:
+    """Where sign-in lands: each role's own starting page."""
+    if profiles.profile_of(request.user) is not None:
+        return redirect("directory:my-profile")
+    if request.user.is_staff:
+        return redirect("admin:index")
+    if request.user.groups.filter(name=REFERRERS_GROUP).exists():
+        return redirect("matching:referral-list")
+    return redirect("directory:home")
+
+
+PROFILE_FORMSETS = {
+    "offices": (OfficeFormSet, ["label", "address", "city", "state", "postal_code", "wheelchair_accessible"]),
+    "licensed_states": (LicensedStateFormSet, ["state", "basis", "license_number"]),
+    "insurers": (TherapistInsurerFormSet, ["insurer", "accepting_new_clients"]),
+    "ipt_credentials": (CredentialFormSet, ["issuer", "level", "awarded_on", "expires_on", "certificate_number"]),
+}
+RELATIONS = ("focus_areas", "concerns", "languages")
+
+
+@therapist_required
+def my_profile(request: HttpRequest, therapist: Therapist) -> HttpResponse:
+    data = request.POST if request.method == "POST" else None
+    form = ProfileForm(data, instance=therapist, prefix="profile")
+    formsets = {
+        name: formset_class(data, instance=therapist, prefix=name)
+        for name, (formset_class, _) in PROFILE_FORMSETS.items()
+    }
+    if request.method == "POST" and form.is_valid() and all(formset.is_valid() for formset in formsets.values()):
+        changes = {name: value for name, value in form.cleaned_data.items() if name not in RELATIONS}
+        rows = {
+            name: formset_rows(formsets[name], fields, with_id=name == "ipt_credentials")
+            for name, (_, fields) in PROFILE_FORMSETS.items()
+        }
+        was_published = therapist.status == Therapist.Status.PUBLISHED
+        try:
+            profiles.update_profile(
+                therapist=therapist, fields=changes, **{name: form.cleaned_data[name] for name in RELATIONS}, **rows
+            )
+        except ValidationError as error:
+            add_service_errors(error, form, formsets)
+        else:
+            if was_published and therapist.status == Therapist.Status.PENDING:
+                messages.warning(
+                    request,
+                    "Saved. Your name, NPI, licences or credentials changed, so staff will review the profile again.",
+                )
+            else:
+                messages.success(request, "Your profile is saved.")
+            return redirect("directory:my-profile")
+    has_errors = bool(form.errors) or any(not formset.is_valid() for formset in formsets.values()) if data else False
+    context = {
+        "therapist": therapist,
+        "form": form,
+        "formsets": formsets,
+        "now": timezone.now(),
+        "freshness_days": settings.AVAILABILITY_FRESHNESS_DAYS,
+    }
+    return render(request, "directory/my_profile.html", context, status=400 if has_errors else 200)
+
+
+@require_POST
+@therapist_required
+def my_profile_submit(request: HttpRequest, therapist: Therapist) -> HttpResponse:
+    try:
+        profiles.submit_for_review(therapist=therapist)
+    except ValidationError as error:
+        for message_list in error.message_dict.values():
+            for message in message_list:
+                messages.error(request, message)
+    else:
+        messages.success(request, "Submitted. Staff will review your profile and email you.")
+    return redirect("directory:my-profile")
+
+
+@require_POST
+@therapist_required
+def my_availability_confirm(request: HttpRequest, therapist: Therapist) -> HttpResponse:
+    profiles.confirm_availability(therapist=therapist, now=timezone.now())
+    messages.success(request, "Thank you: your availability is confirmed as of today.")
+    return redirect("directory:my-profile")
+
+
+def report_listing(request: HttpRequest, slug: str) -> HttpResponse:
+    therapist = get_object_or_404(Therapist.objects.published(), slug=slug)
+    form = ListingReportForm(request.POST if request.method == "POST" else None)
+    context = {"therapist": therapist, "form": form}
+    if request.method != "POST":
+        return render(request, "directory/report_listing.html", context)
+    address = client_ip(request)
+    limit = settings.LISTING_REPORTS_PER_HOUR
+    if is_rate_limited(scope="listing-report", key=address, limit=limit, window=datetime.timedelta(hours=1)):
+        context["throttled"] = f"You have sent {limit} reports in the last hour. Please try again in an hour."
+        return render(request, "directory/report_listing.html", context, status=429)
+    if form.is_valid():
+        try:
+            profiles.report_listing(
+                therapist=therapist, reason=form.cleaned_data["reason"], details=form.cleaned_data["details"],
+                client_ip=address, now=timezone.now(),
+            )  # fmt: skip
+        except ValidationError as error:
+            add_service_errors(error, form, {})
+        else:
+            messages.success(
+                request, "Thank you. We have asked the therapist to check their listing, and staff will look at it."
+            )
+            return redirect(therapist.get_absolute_url())
+    return render(request, "directory/report_listing.html", context, status=400)

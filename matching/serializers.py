@@ -203,7 +203,7 @@ class ReferralSummarySerializer(serializers.Serializer):
 
 class ReferralSerializer(ReferralSummarySerializer):
     postal_code = serializers.CharField()
-    insurance = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    insurance = serializers.CharField(source="insurance.slug", allow_null=True, help_text="Insurer slug; null for self-pay")
     max_fee = serializers.IntegerField(allow_null=True)
     formats = serializers.ListField(child=serializers.CharField())
     focus_areas = serializers.ListField(child=serializers.CharField())

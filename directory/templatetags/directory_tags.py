@@ -32,3 +32,14 @@ def relax(query: QueryDict, suggestion: str) -> str:
     else:
         relaxed.pop(suggestion, None)
     return relaxed.urlencode()
+
+
+@register.filter
+def split(text: str) -> list[str]:
+    return text.split()
+
+
+@register.filter
+def field(form: object, name: str) -> object:
+    """One field of a form rendered with its label, help text and errors."""
+    return form[name].as_field_group()

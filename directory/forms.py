@@ -1,0 +1,178 @@
+"""HTML forms for sign-up, the therapist's own profile, and listing reports.
+
+They check and convert input; the rules (what needs re-review, which ZIP is
+known, what counts as verified) live in directory.profiles.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import UserCreationForm
+from django.core.exceptions import ValidationError
+
+from directory.models import (
+    Concern,
+    Credential,
+    FocusArea,
+    Insurer,
+    Language,
+    LicensedState,
+    ListingReport,
+    Office,
+    Therapist,
+    TherapistInsurer,
+    validate_npi,
+)
+
+
+class TherapistSignUpForm(UserCreationForm):
+    email = forms.EmailField(help_text="We send review results and availability reminders here.")
+    first_name = forms.CharField(max_length=80)
+    last_name = forms.CharField(max_length=80)
+    credentials = forms.CharField(max_length=120, help_text="For example: LCSW, PhD, LMFT")
+    npi = forms.CharField(
+        label="NPI",
+        min_length=10,
+        max_length=10,
+        validators=[validate_npi],
+        help_text="Your 10-digit National Provider Identifier",
+    )
+
+    class Meta(UserCreationForm.Meta):
+        model = get_user_model()
+        fields = ["username", "email"]
+
+
+class ProfileForm(forms.ModelForm):
+    website = forms.URLField(required=False, assume_scheme="https", max_length=200)
+    focus_areas = forms.ModelMultipleChoiceField(
+        FocusArea.objects.all(), required=False, widget=forms.CheckboxSelectMultiple, label="IPT focus areas"
+    )
+    concerns = forms.ModelMultipleChoiceField(
+        Concern.objects.all(), required=False, widget=forms.CheckboxSelectMultiple, label="Concerns treated"
+    )
+    languages = forms.ModelMultipleChoiceField(
+        Language.objects.all(), required=False, widget=forms.CheckboxSelectMultiple, label="Languages"
+    )
+
+    class Meta:
+        model = Therapist
+        fields = [
+            "first_name", "last_name", "credentials", "pronouns", "npi", "email", "phone", "website",
+            "bio", "approach", "offers_individual", "offers_family", "offers_group", "offers_online",
+            "session_cadence", "serves_children", "serves_adolescents", "serves_adults", "serves_older_adults",
+            "focus_areas", "concerns", "languages", "fee_min", "fee_max", "sliding_scale",
+            "accepts_new_clients", "capacity",
+        ]  # fmt: skip
+        labels = {
+            "offers_individual": "Individual",
+            "offers_family": "Family",
+            "offers_group": "Group",
+            "offers_online": "Online (telehealth)",
+            "serves_children": "Children",
+            "serves_adolescents": "Adolescents",
+            "serves_adults": "Adults",
+            "serves_older_adults": "Older adults",
+            "fee_min": "Lowest self-pay fee (USD)",
+            "fee_max": "Highest self-pay fee (USD)",
+            "accepts_new_clients": "I am accepting new clients",
+            "capacity": "Open slots for new clients",
+        }
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        # The service saves; model validation runs there with the related rows.
+        self.fields["languages"].queryset = Language.objects.order_by("name")
+
+    def _post_clean(self) -> None:
+        """Skip ModelForm's model validation: directory.profiles.update_profile runs it once, with the offices."""
+
+
+class OfficeForm(forms.ModelForm):
+    class Meta:
+        model = Office
+        fields = ["label", "address", "city", "state", "postal_code", "wheelchair_accessible"]
+
+
+class LicensedStateForm(forms.ModelForm):
+    class Meta:
+        model = LicensedState
+        fields = ["state", "basis", "license_number"]
+        labels = {"license_number": "Licence number"}
+
+
+class TherapistInsurerForm(forms.ModelForm):
+    insurer = forms.ModelChoiceField(Insurer.objects.all())
+
+    class Meta:
+        model = TherapistInsurer
+        fields = ["insurer", "accepting_new_clients"]
+        labels = {"accepting_new_clients": "Taking new clients on this plan"}
+
+
+class CredentialForm(forms.ModelForm):
+    class Meta:
+        model = Credential
+        fields = ["issuer", "level", "awarded_on", "expires_on", "certificate_number"]
+        widgets = {
+            "awarded_on": forms.DateInput(attrs={"type": "date"}),
+            "expires_on": forms.DateInput(attrs={"type": "date"}),
+        }
+
+
+def _formset(form: type[forms.ModelForm], model: type) -> type[forms.BaseInlineFormSet]:
+    return forms.inlineformset_factory(Therapist, model, form=form, extra=1, can_delete=True)
+
+
+OfficeFormSet = _formset(OfficeForm, Office)
+LicensedStateFormSet = _formset(LicensedStateForm, LicensedState)
+TherapistInsurerFormSet = _formset(TherapistInsurerForm, TherapistInsurer)
+CredentialFormSet = _formset(CredentialForm, Credential)
+
+
+def formset_rows(formset: forms.BaseInlineFormSet, fields: list[str], *, with_id: bool = False) -> list[dict]:
+    """The kept rows of a valid formset as plain dicts for the service; empty extra rows are skipped."""
+    rows = []
+    for form in formset.forms:
+        if not form.has_changed() and form.instance.pk is None:
+            continue
+        if formset.can_delete and formset._should_delete_form(form):
+            continue
+        row = {name: form.cleaned_data.get(name) for name in fields}
+        if with_id:
+            row["id"] = form.instance.pk
+        rows.append(row)
+    return rows
+
+
+def add_service_errors(error: ValidationError, form: forms.Form, formsets: dict[str, forms.BaseInlineFormSet]) -> None:
+    """Place the service's `offices[1].postal_code` style errors on the right form and field."""
+    for key, messages in error.message_dict.items():
+        prefix, _, field = key.partition(".")
+        name, _, index = prefix.partition("[")
+        if name in formsets and index:
+            kept = [
+                subform
+                for subform in formsets[name].forms
+                if (subform.has_changed() or subform.instance.pk) and not formsets[name]._should_delete_form(subform)
+            ]
+            position = int(index.rstrip("]"))
+            if position < len(kept):
+                target = kept[position]
+                target.add_error(field if field in target.fields else None, messages)
+                continue
+        if name in formsets:
+            formsets[name]._non_form_errors = formsets[name].error_class([*formsets[name].non_form_errors(), *messages])
+            continue
+        form.add_error(key if key in form.fields else None, messages)
+
+
+class ListingReportForm(forms.Form):
+    reason = forms.ChoiceField(choices=ListingReport.Reason.choices, widget=forms.RadioSelect, label="What is wrong?")
+    details = forms.CharField(
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        label="Details (required for “Something else”)",
+    )

@@ -1,0 +1,412 @@
+"""Services for therapist self-service, moderation and keeping listings true.
+
+The writes of sign-up, profile editing, staff review, availability and
+listing reports, shared by the pages, the API, the admin and the commands.
+(Kept apart from services.py, which holds the search and demo-data services.)
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from collections.abc import Iterable, Mapping
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser, Group
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.db import transaction
+from django.utils import timezone
+
+from directory import geo
+from directory.models import (
+    AGE_GROUPS,
+    FORMATS,
+    Concern,
+    Credential,
+    FocusArea,
+    Language,
+    LicensedState,
+    ListingReport,
+    Office,
+    Therapist,
+    TherapistInsurer,
+)
+from directory.services import REFERRERS_GROUP, THERAPISTS_GROUP
+
+logger = logging.getLogger(__name__)
+
+# What a therapist may change on their own profile (status, slug, NPI checks and
+# training level belong to staff or are derived).
+EDITABLE_FIELDS = frozenset(
+    {
+        "first_name", "last_name", "credentials", "pronouns", "bio", "approach", "email", "phone", "website",
+        "npi", "offers_individual", "offers_family", "offers_group", "offers_online", "serves_children",
+        "serves_adolescents", "serves_adults", "serves_older_adults", "fee_min", "fee_max", "sliding_scale",
+        "session_cadence", "accepts_new_clients", "capacity",
+    }
+)  # fmt: skip
+# Changing who the therapist is, or what they are licensed or certified for, needs
+# staff to look again; everything else (fees, formats, bio, offices...) stays published.
+REVIEWED_FIELDS = ("first_name", "last_name", "credentials", "npi")
+CREDENTIAL_FIELDS = ("issuer", "level", "awarded_on", "expires_on", "certificate_number")
+TRAINING_RANK = [Therapist.TrainingLevel.TRAINED, Therapist.TrainingLevel.CERTIFIED, Therapist.TrainingLevel.SUPERVISOR]
+
+
+def flag_fields(*, formats: list[str] | None, age_groups: list[str] | None) -> dict[str, bool]:
+    """Lists of format and age-group slugs as the profile's yes/no fields; None changes nothing."""
+    fields = {}
+    if formats is not None:
+        fields.update({f"offers_{slug}": slug in formats for slug in FORMATS})
+    if age_groups is not None:
+        fields.update({f"serves_{slug.replace('-', '_')}": slug in age_groups for slug in AGE_GROUPS})
+    return fields
+
+
+def is_therapist(user: AbstractBaseUser) -> bool:
+    return user.is_authenticated and user.groups.filter(name=THERAPISTS_GROUP).exists()
+
+
+def profile_of(user: AbstractBaseUser) -> Therapist | None:
+    """The signed-in therapist's own profile, or None for anyone else."""
+    if not is_therapist(user):
+        return None
+    return Therapist.objects.filter(user=user).first()
+
+
+def _unique_slug(therapist: Therapist) -> str:
+    base = therapist.build_slug()
+    slug, suffix = base, 2
+    while Therapist.objects.filter(slug=slug).exclude(pk=therapist.pk).exists():
+        slug, suffix = f"{base[:110]}-{suffix}", suffix + 1
+    return slug
+
+
+@transaction.atomic
+def sign_up_therapist(
+    *, username: str, email: str, password: str, first_name: str, last_name: str, credentials: str, npi: str
+) -> Therapist:
+    """A therapist account (group `therapists`) with a draft profile; ValidationError names the field."""
+    therapist = Therapist(
+        first_name=first_name,
+        last_name=last_name,
+        credentials=credentials,
+        npi=npi,
+        email=email,
+        status=Therapist.Status.DRAFT,
+    )
+    therapist.full_clean(exclude=["user", "slug"])
+    user = get_user_model().objects.create_user(
+        username=username, email=email, password=password, first_name=first_name, last_name=last_name
+    )
+    user.groups.add(Group.objects.get(name=THERAPISTS_GROUP))
+    therapist.user = user
+    therapist.slug = _unique_slug(therapist)
+    therapist.save()
+    return therapist
+
+
+@transaction.atomic
+def make_referrer(*, user: AbstractBaseUser) -> None:
+    """Staff's approval of a physician's (or their office's) account as a referrer."""
+    user.groups.add(Group.objects.get(name=REFERRERS_GROUP))
+
+
+def _review_snapshot(therapist: Therapist) -> tuple:
+    licences = sorted(
+        (licence.state, licence.basis, licence.license_number) for licence in therapist.licensed_states.all()
+    )
+    credentials = sorted(
+        tuple(str(getattr(credential, name)) for name in CREDENTIAL_FIELDS)
+        for credential in therapist.ipt_credentials.all()
+    )
+    return (tuple(getattr(therapist, name) for name in REVIEWED_FIELDS), tuple(licences), tuple(credentials))
+
+
+def _collect(errors: dict[str, list[str]], prefix: str, error: ValidationError) -> None:
+    for field, messages in error.message_dict.items():
+        name = prefix if field == "__all__" else f"{prefix}.{field}"
+        errors.setdefault(name, []).extend(messages)
+
+
+def _office_rows(therapist: Therapist, rows: list[Mapping], errors: dict[str, list[str]]) -> list[Office]:
+    offices = []
+    for index, row in enumerate(rows):
+        office = Office(therapist=therapist, **row)
+        try:
+            office.full_clean(exclude=["therapist", "latitude", "longitude"])
+        except ValidationError as error:
+            _collect(errors, f"offices[{index}]", error)
+            continue
+        zip_state = geo.zip_state(office.postal_code)
+        if zip_state and zip_state != office.state:
+            errors[f"offices[{index}].postal_code"] = [
+                f"ZIP code {office.postal_code} is in {zip_state}, not {office.state}."
+            ]
+        offices.append(office)
+    return offices
+
+
+def _licence_rows(therapist: Therapist, rows: list[Mapping], errors: dict[str, list[str]]) -> list[LicensedState]:
+    licences = []
+    for index, row in enumerate(rows):
+        licence = LicensedState(therapist=therapist, **row)
+        try:
+            licence.full_clean(exclude=["therapist"], validate_unique=False)
+        except ValidationError as error:
+            _collect(errors, f"licensed_states[{index}]", error)
+            continue
+        licences.append(licence)
+    states = [licence.state for licence in licences]
+    if len(states) != len(set(states)):
+        errors.setdefault("licensed_states", []).append("Each state may be listed once.")
+    return licences
+
+
+def _insurer_rows(therapist: Therapist, rows: list[Mapping], errors: dict[str, list[str]]) -> list[TherapistInsurer]:
+    links = [
+        TherapistInsurer(
+            therapist=therapist, insurer=row["insurer"], accepting_new_clients=row["accepting_new_clients"]
+        )
+        for row in rows
+    ]
+    insurer_ids = [link.insurer.pk for link in links]
+    if len(insurer_ids) != len(set(insurer_ids)):
+        errors.setdefault("insurers", []).append("Each insurer may be listed once.")
+    return links
+
+
+def _credential_rows(therapist: Therapist, rows: list[Mapping], errors: dict[str, list[str]]) -> list[Credential]:
+    """Credentials as submitted; an edited one loses its verification, an unchanged one keeps it."""
+    existing = {credential.pk: credential for credential in therapist.ipt_credentials.all()}
+    credentials = []
+    for index, row in enumerate(rows):
+        values = {name: row.get(name) for name in CREDENTIAL_FIELDS}
+        values["certificate_number"] = values["certificate_number"] or ""
+        credential = existing.get(row.get("id")) if row.get("id") else Credential(therapist=therapist)
+        if credential is None:
+            errors[f"ipt_credentials[{index}].id"] = ["No credential of yours has this id."]
+            continue
+        if any(getattr(credential, name) != value for name, value in values.items()):
+            credential.verified_at, credential.verified_by = None, None
+        for name, value in values.items():
+            setattr(credential, name, value)
+        try:
+            credential.full_clean(exclude=["therapist", "verified_by"])
+        except ValidationError as error:
+            _collect(errors, f"ipt_credentials[{index}]", error)
+            continue
+        credentials.append(credential)
+    return credentials
+
+
+@transaction.atomic
+def update_profile(
+    *,
+    therapist: Therapist,
+    fields: Mapping[str, object],
+    focus_areas: Iterable[FocusArea] | None = None,
+    concerns: Iterable[Concern] | None = None,
+    languages: Iterable[Language] | None = None,
+    offices: list[Mapping] | None = None,
+    licensed_states: list[Mapping] | None = None,
+    insurers: list[Mapping] | None = None,
+    ipt_credentials: list[Mapping] | None = None,
+) -> Therapist:
+    """Apply a therapist's edit, all or nothing.
+
+    Lists given (offices, licences, insurer links, credentials) replace the
+    current ones; None leaves them alone. Every problem is reported at once in
+    a ValidationError keyed by field (`offices[1].postal_code`). A published
+    profile whose name, NPI, licences or IPT credentials changed goes back to
+    pending review; other edits keep it published.
+    """
+    unknown = set(fields) - EDITABLE_FIELDS
+    if unknown:
+        raise ValidationError({name: ["This field cannot be changed here."] for name in sorted(unknown)})
+    before = _review_snapshot(therapist)
+    errors: dict[str, list[str]] = {}
+    for name, value in fields.items():
+        setattr(therapist, name, value)
+    try:
+        therapist.full_clean(exclude=["user", "slug", "photo"])
+    except ValidationError as error:
+        errors.update(error.message_dict)
+    office_rows = _office_rows(therapist, offices, errors) if offices is not None else None
+    licence_rows = _licence_rows(therapist, licensed_states, errors) if licensed_states is not None else None
+    insurer_rows = _insurer_rows(therapist, insurers, errors) if insurers is not None else None
+    credential_rows = _credential_rows(therapist, ipt_credentials, errors) if ipt_credentials is not None else None
+    if errors:
+        raise ValidationError(errors)
+
+    therapist.save()
+    for relation, values in (("focus_areas", focus_areas), ("concerns", concerns), ("languages", languages)):
+        if values is not None:
+            getattr(therapist, relation).set(values)
+    if office_rows is not None:
+        therapist.offices.all().delete()
+        for office in office_rows:
+            office.save()  # geocodes
+    if licence_rows is not None:
+        therapist.licensed_states.all().delete()
+        LicensedState.objects.bulk_create(licence_rows)
+    if insurer_rows is not None:
+        therapist.insurer_links.all().delete()
+        TherapistInsurer.objects.bulk_create(insurer_rows)
+    if credential_rows is not None:
+        therapist.ipt_credentials.exclude(pk__in=[row.pk for row in credential_rows if row.pk]).delete()
+        for credential in credential_rows:
+            credential.save()
+    if therapist.status == Therapist.Status.PUBLISHED and _review_snapshot(therapist) != before:
+        therapist.status = Therapist.Status.PENDING
+        therapist.save(update_fields=["status", "updated_at"])
+    refresh_training_level(therapist=therapist, today=timezone.localdate())
+    return therapist
+
+
+def refresh_training_level(*, therapist: Therapist, today: datetime.date) -> str:
+    """The training level search shows: the highest of the verified, unexpired credentials."""
+    levels = [credential.training_level for credential in therapist.ipt_credentials.verified().current(today)]
+    # Without a verified credential a listing still says "trained": staff check the
+    # course before publishing anyone, and the field has no "unknown".
+    level = max(levels, key=TRAINING_RANK.index, default=Therapist.TrainingLevel.TRAINED)
+    if therapist.training_level != level:
+        therapist.training_level = level
+        therapist.save(update_fields=["training_level", "updated_at"])
+    return level
+
+
+@transaction.atomic
+def submit_for_review(*, therapist: Therapist) -> Therapist:
+    """A draft, or a profile sent back with changes requested, goes to staff."""
+    if therapist.status not in (Therapist.Status.DRAFT, Therapist.Status.RETURNED):
+        raise ValidationError(
+            {"status": [f"A profile that is {therapist.get_status_display().lower()} cannot be submitted."]}
+        )
+    errors = {}
+    if not therapist.licensed_states.exists():
+        errors["licensed_states"] = ["Add at least one state where you are licensed."]
+    if not therapist.offers_online and not therapist.offices.exists():
+        errors["offices"] = ["Add an office, or offer online sessions."]
+    if errors:
+        raise ValidationError(errors)
+    therapist.status = Therapist.Status.PENDING
+    therapist.save(update_fields=["status", "updated_at"])
+    return therapist
+
+
+def _notify(therapist: Therapist, subject: str, body: str) -> bool:
+    """Email the therapist; a mail server failure is logged, never the caller's error."""
+    recipient = (therapist.user.email if therapist.user else "") or therapist.email
+    if not recipient:
+        return False
+    try:
+        send_mail(f"[IPT Directory] {subject}", body, None, [recipient])
+    except OSError:  # smtplib's errors are OSErrors
+        logger.exception("Could not email therapist %s about %r", therapist.pk, subject)
+        return False
+    return True
+
+
+def _profile_link() -> str:
+    return f"{settings.SITE_URL}/me/profile/"
+
+
+@transaction.atomic
+def publish_profile(*, therapist: Therapist) -> None:
+    therapist.status = Therapist.Status.PUBLISHED
+    therapist.moderation_note = ""
+    therapist.save(update_fields=["status", "moderation_note", "updated_at"])
+    _notify(
+        therapist,
+        "Your profile is published",
+        f"Your profile is now listed: {settings.SITE_URL}{therapist.get_absolute_url()}",
+    )
+
+
+@transaction.atomic
+def request_changes(*, therapist: Therapist, message: str) -> None:
+    """Send a profile back to its therapist with staff's message (stored and emailed)."""
+    if not message.strip():
+        raise ValidationError({"message": ["Say what the therapist should change."]})
+    therapist.status = Therapist.Status.RETURNED
+    therapist.moderation_note = message.strip()
+    therapist.save(update_fields=["status", "moderation_note", "updated_at"])
+    _notify(
+        therapist, "Changes requested on your profile", f"{message.strip()}\n\nEdit and resubmit: {_profile_link()}"
+    )
+
+
+@transaction.atomic
+def suspend_profile(*, therapist: Therapist, message: str = "") -> None:
+    therapist.status = Therapist.Status.SUSPENDED
+    therapist.moderation_note = message.strip()
+    therapist.save(update_fields=["status", "moderation_note", "updated_at"])
+    _notify(
+        therapist, "Your profile is suspended", message.strip() or "Staff suspended your listing; reply to ask why."
+    )
+
+
+@transaction.atomic
+def verify_credential(*, credential: Credential, moderator: AbstractBaseUser, now: datetime.datetime) -> None:
+    credential.verified_at, credential.verified_by = now, moderator
+    credential.save(update_fields=["verified_at", "verified_by"])
+    refresh_training_level(therapist=credential.therapist, today=timezone.localdate(now))
+
+
+@transaction.atomic
+def confirm_availability(*, therapist: Therapist, now: datetime.datetime) -> Therapist:
+    """The therapist vouches for their availability today; open reports are answered by it."""
+    therapist.availability_confirmed_at = now
+    therapist.reconfirmation_requested_at = None
+    therapist.save(update_fields=["availability_confirmed_at", "reconfirmation_requested_at", "updated_at"])
+    return therapist
+
+
+def send_availability_reminders(*, now: datetime.datetime, days_before: int) -> int:
+    """Email each accepting therapist whose availability expires within `days_before` days, once per cycle."""
+    sent = 0
+    for therapist in Therapist.objects.due_availability_reminder(now, days_before=days_before).select_related("user"):
+        expires = (therapist.availability_confirmed_at or now) + datetime.timedelta(
+            days=settings.AVAILABILITY_FRESHNESS_DAYS
+        )
+        body = (
+            f"Your listing shows you as accepting new clients. Unless you confirm it, from {expires:%B %-d, %Y} "
+            f"it will read “availability not confirmed” and leave searches for accepting therapists.\n\n"
+            f"Confirm in one click: {_profile_link()}"
+        )
+        if _notify(therapist, "Please confirm your availability", body):
+            sent += 1
+        # Recorded even without an address, so nobody is retried daily.
+        Therapist.objects.filter(pk=therapist.pk).update(availability_reminder_sent_at=now)
+    return sent
+
+
+@transaction.atomic
+def report_listing(
+    *, therapist: Therapist, reason: str, details: str, client_ip: str | None, now: datetime.datetime
+) -> ListingReport:
+    """Anyone's report of a wrong listing: stored for staff, and the therapist is asked to re-confirm."""
+    report = ListingReport(
+        therapist=therapist, reason=reason, details=details.strip(), client_ip=client_ip or None, created_at=now
+    )
+    report.full_clean(exclude=["therapist"])
+    if reason == ListingReport.Reason.OTHER and not report.details:
+        raise ValidationError({"details": ["Tell us what is wrong with this listing."]})
+    report.save()
+    therapist.reconfirmation_requested_at = now
+    therapist.save(update_fields=["reconfirmation_requested_at"])
+    _notify(
+        therapist,
+        "Someone reported a problem with your listing",
+        f"Reason: {report.get_reason_display()}.\n{report.details}\n\n"
+        f"Please check your profile and confirm your availability: {_profile_link()}",
+    )
+    return report
+
+
+def resolve_reports(*, reports: Iterable[ListingReport], now: datetime.datetime) -> int:
+    return ListingReport.objects.filter(pk__in=[report.pk for report in reports], resolved_at__isnull=True).update(
+        resolved_at=now
+    )

@@ -1,0 +1,83 @@
+"""Who the client is, how long a session lives, and what a locked-out client sees."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable
+
+from django.conf import settings
+from django.contrib.auth import logout
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+LOCKOUT_MESSAGE = (
+    "Too many failed sign-in attempts. For your safety, sign-in is paused for {minutes} minutes; "
+    "try again after that, or reset your password."
+)
+
+
+def client_ip(request: HttpRequest) -> str:
+    """The client's address, trusting X-Forwarded-For only as far as TRUSTED_PROXY_COUNT proxies.
+
+    Each trusted proxy appends the address it received the request from, so the
+    client is the entry that many places from the right; anything further left
+    was written by the client and may be forged. The same rule as DRF's NUM_PROXIES.
+    """
+    remote_address = request.META.get("REMOTE_ADDR", "")
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    proxies = settings.TRUSTED_PROXY_COUNT
+    if proxies == 0 or not forwarded:
+        return remote_address
+    addresses = [address.strip() for address in forwarded.split(",") if address.strip()]
+    if not addresses:
+        return remote_address
+    return addresses[-min(proxies, len(addresses))]
+
+
+def lockout_response(
+    request: HttpRequest, original_response: HttpResponse | None = None, credentials: dict | None = None
+) -> HttpResponse:
+    """django-axes' answer to a locked-out client: JSON under /api/, a page elsewhere; always 429."""
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    message = LOCKOUT_MESSAGE.format(minutes=minutes)
+    if request.path.startswith("/api/"):
+        response = JsonResponse({"detail": message}, status=429)
+    else:
+        response = render(request, "registration/locked_out.html", {"message": message}, status=429)
+    response["Retry-After"] = str(int(settings.AXES_COOLOFF_TIME.total_seconds()))
+    return response
+
+
+def is_rate_limited(*, scope: str, key: str, limit: int, window: datetime.timedelta) -> bool:
+    """Count one hit for `key` in a fixed window; True once the limit is exceeded."""
+    cache_key = f"rate:{scope}:{key}"
+    seconds = int(window.total_seconds())
+    if cache.add(cache_key, 1, timeout=seconds):
+        return False
+    try:
+        hits = cache.incr(cache_key)
+    except ValueError:  # expired between add() and incr()
+        cache.set(cache_key, 1, timeout=seconds)
+        return False
+    return hits > limit
+
+
+class AbsoluteSessionLimitMiddleware:
+    """Signs a user out SESSION_ABSOLUTE_HOURS after sign-in, however active they are."""
+
+    SESSION_KEY = "signed_in_at"
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            now = timezone.now().timestamp()
+            signed_in_at = request.session.setdefault(self.SESSION_KEY, now)
+            if now - signed_in_at > settings.SESSION_ABSOLUTE_HOURS * 3600:
+                # The view then sees an anonymous user: a page redirects to sign-in, the API answers 401.
+                logout(request)
+        return self.get_response(request)
