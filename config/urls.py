@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from directory import api as directory_api
 from matching import api as matching_api
@@ -32,7 +32,7 @@ api_patterns = [
     path("me/profile/submit/", directory_api.MySubmitView.as_view(), name="my-profile-submit"),
     path("me/availability/confirm/", directory_api.MyAvailabilityConfirmView.as_view(), name="my-availability-confirm"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
 ]
 
 urlpatterns = [

@@ -203,7 +203,9 @@ class ReferralSummarySerializer(serializers.Serializer):
 
 class ReferralSerializer(ReferralSummarySerializer):
     postal_code = serializers.CharField()
-    insurance = serializers.CharField(source="insurance.slug", allow_null=True, help_text="Insurer slug; null for self-pay")
+    insurance = serializers.CharField(
+        source="insurance.slug", allow_null=True, help_text="Insurer slug; null for self-pay"
+    )
     max_fee = serializers.IntegerField(allow_null=True)
     formats = serializers.ListField(child=serializers.CharField())
     focus_areas = serializers.ListField(child=serializers.CharField())
