@@ -73,8 +73,8 @@ def production_environment(**extra: str) -> dict[str, str]:
 
 def test_production_logs_are_json_lines() -> None:
     code = "import django, logging; django.setup(); logging.getLogger('directory').warning('listing %s flagged', 42)"
-    result = subprocess.run([sys.executable, "-c", code], env={**production_environment(),
-                            "DJANGO_SETTINGS_MODULE": "config.settings"}, capture_output=True, text=True, check=True)  # fmt: skip
+    environment = {**production_environment(), "DJANGO_SETTINGS_MODULE": "config.settings"}
+    result = subprocess.run([sys.executable, "-c", code], env=environment, capture_output=True, text=True, check=True)
     line = json.loads(result.stderr.strip().splitlines()[-1])
     assert line["message"] == "listing 42 flagged" and line["level"] == "WARNING" and line["logger"] == "directory"
 
