@@ -11,7 +11,8 @@ import re
 
 import django_filters
 from django import forms
-from django.db.models import F, QuerySet
+from django.core.exceptions import ValidationError
+from django.db.models import F, Model, QuerySet
 from django.http import QueryDict
 
 from directory import geo
@@ -39,9 +40,38 @@ class CommaSeparatedMultipleChoiceField(forms.MultipleChoiceField):
         return split_values(value)  # type: ignore[arg-type]
 
 
+_reference_rows: dict[tuple[str, str], dict[str, Model]] = {}
+
+
+def reference_rows(model: type[Model], key: str) -> dict[str, Model]:
+    """Every row of a small reference table by slug (or code), read once per process.
+
+    Validating `insurance=aetna` then costs no query; saving or deleting a
+    reference row empties the cache (see `DirectoryConfig.ready`).
+    """
+    cache_key = (model._meta.label, key)
+    if cache_key not in _reference_rows:
+        _reference_rows[cache_key] = {str(getattr(row, key)): row for row in model._default_manager.all()}
+    return _reference_rows[cache_key]
+
+
+def forget_reference_rows(**_: object) -> None:
+    _reference_rows.clear()
+
+
 class CommaSeparatedModelMultipleChoiceField(forms.ModelMultipleChoiceField):
     def clean(self, value: object) -> QuerySet:
         return super().clean(split_values(value))  # type: ignore[arg-type]
+
+    def _check_values(self, value: list[str]) -> list[Model]:
+        """The named rows, from the cached reference table; an unknown value is `invalid_choice`."""
+        known = reference_rows(self.queryset.model, self.to_field_name or "pk")
+        for item in value:
+            if str(item) not in known:
+                raise ValidationError(
+                    self.error_messages["invalid_choice"], code="invalid_choice", params={"value": item}
+                )
+        return [known[str(item)] for item in dict.fromkeys(value)]
 
     def prepare_value(self, value: object) -> object:
         if isinstance(value, list | tuple):
