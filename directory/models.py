@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, RegexValidator
 from django.db import models
-from django.db.models import Exists, F, OuterRef, Q, Subquery, Value
+from django.db.models import F, OuterRef, Q, Subquery, Value
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
@@ -147,8 +147,10 @@ class TherapistQuerySet(models.QuerySet):
             condition |= Q(**{f"serves_{age_group.replace('-', '_')}": True})
         return self.filter(condition)
 
-    def _having(self, through: type[models.Model], **lookups: object) -> Exists:
-        return Exists(through.objects.filter(therapist=OuterRef("pk"), **lookups))
+    def _having(self, through: type[models.Model], **lookups: object) -> Q:
+        # `id IN (linked ids)` rather than a correlated EXISTS: both databases can
+        # then start from the link table's index instead of testing every therapist.
+        return Q(pk__in=through.objects.filter(**lookups).values("therapist_id"))
 
     def accepting_insurance(self, insurer_ids: list[int]) -> TherapistQuerySet:
         return self.filter(self._having(TherapistInsurer, insurer_id__in=insurer_ids))
@@ -193,22 +195,22 @@ class TherapistQuerySet(models.QuerySet):
             F("longitude") - Value(place.longitude)
         ) * (F("longitude") - Value(place.longitude)) * Value(scale * scale)
         limit = (miles / geo.MILES_PER_DEGREE_LATITUDE) ** 2
-        offices = (
-            Office.objects.filter(
-                therapist=OuterRef("pk"),
-                latitude__range=(box.min_latitude, box.max_latitude),
-                longitude__range=(box.min_longitude, box.max_longitude),
-            )
-            .annotate(squared=squared_distance)
-            .filter(squared__lte=limit)
-            .order_by("squared")
-            .values("squared")[:1]
+        in_box = Office.objects.filter(
+            latitude__range=(box.min_latitude, box.max_latitude),
+            longitude__range=(box.min_longitude, box.max_longitude),
         )
-        annotated = self.annotate(distance_sort=Subquery(offices, output_field=models.FloatField()))
-        condition = Q(distance_sort__isnull=False)
+        within = in_box.annotate(squared=squared_distance).filter(squared__lte=limit)
+        # Matching starts from the coordinates index; the nearest office's
+        # distance is computed only for the rows that matched, to sort them.
+        condition = Q(pk__in=within.values("therapist_id"))
         if online_in_state:
-            condition |= Q(offers_online=True) & Q(self._having(LicensedState, state=place.state))
-        return annotated.filter(condition)
+            condition |= Q(offers_online=True) & self._having(LicensedState, state=place.state)
+        nearest = within.filter(therapist=OuterRef("pk")).order_by("squared").values("squared")[:1]
+        return self.filter(condition).annotate(distance_sort=Subquery(nearest, output_field=models.FloatField()))
+
+    def for_result_cards(self) -> TherapistQuerySet:
+        """Only what a page of search results reads: the stored card and the live availability."""
+        return self.only("id", "listing_card", "accepts_new_clients", "availability_confirmed_at")
 
     def for_listing(self) -> TherapistQuerySet:
         """Everything a result card shows, in a fixed number of queries."""
@@ -295,6 +297,10 @@ class Therapist(models.Model):
 
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.DRAFT, db_index=True)
     is_demo = models.BooleanField(default=False, help_text="A fictional listing from the demo data")
+    # The search result's static fields as JSON text (text keeps key order on every
+    # database), so a page of results is one query. Rebuilt by
+    # services.refresh_listing(), which every change to a profile must call.
+    listing_card = models.TextField(blank=True, default="", editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime
+import json
+
 from django.utils import timezone
 from rest_framework import serializers
 
@@ -79,3 +82,37 @@ class TherapistSerializer(serializers.Serializer):
 
     def get_distance_miles(self, therapist: Therapist) -> float | None:
         return getattr(therapist, "distance_miles", None)
+
+
+# Fields of a result that depend on the request, the clock or the search; the
+# others are stored per therapist as its listing card (Therapist.listing_card).
+DYNAMIC_FIELDS = ("id", "url", "accepting_new_clients", "availability_confirmed_at", "distance_miles")
+RESULT_FIELDS = list(TherapistSerializer().fields)
+
+
+def listing_card(therapist: Therapist) -> str:
+    """The static part of a therapist's search result, as JSON text, from `TherapistSerializer`.
+
+    Expects a therapist loaded with `Therapist.objects.for_listing()`.
+    """
+    data = TherapistSerializer(therapist).data
+    return json.dumps({name: value for name, value in data.items() if name not in DYNAMIC_FIELDS})
+
+
+def listing_result(therapist: Therapist, card: dict, *, url: str, now: datetime.datetime) -> dict:
+    """A search result exactly as `TherapistSerializer` shapes it, from a stored card.
+
+    `therapist` needs its pk, `accepts_new_clients`, `availability_confirmed_at`
+    and a `distance_miles` attribute.
+    """
+    dynamic = {
+        "id": therapist.pk,
+        "url": url,
+        "accepting_new_clients": therapist.is_accepting(now),
+        "availability_confirmed_at": _datetime_field.to_representation(therapist.availability_confirmed_at),
+        "distance_miles": therapist.distance_miles,
+    }
+    return {name: dynamic[name] if name in dynamic else card[name] for name in RESULT_FIELDS}
+
+
+_datetime_field = serializers.DateTimeField()
