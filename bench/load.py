@@ -19,6 +19,7 @@ from django.utils.text import slugify
 
 from directory import geo
 from directory.models import Concern, FocusArea, Insurer, Language, LicensedState, Office, Therapist, TherapistInsurer
+from directory.serializers import build_listing_card
 from directory.services import _therapist_fields
 
 BATCH_SIZE = 2000
@@ -44,10 +45,10 @@ class BulkLoader:
 
     def __init__(self, now: datetime.datetime) -> None:
         self.now = now
-        self.insurers = dict(Insurer.objects.values_list("slug", "pk"))
-        self.focus_areas = dict(FocusArea.objects.values_list("slug", "pk"))
-        self.concerns = dict(Concern.objects.values_list("slug", "pk"))
-        self.languages = dict(Language.objects.values_list("code", "pk"))
+        self.insurers = {row.slug: row for row in Insurer.objects.all()}
+        self.focus_areas = {row.slug: row for row in FocusArea.objects.all()}
+        self.concerns = {row.slug: row for row in Concern.objects.all()}
+        self.languages = {row.code: row for row in Language.objects.all()}
         self.slugs: set[str] = set()
         self.index = geo.zip_index()
 
@@ -58,45 +59,53 @@ class BulkLoader:
         self.slugs.add(slug)
         return slug
 
+    def office(self, office: dict) -> Office:
+        zip_record = self.index.by_zip[office["postal_code"]]
+        return Office(latitude=zip_record.latitude, longitude=zip_record.longitude, **office)
+
     @transaction.atomic
     def load(self, records: list[dict]) -> list[int]:
-        therapists = [Therapist(npi=record["npi"], **_therapist_fields(record, self.now)) for record in records]
-        for therapist in therapists:
+        """Insert one batch; the listing cards are built in memory, as refresh_listing would build them."""
+        therapists, related = [], []
+        for record in records:
+            therapist = Therapist(npi=record["npi"], **_therapist_fields(record, self.now))
             therapist.slug = self.slug(therapist)
             therapist.created_at = therapist.updated_at = self.now
+            links = {
+                "offices": [self.office(office) for office in record["offices"]],
+                "licences": [LicensedState(**licence) for licence in record["licensed_states"]],
+                "insurers": [self.insurers[link["slug"]] for link in record["insurers"]],
+                "focus_areas": [self.focus_areas[slug] for slug in record["focus_areas"]],
+                "concerns": [self.concerns[slug] for slug in record["concerns"]],
+                "languages": [self.languages[code] for code in record["languages"]],
+            }
+            therapist.listing_card = build_listing_card(therapist, **links)
+            therapists.append(therapist)
+            related.append((record, links))
         Therapist.objects.bulk_create(therapists)
-        offices, licences, insurer_links = [], [], []
-        focus_links, concern_links, language_links = [], [], []
-        for therapist, record in zip(therapists, records, strict=True):
-            for office in record["offices"]:
-                zip_record = self.index.by_zip[office["postal_code"]]
-                offices.append(
-                    Office(therapist=therapist, latitude=zip_record.latitude, longitude=zip_record.longitude, **office)
-                )
-            licences += [LicensedState(therapist=therapist, **licence) for licence in record["licensed_states"]]
-            insurer_links += [
+        rows: dict[type, list] = {}
+        for therapist, (record, links) in zip(therapists, related, strict=True):
+            for office in links["offices"]:
+                office.therapist = therapist
+            for licence in links["licences"]:
+                licence.therapist = therapist
+            rows.setdefault(Office, []).extend(links["offices"])
+            rows.setdefault(LicensedState, []).extend(links["licences"])
+            rows.setdefault(TherapistInsurer, []).extend(
                 TherapistInsurer(
                     therapist=therapist,
-                    insurer_id=self.insurers[link["slug"]],
+                    insurer=self.insurers[link["slug"]],
                     accepting_new_clients=link["accepting_new_clients"],
                 )
                 for link in record["insurers"]
-            ]
-            focus_links += [
-                Therapist.focus_areas.through(therapist_id=therapist.pk, focusarea_id=self.focus_areas[slug])
-                for slug in record["focus_areas"]
-            ]
-            concern_links += [
-                Therapist.concerns.through(therapist_id=therapist.pk, concern_id=self.concerns[slug])
-                for slug in record["concerns"]
-            ]
-            language_links += [
-                Therapist.languages.through(therapist_id=therapist.pk, language_id=self.languages[code])
-                for code in record["languages"]
-            ]
-        for rows in (offices, licences, insurer_links, focus_links, concern_links, language_links):
-            if rows:
-                type(rows[0]).objects.bulk_create(rows, batch_size=BATCH_SIZE)
+            )
+            for name, target in (("focus_areas", "focusarea"), ("concerns", "concern"), ("languages", "language")):
+                through = getattr(Therapist, name).through
+                rows.setdefault(through, []).extend(
+                    through(therapist_id=therapist.pk, **{f"{target}_id": row.pk}) for row in links[name]
+                )
+        for model, objects in rows.items():
+            model.objects.bulk_create(objects, batch_size=BATCH_SIZE)
         return [therapist.pk for therapist in therapists]
 
 
