@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
+from django.forms import ModelForm
 from django.http import HttpRequest
 
 from directory.models import (
@@ -16,6 +17,7 @@ from directory.models import (
     Therapist,
     TherapistInsurer,
 )
+from directory.services import refresh_listing
 
 
 class OfficeInline(admin.StackedInline):
@@ -91,6 +93,10 @@ class TherapistAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).distinct()
 
+    def save_related(self, request: HttpRequest, form: ModelForm, formsets: list, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        refresh_listing([form.instance.pk])
+
     @admin.action(description="Publish selected profiles")
     def publish(self, request: HttpRequest, queryset: QuerySet) -> None:
         updated = queryset.update(status=Therapist.Status.PUBLISHED)
@@ -102,8 +108,34 @@ class TherapistAdmin(admin.ModelAdmin):
         self.message_user(request, f"Suspended {updated} profile(s).", messages.WARNING)
 
 
+class TherapistPartAdmin(admin.ModelAdmin):
+    """An admin for rows that belong to one therapist: its listing card follows every change."""
+
+    def save_model(self, request: HttpRequest, obj: Model, form: ModelForm, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        refresh_listing([obj.therapist_id])
+
+    def delete_model(self, request: HttpRequest, obj: Model) -> None:
+        super().delete_model(request, obj)
+        refresh_listing([obj.therapist_id])
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        therapist_ids = list(queryset.values_list("therapist_id", flat=True))
+        super().delete_queryset(request, queryset)
+        refresh_listing(therapist_ids)
+
+
+class ReferenceAdmin(admin.ModelAdmin):
+    """A reference row's name shows on listing cards: renaming one refreshes its therapists' cards."""
+
+    def save_model(self, request: HttpRequest, obj: Model, form: ModelForm, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if change:
+            refresh_listing(obj.therapist_set.values_list("pk", flat=True))
+
+
 @admin.register(Office)
-class OfficeAdmin(admin.ModelAdmin):
+class OfficeAdmin(TherapistPartAdmin):
     list_display = ["therapist", "city", "state", "postal_code", "latitude", "longitude"]
     list_filter = ["state"]
     search_fields = ["therapist__last_name", "city", "postal_code", "address"]
@@ -113,7 +145,7 @@ class OfficeAdmin(admin.ModelAdmin):
 
 
 @admin.register(LicensedState)
-class LicensedStateAdmin(admin.ModelAdmin):
+class LicensedStateAdmin(TherapistPartAdmin):
     list_display = ["therapist", "state", "basis", "license_number"]
     list_filter = ["basis", "state"]
     search_fields = ["therapist__last_name", "license_number"]
@@ -122,7 +154,7 @@ class LicensedStateAdmin(admin.ModelAdmin):
 
 
 @admin.register(Insurer)
-class InsurerAdmin(admin.ModelAdmin):
+class InsurerAdmin(ReferenceAdmin):
     list_display = ["name", "slug", "kind"]
     list_filter = ["kind"]
     search_fields = ["name", "slug"]
@@ -130,14 +162,14 @@ class InsurerAdmin(admin.ModelAdmin):
 
 
 @admin.register(FocusArea)
-class FocusAreaAdmin(admin.ModelAdmin):
+class FocusAreaAdmin(ReferenceAdmin):
     list_display = ["name", "slug"]
     list_filter = []
     search_fields = ["name", "slug"]
 
 
 @admin.register(Concern)
-class ConcernAdmin(admin.ModelAdmin):
+class ConcernAdmin(ReferenceAdmin):
     list_display = ["name", "slug"]
     list_filter = []
     search_fields = ["name", "slug"]
@@ -145,7 +177,7 @@ class ConcernAdmin(admin.ModelAdmin):
 
 
 @admin.register(Language)
-class LanguageAdmin(admin.ModelAdmin):
+class LanguageAdmin(ReferenceAdmin):
     list_display = ["name", "code"]
     list_filter = []
     search_fields = ["name", "code"]
