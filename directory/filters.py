@@ -230,15 +230,17 @@ class TherapistFilter(django_filters.FilterSet):
         return queryset
 
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
-        queryset = super().filter_queryset(queryset)
         data = self.form.cleaned_data
-        if not data.get("accepting") and self.default_accepting:
-            queryset = self.filter_accepting(queryset, "accepting", self.default_accepting)
         place: geo.Place | None = data.get("near")
-        ordering = data.get("ordering") or ("distance" if place else "name")
         if place is not None:
+            # The place goes first in SQL: SQLite's planner starts from the first
+            # of equally ranked conditions, and the coordinates index is the most selective.
             radius = float(data.get("radius") or DEFAULT_RADIUS_MILES)
             queryset = queryset.near(place, radius, online_in_state="online" in (data.get("format") or []))
+        queryset = super().filter_queryset(queryset)
+        if not data.get("accepting") and self.default_accepting:
+            queryset = self.filter_accepting(queryset, "accepting", self.default_accepting)
+        ordering = data.get("ordering") or ("distance" if place else "name")
         if ordering == "distance" and place is not None:
             return queryset.order_by(F("distance_sort").asc(nulls_last=True), "last_name", "first_name", "id")
         if ordering == "-updated":

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, RegexValidator
 from django.db import models
-from django.db.models import F, OuterRef, Q, Subquery, Value
+from django.db.models import Exists, F, OuterRef, Q, Subquery, Value
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
@@ -147,19 +147,25 @@ class TherapistQuerySet(models.QuerySet):
             condition |= Q(**{f"serves_{age_group.replace('-', '_')}": True})
         return self.filter(condition)
 
+    # Two spellings of "has a linked row", for the planners (SQLite's above all):
+    # `id IN (linked ids)` lets a query start from the link table's index, which
+    # pays when few therapists match (an insurer, a language, a state); a
+    # correlated EXISTS tests candidate rows one by one, which pays for the broad
+    # vocabularies (five focus areas, fifteen concerns) that match a large share.
     def _having(self, through: type[models.Model], **lookups: object) -> Q:
-        # `id IN (linked ids)` rather than a correlated EXISTS: both databases can
-        # then start from the link table's index instead of testing every therapist.
         return Q(pk__in=through.objects.filter(**lookups).values("therapist_id"))
+
+    def _having_each(self, through: type[models.Model], **lookups: object) -> Exists:
+        return Exists(through.objects.filter(therapist=OuterRef("pk"), **lookups))
 
     def accepting_insurance(self, insurer_ids: list[int]) -> TherapistQuerySet:
         return self.filter(self._having(TherapistInsurer, insurer_id__in=insurer_ids))
 
     def with_focus_areas(self, focus_area_ids: list[int]) -> TherapistQuerySet:
-        return self.filter(self._having(Therapist.focus_areas.through, focusarea_id__in=focus_area_ids))
+        return self.filter(self._having_each(Therapist.focus_areas.through, focusarea_id__in=focus_area_ids))
 
     def with_concerns(self, concern_ids: list[int]) -> TherapistQuerySet:
-        return self.filter(self._having(Therapist.concerns.through, concern_id__in=concern_ids))
+        return self.filter(self._having_each(Therapist.concerns.through, concern_id__in=concern_ids))
 
     def speaking(self, language_codes: list[str]) -> TherapistQuerySet:
         return self.filter(self._having(Therapist.languages.through, language__code__in=language_codes))
@@ -311,6 +317,8 @@ class Therapist(models.Model):
         indexes = [
             models.Index(fields=["status", "accepts_new_clients", "availability_confirmed_at"]),
             models.Index(fields=["last_name", "first_name", "id"], name="therapist_name_order"),
+            # Pages of the published listing by name, read from the index alone.
+            models.Index(fields=["status", "last_name", "first_name", "id"], name="therapist_published_name"),
             models.Index(fields=["-updated_at", "id"], name="therapist_updated_order"),
         ]
         constraints = [
@@ -409,7 +417,8 @@ class Office(models.Model):
 
     class Meta:
         ordering = ["id"]
-        indexes = [models.Index(fields=["latitude", "longitude"], name="office_coordinates")]
+        # Covering: the box search finds therapist ids without reading office rows.
+        indexes = [models.Index(fields=["latitude", "longitude", "therapist"], name="office_coordinates_therapist")]
 
     def __str__(self) -> str:
         return f"{self.address}, {self.city}, {self.state} {self.postal_code}"
