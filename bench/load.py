@@ -118,6 +118,9 @@ def load_national_directory(records: Iterable[dict], *, now: datetime.datetime) 
     for batch in batches(records, BATCH_SIZE):
         loader.load(batch)
         loaded += len(batch)
+    # Planner statistics, and on PostgreSQL the visibility map that index-only
+    # scans need (autovacuum would get there, later): a loaded directory, not a fresh one.
+    vacuum = connection.vendor == "postgresql" and not connection.in_atomic_block
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+        cursor.execute("VACUUM ANALYZE" if vacuum else "ANALYZE")
     return loaded

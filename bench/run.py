@@ -139,24 +139,23 @@ def explain(sql: str) -> list[str]:
 
 FLOOR_SQL = """
 SELECT t.id, t.slug, t.first_name, t.last_name, t.credentials, t.training_level, t.fee_min, t.fee_max,
-       t.sliding_scale, t.accepts_new_clients, t.availability_confirmed_at, nearest.squared
+       t.sliding_scale, t.accepts_new_clients, t.availability_confirmed_at,
+       (SELECT MIN((o.latitude - %(lat)s) * (o.latitude - %(lat)s)
+                   + (o.longitude - %(lng)s) * (o.longitude - %(lng)s) * %(scale)s)
+        FROM directory_office o WHERE o.therapist_id = t.id) AS squared
 FROM directory_therapist t
-JOIN (
-    SELECT o.therapist_id, MIN((o.latitude - %s) * (o.latitude - %s)
-                               + (o.longitude - %s) * (o.longitude - %s) * %s) AS squared
-    FROM directory_office o
-    WHERE o.latitude BETWEEN %s AND %s AND o.longitude BETWEEN %s AND %s
-    GROUP BY o.therapist_id
-) nearest ON nearest.therapist_id = t.id
-WHERE t.status = %s AND t.offers_individual = %s AND nearest.squared <= %s
-  AND EXISTS (SELECT 1 FROM directory_therapistinsurer link
-              WHERE link.therapist_id = t.id AND link.insurer_id = %s)
-ORDER BY nearest.squared, t.last_name, t.first_name, t.id
+WHERE t.id IN (SELECT o.therapist_id FROM directory_office o
+               WHERE o.latitude BETWEEN %(south)s AND %(north)s AND o.longitude BETWEEN %(west)s AND %(east)s
+                 AND (o.latitude - %(lat)s) * (o.latitude - %(lat)s)
+                     + (o.longitude - %(lng)s) * (o.longitude - %(lng)s) * %(scale)s <= %(limit)s)
+  AND t.status = %(status)s AND t.offers_individual = %(individual)s
+  AND t.id IN (SELECT link.therapist_id FROM directory_therapistinsurer link WHERE link.insurer_id = %(insurer)s)
+ORDER BY squared, t.last_name, t.first_name, t.id
 LIMIT 20
 """
 
 
-def floor_sql_parameters() -> list[object]:
+def floor_sql_parameters() -> dict[str, object]:
     """Parameters of FLOOR_SQL for the typical search (ZIP 11215, 25 miles, Aetna, individual)."""
     from directory import geo
     from directory.models import Insurer
@@ -164,12 +163,19 @@ def floor_sql_parameters() -> list[object]:
     place = geo.locate(SEARCHES[TYPICAL]["near"])
     miles = float(SEARCHES[TYPICAL]["radius"])
     box = geo.bounding_box(place.latitude, place.longitude, miles)
-    scale = (box.miles_per_degree_longitude / geo.MILES_PER_DEGREE_LATITUDE) ** 2
-    insurer_id = Insurer.objects.get(slug=SEARCHES[TYPICAL]["insurance"]).pk
-    limit = (miles / geo.MILES_PER_DEGREE_LATITUDE) ** 2
-    latitude, longitude = place.latitude, place.longitude
-    return [latitude, latitude, longitude, longitude, scale, box.min_latitude, box.max_latitude,
-            box.min_longitude, box.max_longitude, "published", True, limit, insurer_id]  # fmt: skip
+    return {
+        "lat": place.latitude,
+        "lng": place.longitude,
+        "scale": (box.miles_per_degree_longitude / geo.MILES_PER_DEGREE_LATITUDE) ** 2,
+        "south": box.min_latitude,
+        "north": box.max_latitude,
+        "west": box.min_longitude,
+        "east": box.max_longitude,
+        "limit": (miles / geo.MILES_PER_DEGREE_LATITUDE) ** 2,
+        "status": "published",
+        "individual": True,
+        "insurer": Insurer.objects.get(slug=SEARCHES[TYPICAL]["insurance"]).pk,
+    }
 
 
 def measure_floors(client: object, *, warmup: int, repetitions: int) -> dict[str, object]:
@@ -397,6 +403,7 @@ def run_benchmark(
         "search_rps": None,
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "machine": machine(),
+        "code": code_version(),
         "load_average_1min": {"before": round(load_before, 2)},
         "repetitions": repetitions,
         "warmup": warmup,
@@ -439,24 +446,46 @@ def _cell(value: object) -> str:
     return "–" if value is None else str(value)
 
 
+def code_version() -> str:
+    """The commit measured, "-dirty" when the working tree differs from it."""
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                                timeout=10, check=True).stdout.strip()  # fmt: skip
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+                               capture_output=True, text=True, timeout=10, check=True).stdout.strip()  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return f"{commit}-dirty" if dirty else commit
+
+
+def result_rows(results_dir: Path) -> list[dict]:
+    """The current results, then the kept "before" runs of `baseline/`, each labelled."""
+    rows = []
+    for label, pattern in (("after", "*.json"), ("before", "baseline/*.json")):
+        for path in sorted(results_dir.glob(pattern)):
+            rows.append({**json.loads(path.read_text()), "label": label})
+    return rows
+
+
 def results_table(results_dir: Path) -> str:
-    rows = [json.loads(path.read_text()) for path in sorted(results_dir.glob("*.json"))]
-    header = ("| database | therapists | search p50 ms | search p95 ms | worst query p95 ms | floor SQL p50 ms "
+    rows = result_rows(results_dir)
+    header = ("| code | database | therapists | search p50 ms | search p95 ms | worst query p95 ms | floor SQL p50 ms "
               "| floor framework p50 ms | ratio p50 | SQL queries per search | match p95 ms | searches/s "
               "| load s | date | machine |")  # fmt: skip
     lines = [header, "|" + " --- |" * (header.count("|") - 1)]
     for row in rows:
-        cells = [row["database"], row["therapists"], row["search_p50_ms"], row["search_p95_ms"],
+        code = f"{row['label']} ({row.get('code', '?')})"
+        cells = [code, row["database"], row["therapists"], row["search_p50_ms"], row["search_p95_ms"],
                  row.get("search_p95_max_ms"), row["floor_sql_p50_ms"], row["floor_framework_p50_ms"],
                  row["ratio_p50"], row["queries_per_search"], row["match_p95_ms"], row["search_rps"],
                  row.get("load_seconds"), row["date"][:16], row["machine"]]  # fmt: skip
         lines.append("| " + " | ".join(_cell(cell) for cell in cells) + " |")
     names = list(SEARCHES)
     lines += ["", "Per query, p50 / p95 ms (SQL queries per request):", ""]
-    lines.append("| database | therapists | " + " | ".join(f"`{name}`" for name in names) + " |")
-    lines.append("|" + " --- |" * (len(names) + 2))
+    lines.append("| code | database | therapists | " + " | ".join(f"`{name}`" for name in names) + " |")
+    lines.append("|" + " --- |" * (len(names) + 3))
     for row in rows:
-        cells = [row["database"], row["therapists"]]
+        cells = [f"{row['label']} ({row.get('code', '?')})", row["database"], row["therapists"]]
         for name in names:
             figures = row["queries"].get(name)
             cells.append(f"{figures['p50_ms']} / {figures['p95_ms']} ({figures['sql_queries']})" if figures else "–")

@@ -208,9 +208,12 @@ class TherapistQuerySet(models.QuerySet):
         within = in_box.annotate(squared=squared_distance).filter(squared__lte=limit)
         # Matching starts from the coordinates index; the nearest office's
         # distance is computed only for the rows that matched, to sort them.
-        condition = Q(pk__in=within.values("therapist_id"))
+        matching = within.order_by().values("therapist_id")
         if online_in_state:
-            condition |= Q(offers_online=True) & self._having(LicensedState, state=place.state)
+            # One list of ids rather than an OR, which would make PostgreSQL scan every therapist.
+            online_here = LicensedState.objects.filter(state=place.state, therapist__offers_online=True)
+            matching = matching.union(online_here.order_by().values("therapist_id"))
+        condition = Q(pk__in=matching)
         nearest = within.filter(therapist=OuterRef("pk")).order_by("squared").values("squared")[:1]
         return self.filter(condition).annotate(distance_sort=Subquery(nearest, output_field=models.FloatField()))
 
