@@ -53,5 +53,9 @@ test: install-dev node_modules/.installed
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest
 
+# Not part of `make test`: builds a directory of N therapists (default 100000) and times the search.
+bench: install
+	$(BIN)/python -m bench --count $(N)
+
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache

@@ -8,7 +8,8 @@ from django.contrib.admin.helpers import ActionForm
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Model, Q, QuerySet
+from django.forms import ModelForm
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -27,6 +28,7 @@ from directory.models import (
     TherapistInsurer,
     npi_is_valid,
 )
+from directory.services import refresh_listing
 
 
 class ModerationActionForm(ActionForm):
@@ -121,6 +123,10 @@ class TherapistAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).distinct()
+
+    def save_related(self, request: HttpRequest, form: ModelForm, formsets: list, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        refresh_listing([form.instance.pk])
 
     @admin.action(description="Publish selected profiles")
     def publish(self, request: HttpRequest, queryset: QuerySet) -> None:
@@ -247,8 +253,34 @@ class DirectoryUserAdmin(UserAdmin):
         self.message_user(request, f"{queryset.count()} user(s) can now send referrals.", messages.SUCCESS)
 
 
+class TherapistPartAdmin(admin.ModelAdmin):
+    """An admin for rows that belong to one therapist: its listing card follows every change."""
+
+    def save_model(self, request: HttpRequest, obj: Model, form: ModelForm, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        refresh_listing([obj.therapist_id])
+
+    def delete_model(self, request: HttpRequest, obj: Model) -> None:
+        super().delete_model(request, obj)
+        refresh_listing([obj.therapist_id])
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        therapist_ids = list(queryset.values_list("therapist_id", flat=True))
+        super().delete_queryset(request, queryset)
+        refresh_listing(therapist_ids)
+
+
+class ReferenceAdmin(admin.ModelAdmin):
+    """A reference row's name shows on listing cards: renaming one refreshes its therapists' cards."""
+
+    def save_model(self, request: HttpRequest, obj: Model, form: ModelForm, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if change:
+            refresh_listing(obj.therapist_set.values_list("pk", flat=True))
+
+
 @admin.register(Office)
-class OfficeAdmin(admin.ModelAdmin):
+class OfficeAdmin(TherapistPartAdmin):
     list_display = ["therapist", "city", "state", "postal_code", "latitude", "longitude"]
     list_filter = ["state"]
     search_fields = ["therapist__last_name", "city", "postal_code", "address"]
@@ -258,7 +290,7 @@ class OfficeAdmin(admin.ModelAdmin):
 
 
 @admin.register(LicensedState)
-class LicensedStateAdmin(admin.ModelAdmin):
+class LicensedStateAdmin(TherapistPartAdmin):
     list_display = ["therapist", "state", "basis", "license_number"]
     list_filter = ["basis", "state"]
     search_fields = ["therapist__last_name", "license_number"]
@@ -267,7 +299,7 @@ class LicensedStateAdmin(admin.ModelAdmin):
 
 
 @admin.register(Insurer)
-class InsurerAdmin(admin.ModelAdmin):
+class InsurerAdmin(ReferenceAdmin):
     list_display = ["name", "slug", "kind"]
     list_filter = ["kind"]
     search_fields = ["name", "slug"]
@@ -275,14 +307,14 @@ class InsurerAdmin(admin.ModelAdmin):
 
 
 @admin.register(FocusArea)
-class FocusAreaAdmin(admin.ModelAdmin):
+class FocusAreaAdmin(ReferenceAdmin):
     list_display = ["name", "slug"]
     list_filter = []
     search_fields = ["name", "slug"]
 
 
 @admin.register(Concern)
-class ConcernAdmin(admin.ModelAdmin):
+class ConcernAdmin(ReferenceAdmin):
     list_display = ["name", "slug"]
     list_filter = []
     search_fields = ["name", "slug"]
@@ -290,7 +322,7 @@ class ConcernAdmin(admin.ModelAdmin):
 
 
 @admin.register(Language)
-class LanguageAdmin(admin.ModelAdmin):
+class LanguageAdmin(ReferenceAdmin):
     list_display = ["name", "code"]
     list_filter = []
     search_fields = ["name", "code"]

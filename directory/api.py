@@ -6,6 +6,7 @@ import math
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
+from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers
@@ -25,8 +26,9 @@ from directory.serializers import (
     ProfileInputSerializer,
     ReferenceSerializer,
     TherapistSerializer,
+    listing_result,
 )
-from directory.services import attach_distances, parse_page_parameters
+from directory.services import page_cards, parse_page_parameters
 
 
 class QueryInvalid(exceptions.ValidationError):
@@ -96,6 +98,10 @@ def page_link(request: Request, page: int | None) -> str | None:
     return request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
 
 
+def result_url(request: Request, slug: str) -> str:
+    return request.build_absolute_uri(reverse("directory:therapist-detail", kwargs={"slug": slug}))
+
+
 class TherapistSearchView(APIView):
     """Search published profiles; the same parameters as the page /therapists/."""
 
@@ -115,15 +121,20 @@ class TherapistSearchView(APIView):
         if page > pages:
             raise exceptions.NotFound(f"Page {page} is past the last page ({pages}).")
         start = (page - 1) * page_size
-        therapists = list(queryset.for_listing()[start : start + page_size])
-        attach_distances(therapists, filterset.place)
-        context = {"request": request, "now": timezone.now()}
+        # Two queries in all: the count, then the page read from the stored listing cards.
+        therapists = list(queryset.for_result_cards()[start : start + page_size])
+        cards = page_cards(therapists, filterset.place)
+        now = timezone.now()
+        results = [
+            listing_result(therapist, card, url=result_url(request, card["slug"]), now=now)
+            for therapist, card in zip(therapists, cards, strict=True)
+        ]
         return Response(
             {
                 "count": count,
                 "next": page_link(request, page + 1 if page < pages else None),
                 "previous": page_link(request, page - 1 if page > 1 else None),
-                "results": TherapistSerializer(therapists, many=True, context=context).data,
+                "results": results,
             }
         )
 

@@ -11,7 +11,8 @@ import re
 
 import django_filters
 from django import forms
-from django.db.models import F, QuerySet
+from django.core.exceptions import ValidationError
+from django.db.models import F, Model, QuerySet
 from django.http import QueryDict
 
 from directory import geo
@@ -39,9 +40,38 @@ class CommaSeparatedMultipleChoiceField(forms.MultipleChoiceField):
         return split_values(value)  # type: ignore[arg-type]
 
 
+_reference_rows: dict[tuple[str, str], dict[str, Model]] = {}
+
+
+def reference_rows(model: type[Model], key: str) -> dict[str, Model]:
+    """Every row of a small reference table by slug (or code), read once per process.
+
+    Validating `insurance=aetna` then costs no query; saving or deleting a
+    reference row empties the cache (see `DirectoryConfig.ready`).
+    """
+    cache_key = (model._meta.label, key)
+    if cache_key not in _reference_rows:
+        _reference_rows[cache_key] = {str(getattr(row, key)): row for row in model._default_manager.all()}
+    return _reference_rows[cache_key]
+
+
+def forget_reference_rows(**_: object) -> None:
+    _reference_rows.clear()
+
+
 class CommaSeparatedModelMultipleChoiceField(forms.ModelMultipleChoiceField):
     def clean(self, value: object) -> QuerySet:
         return super().clean(split_values(value))  # type: ignore[arg-type]
+
+    def _check_values(self, value: list[str]) -> list[Model]:
+        """The named rows, from the cached reference table; an unknown value is `invalid_choice`."""
+        known = reference_rows(self.queryset.model, self.to_field_name or "pk")
+        for item in value:
+            if str(item) not in known:
+                raise ValidationError(
+                    self.error_messages["invalid_choice"], code="invalid_choice", params={"value": item}
+                )
+        return [known[str(item)] for item in dict.fromkeys(value)]
 
     def prepare_value(self, value: object) -> object:
         if isinstance(value, list | tuple):
@@ -200,15 +230,17 @@ class TherapistFilter(django_filters.FilterSet):
         return queryset
 
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
-        queryset = super().filter_queryset(queryset)
         data = self.form.cleaned_data
-        if not data.get("accepting") and self.default_accepting:
-            queryset = self.filter_accepting(queryset, "accepting", self.default_accepting)
         place: geo.Place | None = data.get("near")
-        ordering = data.get("ordering") or ("distance" if place else "name")
         if place is not None:
+            # The place goes first in SQL: SQLite's planner starts from the first
+            # of equally ranked conditions, and the coordinates index is the most selective.
             radius = float(data.get("radius") or DEFAULT_RADIUS_MILES)
             queryset = queryset.near(place, radius, online_in_state="online" in (data.get("format") or []))
+        queryset = super().filter_queryset(queryset)
+        if not data.get("accepting") and self.default_accepting:
+            queryset = self.filter_accepting(queryset, "accepting", self.default_accepting)
+        ordering = data.get("ordering") or ("distance" if place else "name")
         if ordering == "distance" and place is not None:
             return queryset.order_by(F("distance_sort").asc(nulls_last=True), "last_name", "first_name", "id")
         if ordering == "-updated":

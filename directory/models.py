@@ -162,17 +162,25 @@ class TherapistQuerySet(models.QuerySet):
             condition |= Q(**{f"serves_{age_group.replace('-', '_')}": True})
         return self.filter(condition)
 
-    def _having(self, through: type[models.Model], **lookups: object) -> Exists:
+    # Two spellings of "has a linked row", for the planners (SQLite's above all):
+    # `id IN (linked ids)` lets a query start from the link table's index, which
+    # pays when few therapists match (an insurer, a language, a state); a
+    # correlated EXISTS tests candidate rows one by one, which pays for the broad
+    # vocabularies (five focus areas, fifteen concerns) that match a large share.
+    def _having(self, through: type[models.Model], **lookups: object) -> Q:
+        return Q(pk__in=through.objects.filter(**lookups).values("therapist_id"))
+
+    def _having_each(self, through: type[models.Model], **lookups: object) -> Exists:
         return Exists(through.objects.filter(therapist=OuterRef("pk"), **lookups))
 
     def accepting_insurance(self, insurer_ids: list[int]) -> TherapistQuerySet:
         return self.filter(self._having(TherapistInsurer, insurer_id__in=insurer_ids))
 
     def with_focus_areas(self, focus_area_ids: list[int]) -> TherapistQuerySet:
-        return self.filter(self._having(Therapist.focus_areas.through, focusarea_id__in=focus_area_ids))
+        return self.filter(self._having_each(Therapist.focus_areas.through, focusarea_id__in=focus_area_ids))
 
     def with_concerns(self, concern_ids: list[int]) -> TherapistQuerySet:
-        return self.filter(self._having(Therapist.concerns.through, concern_id__in=concern_ids))
+        return self.filter(self._having_each(Therapist.concerns.through, concern_id__in=concern_ids))
 
     def speaking(self, language_codes: list[str]) -> TherapistQuerySet:
         return self.filter(self._having(Therapist.languages.through, language__code__in=language_codes))
@@ -208,22 +216,25 @@ class TherapistQuerySet(models.QuerySet):
             F("longitude") - Value(place.longitude)
         ) * (F("longitude") - Value(place.longitude)) * Value(scale * scale)
         limit = (miles / geo.MILES_PER_DEGREE_LATITUDE) ** 2
-        offices = (
-            Office.objects.filter(
-                therapist=OuterRef("pk"),
-                latitude__range=(box.min_latitude, box.max_latitude),
-                longitude__range=(box.min_longitude, box.max_longitude),
-            )
-            .annotate(squared=squared_distance)
-            .filter(squared__lte=limit)
-            .order_by("squared")
-            .values("squared")[:1]
+        in_box = Office.objects.filter(
+            latitude__range=(box.min_latitude, box.max_latitude),
+            longitude__range=(box.min_longitude, box.max_longitude),
         )
-        annotated = self.annotate(distance_sort=Subquery(offices, output_field=models.FloatField()))
-        condition = Q(distance_sort__isnull=False)
+        within = in_box.annotate(squared=squared_distance).filter(squared__lte=limit)
+        # Matching starts from the coordinates index; the nearest office's
+        # distance is computed only for the rows that matched, to sort them.
+        matching = within.order_by().values("therapist_id")
         if online_in_state:
-            condition |= Q(offers_online=True) & Q(self._having(LicensedState, state=place.state))
-        return annotated.filter(condition)
+            # One list of ids rather than an OR, which would make PostgreSQL scan every therapist.
+            online_here = LicensedState.objects.filter(state=place.state, therapist__offers_online=True)
+            matching = matching.union(online_here.order_by().values("therapist_id"))
+        condition = Q(pk__in=matching)
+        nearest = within.filter(therapist=OuterRef("pk")).order_by("squared").values("squared")[:1]
+        return self.filter(condition).annotate(distance_sort=Subquery(nearest, output_field=models.FloatField()))
+
+    def for_result_cards(self) -> TherapistQuerySet:
+        """Only what a page of search results reads: the stored card and the live availability."""
+        return self.only("id", "listing_card", "accepts_new_clients", "availability_confirmed_at")
 
     def for_listing(self) -> TherapistQuerySet:
         """Everything a result card shows, in a fixed number of queries."""
@@ -319,6 +330,10 @@ class Therapist(models.Model):
 
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.DRAFT, db_index=True)
     is_demo = models.BooleanField(default=False, help_text="A fictional listing from the demo data")
+    # The search result's static fields as JSON text (text keeps key order on every
+    # database), so a page of results is one query. Rebuilt by
+    # services.refresh_listing(), which every change to a profile must call.
+    listing_card = models.TextField(blank=True, default="", editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -329,6 +344,8 @@ class Therapist(models.Model):
         indexes = [
             models.Index(fields=["status", "accepts_new_clients", "availability_confirmed_at"]),
             models.Index(fields=["last_name", "first_name", "id"], name="therapist_name_order"),
+            # Pages of the published listing by name, read from the index alone.
+            models.Index(fields=["status", "last_name", "first_name", "id"], name="therapist_published_name"),
             models.Index(fields=["-updated_at", "id"], name="therapist_updated_order"),
         ]
         constraints = [
@@ -427,7 +444,8 @@ class Office(models.Model):
 
     class Meta:
         ordering = ["id"]
-        indexes = [models.Index(fields=["latitude", "longitude"], name="office_coordinates")]
+        # Covering: the box search finds therapist ids without reading office rows.
+        indexes = [models.Index(fields=["latitude", "longitude", "therapist"], name="office_coordinates_therapist")]
 
     def __str__(self) -> str:
         return f"{self.address}, {self.city}, {self.state} {self.postal_code}"

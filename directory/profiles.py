@@ -33,7 +33,7 @@ from directory.models import (
     Therapist,
     TherapistInsurer,
 )
-from directory.services import REFERRERS_GROUP, THERAPISTS_GROUP
+from directory.services import REFERRERS_GROUP, THERAPISTS_GROUP, refresh_listing
 
 logger = logging.getLogger(__name__)
 
@@ -262,6 +262,7 @@ def update_profile(
         therapist.status = Therapist.Status.PENDING
         therapist.save(update_fields=["status", "updated_at"])
     refresh_training_level(therapist=therapist, today=timezone.localdate())
+    refresh_listing([therapist.pk])
     return therapist
 
 
@@ -353,6 +354,7 @@ def verify_credential(*, credential: Credential, moderator: AbstractBaseUser, no
     credential.verified_at, credential.verified_by = now, moderator
     credential.save(update_fields=["verified_at", "verified_by"])
     refresh_training_level(therapist=credential.therapist, today=timezone.localdate(now))
+    refresh_listing([credential.therapist_id])
 
 
 @transaction.atomic

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import json
 from collections.abc import Iterable, Mapping
 
 from django.contrib.auth import get_user_model
@@ -23,6 +24,7 @@ from directory.models import (
     Therapist,
     TherapistInsurer,
 )
+from directory.serializers import listing_card
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
@@ -48,6 +50,12 @@ def parse_page_parameters(query: Mapping[str, str]) -> tuple[int, int]:
     return values["page"], values["page_size"]
 
 
+def nearest_miles(place: geo.Place, points: Iterable[tuple[float | None, float | None]]) -> float | None:
+    """Great-circle miles to the nearest of `points`, to a tenth; None without a located point."""
+    distances = [geo.miles_between(place.point, point) for point in points if point[0] is not None]
+    return round(min(distances), 1) if distances else None
+
+
 def attach_distances(therapists: Iterable[Therapist], place: geo.Place | None) -> None:
     """Set `distance_miles` (nearest office, great-circle) on therapists of one page.
 
@@ -56,14 +64,48 @@ def attach_distances(therapists: Iterable[Therapist], place: geo.Place | None) -
     """
     for therapist in therapists:
         therapist.distance_miles = None
-        if place is None or getattr(therapist, "distance_sort", None) is None:
-            continue
-        distances = [
-            geo.miles_between(place.point, (office.latitude, office.longitude))
-            for office in therapist.offices.all()
-            if office.latitude is not None
-        ]
-        therapist.distance_miles = round(min(distances), 1) if distances else None
+        if place is not None and getattr(therapist, "distance_sort", None) is not None:
+            offices = therapist.offices.all()
+            therapist.distance_miles = nearest_miles(place, ((office.latitude, office.longitude) for office in offices))
+
+
+REFRESH_BATCH_SIZE = 1000
+
+
+def refresh_listing(therapist_ids: Iterable[int]) -> dict[int, str]:
+    """Rebuild the stored listing card (`Therapist.listing_card`) of these therapists.
+
+    Search results are read from the cards, not from the related tables: every
+    service that changes a profile, its offices, licences, insurer links, focus
+    areas, concerns or languages, or the name of a reference row, must call this
+    for the therapists it touched, after its writes. Returns the new cards by id.
+    """
+    ids = list(dict.fromkeys(therapist_ids))
+    cards = {}
+    for start in range(0, len(ids), REFRESH_BATCH_SIZE):
+        therapists = list(Therapist.objects.filter(pk__in=ids[start : start + REFRESH_BATCH_SIZE]).for_listing())
+        for therapist in therapists:
+            therapist.listing_card = cards[therapist.pk] = listing_card(therapist)
+        Therapist.objects.bulk_update(therapists, ["listing_card"], batch_size=500)
+    return cards
+
+
+def page_cards(therapists: list[Therapist], place: geo.Place | None) -> list[dict]:
+    """The parsed listing cards of one page of results, with `distance_miles` set on each therapist.
+
+    A card that was never built (a profile written without `refresh_listing`) is built now.
+    """
+    missing = [therapist.pk for therapist in therapists if not therapist.listing_card]
+    rebuilt = refresh_listing(missing) if missing else {}
+    cards = [json.loads(therapist.listing_card or rebuilt[therapist.pk]) for therapist in therapists]
+    for therapist, card in zip(therapists, cards, strict=True):
+        therapist.distance_miles = None
+        if place is not None and getattr(therapist, "distance_sort", None) is not None:
+            offices = card["offices"]
+            therapist.distance_miles = nearest_miles(
+                place, ((office["latitude"], office["longitude"]) for office in offices)
+            )
+    return cards
 
 
 def _therapist_fields(record: dict, now: datetime.datetime) -> dict:
@@ -95,6 +137,7 @@ def load_directory(records: list[dict], *, now: datetime.datetime) -> int:
     focus_areas = {area.slug: area for area in FocusArea.objects.all()}
     concerns = {concern.slug: concern for concern in Concern.objects.all()}
     languages = {language.code: language for language in Language.objects.all()}
+    loaded = []
     for record in records:
         therapist, _ = Therapist.objects.update_or_create(npi=record["npi"], defaults=_therapist_fields(record, now))
         therapist.focus_areas.set([focus_areas[slug] for slug in record["focus_areas"]])
@@ -116,6 +159,8 @@ def load_directory(records: list[dict], *, now: datetime.datetime) -> int:
         LicensedState.objects.bulk_create(
             LicensedState(therapist=therapist, **licence) for licence in record["licensed_states"]
         )
+        loaded.append(therapist.pk)
+    refresh_listing(loaded)
     return len(records)
 
 

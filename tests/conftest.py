@@ -14,7 +14,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from directory.models import Insurer, LicensedState, Office, Therapist, TherapistInsurer
-from directory.services import load_directory
+from directory.services import load_directory, refresh_listing
 
 DEMO_RECORDS = json.loads((Path(settings.BASE_DIR) / "fixtures" / "demo_directory.json").read_text())
 
@@ -80,6 +80,7 @@ def make_therapist(
         TherapistInsurer.objects.create(therapist=therapist, insurer=Insurer.objects.get(slug=slug))
     for state in licensed:
         LicensedState.objects.create(therapist=therapist, state=state)
+    refresh_listing([therapist.pk])
     return therapist
 
 

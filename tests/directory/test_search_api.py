@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from rest_framework.test import APIClient
 
 from directory import geo
-from directory.models import Therapist
+from directory.models import Insurer, Therapist, TherapistInsurer
+from directory.serializers import TherapistSerializer
+from directory.services import refresh_listing
+from tests.conftest import make_therapist
 
 pytestmark = pytest.mark.django_db
 
@@ -232,10 +237,40 @@ def test_search_runs_a_constant_number_of_queries(
 ) -> None:
     params = {"near": "10001", "radius": 50, "format": "individual,online", "insurance": "aetna,cigna",
               "focus": "grief-loss", "language": "en", "page_size": page_size}  # fmt: skip
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(3):
         response = api_client.get(SEARCH, params)
     assert response.status_code == 200
     assert len(response.json()["results"]) == min(page_size, response.json()["count"])
+
+
+@pytest.mark.parametrize("params", [{"near": "11215", "radius": 25, "format": "individual,online"}, {"q": "grief"}])
+def test_results_from_listing_cards_equal_the_serializer_output(api_client: APIClient, params: dict) -> None:
+    results = all_results(api_client, **params)
+    therapists = Therapist.objects.published().for_listing().in_bulk([row["id"] for row in results])
+    for row in results:
+        therapist = therapists[row["id"]]
+        therapist.distance_miles = row["distance_miles"]
+        expected = TherapistSerializer(therapist, context={"request": None}).data
+        expected["url"] = f"http://testserver{expected['url']}"
+        assert list(row) == list(expected)
+        assert row == json.loads(json.dumps(expected))
+
+
+def test_search_shows_a_profile_change_once_its_listing_is_refreshed(
+    api_client: APIClient, accepting_therapist: Therapist
+) -> None:
+    TherapistInsurer.objects.create(therapist=accepting_therapist, insurer=Insurer.objects.get(slug="cigna"))
+    refresh_listing([accepting_therapist.pk])
+    [row] = search(api_client, q="Dana Accepting")["results"]
+    assert slugs(row["insurance"]) == {"aetna", "cigna"}
+
+
+def test_a_listing_card_never_built_is_built_when_first_listed(api_client: APIClient) -> None:
+    therapist = make_therapist(npi="1234567893", first_name="Nora", last_name="Uncarded")
+    Therapist.objects.filter(pk=therapist.pk).update(listing_card="")
+    [row] = search(api_client, q="Nora Uncarded")["results"]
+    assert row["offices"][0]["postal_code"] == "11215"
+    assert Therapist.objects.get(pk=therapist.pk).listing_card
 
 
 def test_detail_shows_published_and_hides_others(api_client: APIClient) -> None:

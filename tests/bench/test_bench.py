@@ -1,0 +1,68 @@
+"""The benchmark harness at N=500: it builds, measures and reports (no timing is asserted)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.utils import timezone
+
+from bench.generate import LARGEST_METROS, national_records, national_regions
+from bench.load import load_national_directory
+from bench.run import REQUIRED_KEYS, SEARCHES, TYPICAL, run_benchmark
+from directory.models import Office, Therapist
+
+
+def test_regions_weight_metros_by_population_and_keep_a_rural_remainder() -> None:
+    regions = national_regions()
+    metros, rural = regions[: len(LARGEST_METROS)], regions[len(LARGEST_METROS) :]
+    assert metros[0].metro.name == "New York" and "11215" in metros[0].metro.postal_codes
+    assert all(region.metro.postal_codes for region in regions)
+    assert 0.35 < sum(region.population for region in rural) / sum(region.population for region in regions) < 0.5
+
+
+def test_generated_records_are_deterministic() -> None:
+    assert list(national_records(20, seed=7)) == list(national_records(20, seed=7))
+
+
+@pytest.mark.django_db
+def test_harness_measures_a_small_directory(tmp_path: Path) -> None:
+    assert load_national_directory(national_records(500), now=timezone.now()) == 500
+    assert Therapist.objects.count() == 500
+    assert not Office.objects.filter(latitude__isnull=True).exists()
+    assert not Therapist.objects.filter(listing_card="").exists()
+
+    results = run_benchmark(count=500, results_dir=tmp_path, warmup=1, repetitions=3, throughput_seconds=0)
+
+    assert set(REQUIRED_KEYS) <= set(results)
+    assert results["therapists"] == 500
+    assert set(results["queries"]) == set(SEARCHES)
+    assert all(figures["status"] == 200 for figures in results["queries"].values())
+    assert results["queries_per_search"] <= 3
+    # The data floor fetches the very page the API returns for the typical search.
+    assert results["floors"]["floor_sql_ids"] == results["queries"][TYPICAL]["page_ids"]
+    assert results["match_p95_ms"] is None or results["match_p95_ms"] > 0
+    written = json.loads((tmp_path / f"{results['database']}-500.json").read_text())
+    assert written["search_p50_ms"] == results["search_p50_ms"]
+    assert f"| {results['database']} | 500 |" in (tmp_path / "README.md").read_text()
+
+
+def test_make_bench_runs_end_to_end_with_gunicorn(tmp_path: Path) -> None:
+    """`python -m bench` as `make bench` runs it, on a throw-away SQLite file, serving on 127.0.0.1."""
+    environment = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
+    command = [sys.executable, "-m", "bench", "--count", "500", "--warmup", "1", "--repetitions", "2",
+               "--throughput-seconds", "1", "--data-dir", str(tmp_path / "data"),
+               "--results-dir", str(tmp_path)]  # fmt: skip
+    finished = subprocess.run(
+        command, cwd=settings.BASE_DIR, env=environment, capture_output=True, text=True, timeout=600, check=False
+    )
+    assert finished.returncode == 0, finished.stderr[-2000:]
+    results = json.loads((tmp_path / "sqlite-500.json").read_text())
+    assert results["therapists"] == 500
+    assert results["search_rps"] > 0
+    assert results["throughput"]["non_2xx"] == 0
