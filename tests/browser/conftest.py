@@ -17,6 +17,7 @@ from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.utils import timezone
 
+from directory.models import Therapist
 from directory.services import load_directory
 from tests.conftest import DEMO_RECORDS
 
@@ -67,7 +68,12 @@ def page(request: pytest.FixtureRequest, browser: object) -> Iterator[object]:
 
 @pytest.fixture
 def directory_data(transactional_db: None) -> None:
-    """Reference data and part of the demo directory; transactional tests start empty."""
+    """Reference data and the first 120 demo therapists, the same set in every test.
+
+    Transactional tests start empty, except the first one to run, which still sees
+    the session's full demo directory: clear it so that counts don't depend on order.
+    """
+    Therapist.objects.all().delete()
     for name in ("therapists", "referrers"):
         Group.objects.get_or_create(name=name)
     call_command("loaddata", "reference", verbosity=0)
