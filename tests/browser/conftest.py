@@ -67,6 +67,19 @@ def page(request: pytest.FixtureRequest, browser: object) -> Iterator[object]:
 
 
 @pytest.fixture
+def other_page(request: pytest.FixtureRequest, page: object) -> Iterator[object]:
+    """A second person, in a browser context of their own, on the same viewport as `page`."""
+    context = page.context.browser.new_context(viewport=page.viewport_size)
+    context.set_default_timeout(10_000)
+    other_page = context.new_page()
+    yield other_page
+    if getattr(request.node, "browser_failed", False):
+        ARTIFACTS.mkdir(exist_ok=True)
+        other_page.screenshot(path=str(ARTIFACTS / f"{request.node.name}-other.png"), full_page=True)
+    context.close()
+
+
+@pytest.fixture
 def directory_data(transactional_db: None) -> None:
     """Reference data and the first 120 demo therapists, the same set in every test.
 

@@ -11,7 +11,8 @@ PASSWORD_LABEL = re.compile(r"^Password:?$")
 
 def assert_accessible(page: object) -> None:
     """No serious or critical axe-core finding on the page as it is now."""
-    assert serious_violations(page) == [], page.url
+    findings = serious_violations(page)
+    assert findings == [], f"{page.url}: {findings}"
 
 
 def found_count(page: object) -> int:
