@@ -10,9 +10,11 @@ PASSWORD_LABEL = re.compile(r"^Password:?$")
 
 
 def assert_accessible(page: object) -> None:
-    """No serious or critical axe-core finding on the page as it is now."""
+    """No serious or critical axe-core finding, and no sideways scrolling (WCAG 1.4.10, reflow)."""
     findings = serious_violations(page)
     assert findings == [], f"{page.url}: {findings}"
+    widths = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+    assert widths[0] <= widths[1], f"{page.url}: {widths[0]}px of content in a {widths[1]}px window"
 
 
 def found_count(page: object) -> int:
