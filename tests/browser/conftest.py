@@ -14,14 +14,17 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import Group
+from django.core import serializers
 from django.core.management import call_command
 from django.utils import timezone
 
+from directory.models import Credential, LicensedState, Office, Therapist, TherapistInsurer
 from directory.services import load_directory
 from tests.conftest import DEMO_RECORDS
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
+DEMO_MODELS = (Therapist, Office, LicensedState, TherapistInsurer, Credential)
 VIEWPORTS = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, "height": 900}}
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls the
@@ -66,9 +69,35 @@ def page(request: pytest.FixtureRequest, browser: object) -> Iterator[object]:
 
 
 @pytest.fixture
-def directory_data(transactional_db: None) -> None:
-    """Reference data and part of the demo directory; transactional tests start empty."""
+def other_page(request: pytest.FixtureRequest, page: object) -> Iterator[object]:
+    """A second person, in a browser context of their own, on the same viewport as `page`."""
+    context = page.context.browser.new_context(viewport=page.viewport_size)
+    context.set_default_timeout(10_000)
+    other_page = context.new_page()
+    yield other_page
+    if getattr(request.node, "browser_failed", False):
+        ARTIFACTS.mkdir(exist_ok=True)
+        other_page.screenshot(path=str(ARTIFACTS / f"{request.node.name}-other.png"), full_page=True)
+    context.close()
+
+
+@pytest.fixture
+def directory_data(transactional_db: None, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Reference data and the first 120 demo therapists, the same set in every test.
+
+    Transactional tests start empty, except the first one to run, which still sees
+    the session's full demo directory: clear it so that counts don't depend on order.
+    The first load goes through `load_directory` (about 4 s); its rows are then
+    saved once per session and reloaded with `loaddata` (under 1 s) by the next tests.
+    """
+    Therapist.objects.all().delete()
     for name in ("therapists", "referrers"):
         Group.objects.get_or_create(name=name)
     call_command("loaddata", "reference", verbosity=0)
+    snapshot = tmp_path_factory.getbasetemp() / "demo_directory_120.json"
+    if snapshot.exists():
+        call_command("loaddata", str(snapshot), verbosity=0)
+        return
     load_directory(DEMO_RECORDS[:120], now=timezone.now())
+    rows = [row for model in DEMO_MODELS for row in model.objects.order_by("pk")]
+    snapshot.write_text(serializers.serialize("json", rows))

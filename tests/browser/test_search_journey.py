@@ -5,45 +5,83 @@ from __future__ import annotations
 import pytest
 
 from tests.browser.axe import serious_violations
+from tests.browser.helpers import assert_accessible, found_count, is_focused, skip_to_main, tab_to
 
 pytestmark = pytest.mark.browser
 
 
-def test_client_searches_by_zip_and_opens_a_profile(page: object, live_server: object, directory_data: None) -> None:
+def test_client_searches_by_zip_insurance_and_format_narrows_and_opens_a_profile(
+    page: object, live_server: object, directory_data: None
+) -> None:
     page.goto(live_server.url)
     assert page.title().startswith("Find a therapist")
-    assert serious_violations(page) == []
-    page.get_by_label("Near: ZIP code").fill("11215")
-    page.get_by_label("Within").select_option("25")
-    page.get_by_role("checkbox", name="Individual").check()
+    assert_accessible(page)
+    page.get_by_label("Near: ZIP code").fill("60601")
+    page.get_by_label("Within", exact=True).select_option("25")
+    page.get_by_role("checkbox", name="Individual", exact=True).check()
+    page.get_by_text("More filters").click()
+    page.get_by_role("checkbox", name="Medicaid (state fee-for-service)", exact=True).check()
     page.get_by_role("button", name="Search").click()
 
-    heading = page.get_by_role("heading", level=2, name="therapists found")
-    assert serious_violations(page) == []
-    assert heading.is_visible()
-    assert "within 25 miles of 11215" in heading.inner_text()
-    assert page.get_by_label("Near: ZIP code").input_value() == "11215"
-    assert page.get_by_role("checkbox", name="Individual").is_checked()
+    assert "within 25 miles of 60601" in page.get_by_role("heading", level=2, name="found").inner_text()
+    assert_accessible(page)
+    broad = found_count(page)
+    assert broad > 1
+    page.get_by_label("Within", exact=True).select_option("10")
+    page.get_by_role("checkbox", name="Grief and loss", exact=True).check()
+    page.get_by_role("button", name="Search").click()
+
+    narrow = found_count(page)
+    assert 0 < narrow < broad
+    assert "within 10 miles of 60601" in page.get_by_role("heading", level=2, name="found").inner_text()
+    assert page.get_by_label("Near: ZIP code").input_value() == "60601"
+    assert page.get_by_label("Within", exact=True).input_value() == "10"
+    for name in ("Individual", "Medicaid (state fee-for-service)", "Grief and loss"):
+        assert page.get_by_role("checkbox", name=name, exact=True).is_checked(), name
     first_card = page.locator("article.therapist-card").first
     assert "mi away" in first_card.inner_text()
+    assert "Grief and loss" in first_card.inner_text()
 
     name = first_card.get_by_role("link").first.inner_text()
     first_card.get_by_role("link").first.click()
     assert page.get_by_role("heading", level=1).inner_text().startswith(name)
     assert page.get_by_role("heading", name="Availability").is_visible()
     assert page.get_by_role("heading", name="Insurance and fees").is_visible()
-    assert serious_violations(page) == []
+    assert_accessible(page)
+
+
+def test_an_unknown_place_is_named_in_an_accessible_error(
+    page: object, live_server: object, directory_data: None
+) -> None:
+    page.goto(f"{live_server.url}/therapists/?near=00000")
+    assert page.get_by_role("alert").is_visible()
+    assert page.get_by_label("Near: ZIP code").get_attribute("aria-invalid") == "true"
+    assert_accessible(page)
 
 
 def test_search_form_works_with_the_keyboard_alone(page: object, live_server: object, directory_data: None) -> None:
     page.goto(live_server.url)
+    skip_to_main(page)
     page.keyboard.press("Tab")
-    assert page.evaluate("document.activeElement.textContent") == "Skip to main content"
-    page.get_by_label("Near: ZIP code").focus()
+    assert is_focused(page.get_by_label("Near: ZIP code"))
     page.keyboard.type("60614")
+    page.keyboard.press("Tab")
+    assert is_focused(page.get_by_label("Within", exact=True))
+    page.keyboard.press("ArrowDown")  # 25 -> 50 miles
+    tab_to(page, page.get_by_role("checkbox", name="Online (telehealth)", exact=True))
+    page.keyboard.press("Space")
+    tab_to(page, page.locator("summary", has_text="More filters"))
+    page.keyboard.press("Enter")  # opens the insurance, focus and other filters
+    tab_to(page, page.get_by_role("checkbox", name="Grief and loss", exact=True))
+    page.keyboard.press("Space")
+    tab_to(page, page.get_by_role("button", name="Search"))
     page.keyboard.press("Enter")
+
     page.wait_for_url("**/therapists/?*near=60614*")
-    assert "60614" in page.get_by_role("heading", level=2, name="found").inner_text()
+    assert "within 50 miles of 60614" in page.get_by_role("heading", level=2, name="found").inner_text()
+    assert page.get_by_role("checkbox", name="Online (telehealth)", exact=True).is_checked()
+    assert page.get_by_role("checkbox", name="Grief and loss", exact=True).is_checked()
+    assert found_count(page) > 0
 
 
 def test_the_accessibility_check_catches_a_missing_label(page: object) -> None:
