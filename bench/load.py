@@ -117,13 +117,20 @@ COLUMNS = {
 
 
 def insert_rows(model: type[Model], values: list[tuple]) -> None:
-    """Plain rows (ints, strings, floats, booleans) by `executemany`: the million link rows
-    skip model instances, which made up most of the load time."""
-    columns = ", ".join(connection.ops.quote_name(column) for column in COLUMNS[model])
-    placeholders = ", ".join(["%s"] * len(COLUMNS[model]))
-    sql = f"INSERT INTO {connection.ops.quote_name(model._meta.db_table)} ({columns}) VALUES ({placeholders})"
+    """Plain rows (ints, strings, floats, booleans) in multi-row INSERTs within the database's parameter limit:
+    the million link rows skip model instances, which made up most of the load time."""
+    columns = COLUMNS[model]
+    table = connection.ops.quote_name(model._meta.db_table)
+    names = ", ".join(connection.ops.quote_name(column) for column in columns)
+    row = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    size = max(1, (connection.features.max_query_params or 20_000) // len(columns))
     with connection.cursor() as cursor:
-        cursor.executemany(sql, values)
+        for start in range(0, len(values), size):
+            chunk = values[start : start + size]
+            cursor.execute(
+                f"INSERT INTO {table} ({names}) VALUES {', '.join([row] * len(chunk))}",
+                [value for line in chunk for value in line],
+            )
 
 
 def load_national_directory(records: Iterable[dict], *, now: datetime.datetime) -> int:
