@@ -78,6 +78,8 @@ ErrorSerializer = inline_serializer(
 )
 DetailSerializer = inline_serializer("Detail", {"detail": serializers.CharField()})
 
+# The page's search form sends its empty fields, and the page and the API read an empty value as absent;
+# the vocabularies below take "" for that reason.
 SEARCH_PARAMETERS = [
     OpenApiParameter("q", str, description="Free text over name, credentials and bio"),
     OpenApiParameter("near", str, description="A US ZIP code, `City, ST`, or `lat,lng`"),
@@ -86,7 +88,7 @@ SEARCH_PARAMETERS = [
         description="Miles around `near`, 1 to 500 (default 25)",
     ),
     OpenApiParameter(
-        "format", str, many=True, explode=True, enum=list(FORMATS),
+        "format", str, many=True, explode=True, enum=[*FORMATS, ""],
         description="Any of these formats; repeat or comma-separate",
     ),
     OpenApiParameter("insurance", str, many=True, explode=True, description="Insurer slugs, any-of"),
@@ -95,11 +97,11 @@ SEARCH_PARAMETERS = [
     OpenApiParameter("language", str, many=True, explode=True, description="ISO 639-1 codes, any-of"),
     OpenApiParameter(
         "age_group", str, many=True, explode=True,
-        enum=["children", "adolescents", "adults", "older-adults"],
+        enum=["children", "adolescents", "adults", "older-adults", ""],
     ),
     OpenApiParameter("state", str, description="Two-letter state: therapists licensed there"),
-    OpenApiParameter("accepting", str, enum=["true", "false", "any"], description="Default: any"),
-    OpenApiParameter("ordering", str, enum=["distance", "name", "-updated"]),
+    OpenApiParameter("accepting", str, enum=["true", "false", "any", ""], description="Default: any"),
+    OpenApiParameter("ordering", str, enum=["distance", "name", "-updated", ""]),
     OpenApiParameter("page", {"type": "integer", "minimum": 1}, description="Page number from 1"),
     OpenApiParameter(
         "page_size", {"type": "integer", "minimum": 1, "maximum": 100}, description="1 to 100, default 20"
