@@ -24,6 +24,7 @@ from schemathesis.config import SchemathesisConfig
 
 from config.wsgi import application
 from directory.models import Therapist
+from matching.api import REFERRAL_EXAMPLE
 from tests.conftest import make_user
 
 pytestmark = pytest.mark.fuzz
@@ -134,22 +135,11 @@ def test_boundary_values_are_documented(case: schemathesis.Case, identities: dic
     call_and_validate(case, admitted_role(case.path))
 
 
-# A random body almost never names a known ZIP code and a plausible birth date; the chains need real referrals.
-REFERRAL = {
-    "postal_code": "11215",
-    "formats": ["individual", "online"],
-    "patient_name": "Pat Example",
-    "patient_birth_date": "1980-04-02",
-    "patient_phone": "718 555 0100",
-    "urgency": "routine",
-    "consent": True,
-}
-
-
 class ReferrerJourney(stateful_schema.as_state_machine()):
     def before_call(self, case: schemathesis.Case) -> None:
         if case.method == "POST" and case.path == "/api/referrals/":
-            case.body = dict(REFERRAL)
+            # A random body almost never names a known ZIP code and a plausible birth date; chains need referrals.
+            case.body = dict(REFERRAL_EXAMPLE.value)
 
     def call(self, case: schemathesis.Case, **kwargs: object) -> schemathesis.Response:
         started = time.thread_time()
