@@ -56,20 +56,23 @@ def flat_errors(detail: object, prefix: str = "") -> dict[str, list[str]]:
     serializer (`{"offices": [{}, {"postal_code": [...]}]}`); clients get one name per problem.
     """
     if isinstance(detail, dict):
-        flat: dict[str, list[str]] = {}
-        for key, value in detail.items():
-            name = f"{prefix}[{key}]" if str(key).isdigit() and prefix else f"{prefix}.{key}" if prefix else str(key)
-            for field, messages in flat_errors(value, name).items():
-                flat.setdefault(field, []).extend(messages)
-        return flat
-    if isinstance(detail, list) and any(isinstance(item, (dict, list)) for item in detail):
-        flat = {}
-        for index, item in enumerate(detail):
-            for field, messages in flat_errors(item, f"{prefix}[{index}]").items():
-                flat.setdefault(field, []).extend(messages)
-        return flat
-    messages = detail if isinstance(detail, list) else [detail]
-    return {prefix or "non_field_errors": [str(message) for message in messages]} if messages else {}
+        children = [(_child_name(prefix, key), value) for key, value in detail.items()]
+    elif isinstance(detail, list) and any(isinstance(item, (dict, list)) for item in detail):
+        children = [(f"{prefix}[{index}]", item) for index, item in enumerate(detail)]
+    else:
+        messages = detail if isinstance(detail, list) else [detail]
+        return {prefix or "non_field_errors": [str(message) for message in messages]} if messages else {}
+    flat: dict[str, list[str]] = {}
+    for name, value in children:
+        for field, messages in flat_errors(value, name).items():
+            flat.setdefault(field, []).extend(messages)
+    return flat
+
+
+def _child_name(prefix: str, key: object) -> str:
+    if not prefix:
+        return str(key)
+    return f"{prefix}[{key}]" if str(key).isdigit() else f"{prefix}.{key}"
 
 
 ErrorSerializer = inline_serializer(
