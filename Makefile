@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 N ?= 100000
-FUZZ_EXAMPLES ?= 100
+FUZZ_EXAMPLES ?= 25
 FUZZ_PORT ?= 8765
 FUZZ_ENV := DATABASE_URL=sqlite:///$(CURDIR)/.fuzz/db.sqlite3 DJANGO_SUPERUSER_PASSWORD=ipt-demo-2026
 
@@ -56,8 +56,8 @@ test: install-dev node_modules/.installed
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest
 
-# The deeper pass: the in-process fuzz tests with FUZZ_EXAMPLES, then the schemathesis CLI (schemathesis.toml,
-# every phase including stateful) against gunicorn on a fresh demo database in .fuzz/.
+# The deeper pass: the in-process fuzz tests with FUZZ_EXAMPLES per operation and role, then the schemathesis
+# CLI (schemathesis.toml: 100 examples, every phase including stateful) against gunicorn on a fresh demo database.
 fuzz: install-dev
 	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -m fuzz
 	rm -rf .fuzz && mkdir .fuzz
@@ -67,8 +67,7 @@ fuzz: install-dev
 	$(FUZZ_ENV) $(BIN)/gunicorn config.wsgi --workers 2 --bind 127.0.0.1:$(FUZZ_PORT) \
 		--pid .fuzz/gunicorn.pid --error-logfile .fuzz/gunicorn.log --daemon
 	for attempt in $$(seq 50); do curl -sf -o /dev/null http://127.0.0.1:$(FUZZ_PORT)/api/schema/ && break; sleep 0.2; done; \
-	$(BIN)/schemathesis run http://127.0.0.1:$(FUZZ_PORT)/api/schema/ --max-examples $(FUZZ_EXAMPLES) \
-		--report junit --report-dir .fuzz; \
+	$(BIN)/schemathesis run http://127.0.0.1:$(FUZZ_PORT)/api/schema/ --report junit --report-dir .fuzz; \
 	status=$$?; kill $$(cat .fuzz/gunicorn.pid); exit $$status
 
 clean:
