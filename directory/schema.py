@@ -22,6 +22,7 @@ class ApiSchema(AutoSchema):
         return bodies
 
     def _implied_responses(self) -> dict[str, object]:
+        # directory.api defines views, whose schema attribute imports this module: import it late.
         from directory.api import DetailSerializer, ErrorSerializer
 
         implied: dict[str, object] = {}
