@@ -13,12 +13,15 @@ import json
 import os
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import hypothesis
 import pytest
 import schemathesis
 from django.contrib.auth.models import User
+from django.core import signals
+from django.db import close_old_connections
 from rest_framework.authtoken.models import Token
 from schemathesis.config import SchemathesisConfig
 from schemathesis.core.failures import AcceptedNegativeData, FailureGroup
@@ -80,6 +83,20 @@ def load_schema_with_peers(user: str) -> schemathesis.schemas.BaseSchema:
 schema = load_schema(phases={"coverage": {"enabled": False}})
 coverage_schema = load_schema(phases={"examples": {"enabled": False}, "fuzzing": {"enabled": False}})
 stateful_schema = load_schema_with_peers("referrer-a")
+
+
+@pytest.fixture(autouse=True)
+def connection_stays_open() -> Iterator[None]:
+    """As in Django's test client: a request must not close the connection in the test's transaction.
+
+    schemathesis calls the real WSGI handler, whose request signals close a connection that is not
+    in autocommit mode, as every connection inside a test's transaction (PostgreSQL then fails).
+    """
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
 
 
 @pytest.fixture
