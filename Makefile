@@ -4,8 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 N ?= 100000
+FUZZ_EXAMPLES ?= 25
+FUZZ_PORT ?= 8765
+FUZZ_ENV := DATABASE_URL=sqlite:///$(CURDIR)/.fuzz/db.sqlite3 DJANGO_SUPERUSER_PASSWORD=ipt-demo-2026
 
-.PHONY: run test install install-dev migrate demo serve lint fmt bench clean
+.PHONY: run test fuzz install install-dev migrate demo serve lint fmt bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,5 +60,19 @@ test: install-dev node_modules/.installed
 bench: install
 	$(BIN)/python -m bench --count $(N)
 
+# The deeper pass: the in-process fuzz tests with FUZZ_EXAMPLES per operation and role, then the schemathesis
+# CLI (schemathesis.toml: 100 examples, every phase including stateful) against gunicorn on a fresh demo database.
+fuzz: install-dev
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -m fuzz
+	rm -rf .fuzz && mkdir .fuzz
+	$(FUZZ_ENV) $(BIN)/python manage.py migrate --noinput --verbosity 0
+	$(FUZZ_ENV) $(BIN)/python manage.py load_demo
+	$(FUZZ_ENV) $(BIN)/python manage.py createsuperuser --noinput --username admin2 --email admin2@example.org
+	$(FUZZ_ENV) $(BIN)/gunicorn config.wsgi --workers 2 --bind 127.0.0.1:$(FUZZ_PORT) \
+		--pid .fuzz/gunicorn.pid --error-logfile .fuzz/gunicorn.log --daemon
+	for attempt in $$(seq 50); do curl -sf -o /dev/null http://127.0.0.1:$(FUZZ_PORT)/api/schema/ && break; sleep 0.2; done; \
+	$(BIN)/schemathesis run http://127.0.0.1:$(FUZZ_PORT)/api/schema/ --report junit --report-dir .fuzz; \
+	status=$$?; kill $$(cat .fuzz/gunicorn.pid); exit $$status
+
 clean:
-	rm -rf $(VENV) staticfiles .pytest_cache
+	rm -rf $(VENV) staticfiles .pytest_cache .fuzz

@@ -42,3 +42,6 @@ urlpatterns = [
     path("", include("matching.urls")),
     path("", include("directory.urls")),
 ]
+
+# /api/referrals/not-a-uuid/ matches no URL pattern; API clients still get JSON.
+handler404 = "directory.views.page_not_found"

@@ -14,3 +14,9 @@ from django.core.wsgi import get_wsgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 application = get_wsgi_application()
+
+# Build the offline ZIP index as each server process starts, not in the first search that needs it
+# (it takes a second or more, which that request would wait).
+from directory import geo  # noqa: E402
+
+geo.zip_index()

@@ -36,18 +36,45 @@ class QueryInvalid(exceptions.ValidationError):
 
 
 def exception_handler(error: Exception, context: dict) -> Response | None:
-    """Errors about fields read {"errors": {"<field>": ["<message>"]}} (400 and 409); others keep {"detail"}."""
+    """Every 400, and a 409 about fields, reads {"errors": {"<field>": ["<message>"]}}; others keep {"detail"}."""
     if isinstance(error, DjangoValidationError):
         messages = error.message_dict if hasattr(error, "error_dict") else {"non_field_errors": error.messages}
         error = exceptions.ValidationError(messages)
     response = drf_exception_handler(error, context)
     if response is None:
         return None
-    if isinstance(error, exceptions.ValidationError) and not isinstance(response.data, dict):
-        response.data = {"errors": {"non_field_errors": response.data}}
-    elif isinstance(error, exceptions.APIException) and isinstance(error.detail, dict):
-        response.data = {"errors": response.data}
+    if isinstance(error, exceptions.APIException) and isinstance(error.detail, dict):
+        response.data = {"errors": flat_errors(response.data)}
+    elif response.status_code == 400:
+        # A list of messages, or a body that did not parse ({"detail": ...}): every 400 has one shape.
+        response.data = {"errors": flat_errors(error.detail)}
     return response
+
+
+def flat_errors(detail: object, prefix: str = "") -> dict[str, list[str]]:
+    """Nested serializer and list errors as one level, named like `offices[1].postal_code`.
+
+    DRF nests the errors of a list item (`{"concerns": {"0": [...]}}`) or of a nested
+    serializer (`{"offices": [{}, {"postal_code": [...]}]}`); clients get one name per problem.
+    """
+    if isinstance(detail, dict):
+        children = [(_child_name(prefix, key), value) for key, value in detail.items()]
+    elif isinstance(detail, list) and any(isinstance(item, (dict, list)) for item in detail):
+        children = [(f"{prefix}[{index}]", item) for index, item in enumerate(detail)]
+    else:
+        messages = detail if isinstance(detail, list) else [detail]
+        return {prefix or "non_field_errors": [str(message) for message in messages]} if messages else {}
+    flat: dict[str, list[str]] = {}
+    for name, value in children:
+        for field, messages in flat_errors(value, name).items():
+            flat.setdefault(field, []).extend(messages)
+    return flat
+
+
+def _child_name(prefix: str, key: object) -> str:
+    if not prefix:
+        return str(key)
+    return f"{prefix}[{key}]" if str(key).isdigit() else f"{prefix}.{key}"
 
 
 ErrorSerializer = inline_serializer(
@@ -56,12 +83,17 @@ ErrorSerializer = inline_serializer(
 )
 DetailSerializer = inline_serializer("Detail", {"detail": serializers.CharField()})
 
+# The page's search form sends its empty fields, and the page and the API read an empty value as absent;
+# the vocabularies below take "" for that reason.
 SEARCH_PARAMETERS = [
     OpenApiParameter("q", str, description="Free text over name, credentials and bio"),
     OpenApiParameter("near", str, description="A US ZIP code, `City, ST`, or `lat,lng`"),
-    OpenApiParameter("radius", float, description="Miles around `near`, 1 to 500 (default 25)"),
     OpenApiParameter(
-        "format", str, many=True, explode=True, enum=list(FORMATS),
+        "radius", {"type": "number", "minimum": 1, "maximum": 500},
+        description="Miles around `near`, 1 to 500 (default 25)",
+    ),
+    OpenApiParameter(
+        "format", str, many=True, explode=True, enum=[*FORMATS, ""],
         description="Any of these formats; repeat or comma-separate",
     ),
     OpenApiParameter("insurance", str, many=True, explode=True, description="Insurer slugs, any-of"),
@@ -70,13 +102,15 @@ SEARCH_PARAMETERS = [
     OpenApiParameter("language", str, many=True, explode=True, description="ISO 639-1 codes, any-of"),
     OpenApiParameter(
         "age_group", str, many=True, explode=True,
-        enum=["children", "adolescents", "adults", "older-adults"],
+        enum=["children", "adolescents", "adults", "older-adults", ""],
     ),
     OpenApiParameter("state", str, description="Two-letter state: therapists licensed there"),
-    OpenApiParameter("accepting", str, enum=["true", "false", "any"], description="Default: any"),
-    OpenApiParameter("ordering", str, enum=["distance", "name", "-updated"]),
-    OpenApiParameter("page", int, description="Page number from 1"),
-    OpenApiParameter("page_size", int, description="1 to 100, default 20"),
+    OpenApiParameter("accepting", str, enum=["true", "false", "any", ""], description="Default: any"),
+    OpenApiParameter("ordering", str, enum=["distance", "name", "-updated", ""]),
+    OpenApiParameter("page", {"type": "integer", "minimum": 1}, description="Page number from 1"),
+    OpenApiParameter(
+        "page_size", {"type": "integer", "minimum": 1, "maximum": 100}, description="1 to 100, default 20"
+    ),
 ]  # fmt: skip
 
 SearchPage = inline_serializer(
@@ -202,6 +236,16 @@ class AxesAwareObtainAuthToken(ObtainAuthToken):
 
     def get_serializer_context(self) -> dict:
         return {**super().get_serializer_context(), "request": self.request._request}
+
+    @extend_schema(
+        responses={
+            200: inline_serializer("Token", {"token": serializers.CharField()}),
+            400: ErrorSerializer,
+            429: DetailSerializer,
+        }
+    )
+    def post(self, request: Request, *args: object, **kwargs: object) -> Response:
+        return super().post(request, *args, **kwargs)
 
 
 class IsTherapist(BasePermission):

@@ -6,8 +6,9 @@ such as geopy's Nominatim can be configured in its place for office addresses.
 Search input (a ZIP, "City, ST" or "lat,lng") is always resolved offline: no
 request waits on the network.
 
-The index is built once per process (about a tenth of a second) because
-`zipcodes.matching()` scans its whole list on every call. Coordinates come from
+The index is built once per process (a second or more; `config/wsgi.py` builds
+it as a server process starts) because `zipcodes.matching()` scans its whole
+list on every call. Coordinates come from
 GeoNames (CC BY 4.0); the site's footer carries the attribution.
 """
 

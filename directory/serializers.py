@@ -121,7 +121,7 @@ class MyProfileSerializer(TherapistSerializer):
     status = serializers.CharField()
     moderation_note = serializers.CharField()
     npi = serializers.CharField()
-    email = serializers.EmailField()
+    email = serializers.CharField(help_text="An email address, or blank")
     phone = serializers.CharField()
     website = serializers.CharField()
     bio = serializers.CharField()

@@ -12,9 +12,10 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.views import defaults
 from django.views.decorators.http import require_POST
 
 from directory import profiles
@@ -249,3 +250,10 @@ def report_listing(request: HttpRequest, slug: str) -> HttpResponse:
             )
             return redirect(therapist.get_absolute_url())
     return render(request, "directory/report_listing.html", context, status=400)
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """A URL that matches nothing: JSON under /api/ (as the API's own 404s), Django's page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return defaults.page_not_found(request, exception)

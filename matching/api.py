@@ -10,7 +10,7 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import exceptions, permissions, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -33,6 +33,20 @@ from matching.serializers import (
     ScheduleSerializer,
 )
 
+NEED = {"postal_code": "11215", "insurance": "aetna", "formats": ["individual", "online"], "age_group": "adults"}
+NEED_EXAMPLE = OpenApiExample("Brooklyn, Aetna", value=NEED, request_only=True)
+REFERRAL_EXAMPLE = OpenApiExample(
+    "A routine referral",
+    value={
+        **NEED,
+        "patient_name": "Pat Example",
+        "patient_birth_date": "1980-04-02",
+        "patient_phone": "718 555 0100",
+        "urgency": "routine",
+        "consent": True,
+    },
+    request_only=True,
+)
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 PHI_FORM_FIELDS = ("patient_name", "patient_birth_date", "patient_phone", "patient_email", "notes")
 
@@ -79,7 +93,9 @@ class MatchView(APIView):
 
     permission_classes = [permissions.AllowAny]
 
-    @extend_schema(request=NeedSerializer, responses={200: MatchResponseSerializer, 400: ErrorSerializer})
+    @extend_schema(
+        request=NeedSerializer, responses={200: MatchResponseSerializer, 400: ErrorSerializer}, examples=[NEED_EXAMPLE]
+    )
     def post(self, request: Request) -> Response:
         need_input = NeedSerializer(data=request.data)
         need_input.is_valid(raise_exception=True)
@@ -105,6 +121,7 @@ class ReferralListView(APIView):
     @extend_schema(
         request=ReferralCreateSerializer,
         responses={201: ReferralSerializer, 400: ErrorSerializer, 401: DetailSerializer, 403: DetailSerializer},
+        examples=[REFERRAL_EXAMPLE],
     )
     def post(self, request: Request) -> Response:
         referral_input = ReferralCreateSerializer(data=request.data)

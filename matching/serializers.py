@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from directory import geo
@@ -39,12 +40,17 @@ class SlugListField(serializers.ListField):
         return values
 
 
+@extend_schema_field({"type": "string", "nullable": True})
+class OptionalSlugField(serializers.SlugRelatedField):
+    """A reference by slug where null and "" both mean none (DRF reads "" as null, as a form's empty choice)."""
+
+
 class NeedSerializer(serializers.Serializer):
     """What a client needs: the body of POST /api/match/ and the first part of a referral."""
 
     postal_code = serializers.CharField(required=False, allow_blank=True, max_length=10, help_text="A US ZIP code")
     near = serializers.CharField(required=False, allow_blank=True, max_length=80, help_text="Or `City, ST`, `lat,lng`")
-    insurance = serializers.SlugRelatedField(
+    insurance = OptionalSlugField(
         slug_field="slug", queryset=Insurer.objects.all(), required=False, allow_null=True,
         help_text="Insurer slug; null or absent for self-pay",
     )  # fmt: skip
@@ -55,9 +61,7 @@ class NeedSerializer(serializers.Serializer):
     )  # fmt: skip
     focus_areas = SlugListField(model=FocusArea, required=False)
     concerns = SlugListField(model=Concern, required=False)
-    language = serializers.SlugRelatedField(
-        slug_field="code", queryset=Language.objects.all(), required=False, allow_null=True
-    )
+    language = OptionalSlugField(slug_field="code", queryset=Language.objects.all(), required=False, allow_null=True)
     language_required = serializers.BooleanField(required=False, default=False)
     age_group = serializers.ChoiceField(choices=list(AGE_GROUPS), required=False, allow_blank=True)
     max_distance_miles = serializers.IntegerField(required=False, min_value=1, max_value=100)

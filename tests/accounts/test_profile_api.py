@@ -132,11 +132,11 @@ def test_invalid_patch_names_each_field_and_changes_nothing(new_therapist: Thera
 @pytest.mark.parametrize(
     ("payload", "field"),
     [
-        ({"formats": ["couch"]}, "formats"),
+        ({"formats": ["couch"]}, "formats[0]"),
         ({"languages": ["xx"]}, "languages"),
-        ({"insurers": [{"insurer": "acme"}]}, "insurers"),
+        ({"insurers": [{"insurer": "acme"}]}, "insurers[0].insurer"),
         ({"capacity": "many"}, "capacity"),
-        ({"offices": [{"address": "1 Main St"}]}, "offices"),
+        ({"offices": [{"address": "1 Main St"}]}, "offices[0].city"),
         (
             {"offices": [{"address": "1 A St", "city": "X", "state": "NJ", "postal_code": "11215"}]},
             "offices[0].postal_code",

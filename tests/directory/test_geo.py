@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import importlib
+
 import pytest
 from geopy.distance import geodesic
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import config.wsgi
 from directory import geo
 
 
@@ -89,3 +92,9 @@ def test_bounding_box_holds_every_point_within_the_radius(
     box = geo.bounding_box(latitude, longitude, miles)
     assert box.min_latitude <= target.latitude <= box.max_latitude
     assert box.min_longitude <= target.longitude <= box.max_longitude
+
+
+def test_the_zip_index_is_built_as_the_server_process_starts() -> None:
+    geo.zip_index.cache_clear()
+    importlib.reload(config.wsgi)
+    assert geo.zip_index.cache_info().currsize == 1

@@ -117,7 +117,7 @@ def test_match_stores_nothing(api_client: APIClient) -> None:
         ({}, "postal_code"),
         ({"postal_code": "00000"}, "postal_code"),
         ({"postal_code": "11215", "insurance": "acme"}, "insurance"),
-        ({"postal_code": "11215", "formats": ["telepathy"]}, "formats"),
+        ({"postal_code": "11215", "formats": ["telepathy"]}, "formats[0]"),
         ({"postal_code": "11215", "focus_areas": ["astrology"]}, "focus_areas"),
         ({"postal_code": "11215", "language": "xx"}, "language"),
         ({"postal_code": "11215", "age_group": "toddlers"}, "age_group"),
