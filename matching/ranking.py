@@ -311,11 +311,14 @@ def rank(
     labels: Labels | None = None,
     limit: int | None = None,
 ) -> Ranking:
-    """Exclude by hard constraints, score the rest, and order them best first."""
+    """Exclude by hard constraints, score the rest, and order them best first.
+
+    Reasons are written only for the results returned (the first `limit`).
+    """
     policy = policy or Policy()
     labels = labels or Labels()
     excluded: Counter[str] = Counter()
-    ranked = []
+    scored = []
     for candidate in candidates:
         distance = nearest_office_miles(need, candidate)
         reason = exclusion_reason(need, candidate, now=now, policy=policy, distance=distance)
@@ -323,21 +326,22 @@ def rank(
             excluded[reason] += 1
             continue
         options = delivery_options(need, candidate, distance)
-        delivery = best_delivery(need, options, distance)
         components = score_components(need, candidate, now=now, policy=policy, options=options, distance=distance)
-        ranked.append(
-            RankedCandidate(
-                candidate=candidate,
-                score=weighted_score(components, weights),
-                components={name: round(value, 3) for name, value in components.items()},
-                reasons=explain(need, candidate, now=now, delivery=delivery, distance=distance, labels=labels),
-                delivery=delivery,
-                distance_miles=round(distance, 1) if "in_person" in options and distance is not None else None,
-            )
+        shown_distance = round(distance, 1) if "in_person" in options and distance is not None else None
+        score = weighted_score(components, weights)
+        sort_key = (-score, math.inf if shown_distance is None else shown_distance, candidate.id)
+        delivery = best_delivery(need, options, distance)
+        scored.append((sort_key, candidate, components, delivery, distance, shown_distance))
+    scored.sort(key=lambda item: item[0])
+    results = tuple(
+        RankedCandidate(
+            candidate=candidate,
+            score=-sort_key[0],
+            components={name: round(value, 3) for name, value in components.items()},
+            reasons=explain(need, candidate, now=now, delivery=delivery, distance=distance, labels=labels),
+            delivery=delivery,
+            distance_miles=shown_distance,
         )
-    ranked.sort(key=lambda result: (-result.score, _distance_key(result), result.candidate.id))
-    return Ranking(results=tuple(ranked[:limit] if limit is not None else ranked), excluded=dict(excluded))
-
-
-def _distance_key(result: RankedCandidate) -> float:
-    return result.distance_miles if result.distance_miles is not None else math.inf
+        for sort_key, candidate, components, delivery, distance, shown_distance in scored[:limit]
+    )
+    return Ranking(results=results, excluded=dict(excluded))

@@ -20,6 +20,8 @@ from django.utils import timezone
 
 from directory import geo
 from directory.models import (
+    AGE_GROUPS,
+    FORMATS,
     Concern,
     FocusArea,
     Insurer,
@@ -195,7 +197,12 @@ def load_candidates(therapist_ids: list[int], *, now: datetime.datetime) -> list
             sets[name][therapist_id].add(value)
     history = offer_history(therapist_ids, now=now)
     candidates = []
-    for row in Therapist.objects.filter(pk__in=therapist_ids).values():
+    columns = [
+        "id", "first_name", "last_name", "status", "accepts_new_clients", "capacity", "availability_confirmed_at",
+        "fee_min", "fee_max", "sliding_scale", "training_level",
+        *[f"offers_{slug}" for slug in FORMATS], *[f"serves_{group.replace('-', '_')}" for group in AGE_GROUPS],
+    ]  # fmt: skip
+    for row in Therapist.objects.filter(pk__in=therapist_ids).values(*columns):
         therapist_id = row["id"]
         answered, quickly, recent = history.get(therapist_id, (0, 0, 0))
         candidates.append(
