@@ -35,7 +35,8 @@ demo: migrate
 run: demo
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
-serve: demo
+# Production-style serving: no demo data; set PRODUCTION=true, SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL.
+serve: migrate
 	$(BIN)/python manage.py collectstatic --noinput
 	$(BIN)/gunicorn config.wsgi --workers 2 --bind 127.0.0.1:$(PORT)
 
