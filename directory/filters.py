@@ -204,7 +204,11 @@ class TherapistFilter(django_filters.FilterSet):
         return queryset.offering_formats(value) if value else queryset
 
     def filter_insurance(self, queryset: QuerySet, name: str, value: QuerySet) -> QuerySet:
-        return queryset.accepting_insurance([insurer.pk for insurer in value]) if value else queryset
+        if not value:
+            return queryset
+        # "Accepting" is per plan too: a therapist may stay in a network but close it to new clients.
+        wants_accepting = (self.form.cleaned_data.get("accepting") or self.default_accepting) == "true"
+        return queryset.accepting_insurance([insurer.pk for insurer in value], open_panels_only=wants_accepting)
 
     def filter_focus(self, queryset: QuerySet, name: str, value: QuerySet) -> QuerySet:
         return queryset.with_focus_areas([area.pk for area in value]) if value else queryset

@@ -173,8 +173,10 @@ class TherapistQuerySet(models.QuerySet):
     def _having_each(self, through: type[models.Model], **lookups: object) -> Exists:
         return Exists(through.objects.filter(therapist=OuterRef("pk"), **lookups))
 
-    def accepting_insurance(self, insurer_ids: list[int]) -> TherapistQuerySet:
-        return self.filter(self._having(TherapistInsurer, insurer_id__in=insurer_ids))
+    def accepting_insurance(self, insurer_ids: list[int], *, open_panels_only: bool = False) -> TherapistQuerySet:
+        """In any of these networks; with `open_panels_only`, only where that panel takes new clients."""
+        panels = {"accepting_new_clients": True} if open_panels_only else {}
+        return self.filter(self._having(TherapistInsurer, insurer_id__in=insurer_ids, **panels))
 
     def with_focus_areas(self, focus_area_ids: list[int]) -> TherapistQuerySet:
         return self.filter(self._having_each(Therapist.focus_areas.through, focusarea_id__in=focus_area_ids))

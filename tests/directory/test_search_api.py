@@ -308,3 +308,15 @@ def test_schema_and_docs_are_served_offline(api_client: APIClient) -> None:
     docs = api_client.get("/api/docs/")
     assert docs.status_code == 200
     assert b"cdn" not in docs.content.lower()
+
+
+def test_accepting_search_skips_a_plan_closed_to_new_clients(
+    api_client: APIClient, accepting_therapist: Therapist
+) -> None:
+    from directory.models import TherapistInsurer
+
+    TherapistInsurer.objects.filter(therapist=accepting_therapist).update(accepting_new_clients=False)
+    closed = {row["id"] for row in all_results(api_client, insurance="aetna", accepting="true")}
+    anyone = {row["id"] for row in all_results(api_client, insurance="aetna", accepting="any")}
+    assert accepting_therapist.pk in anyone
+    assert accepting_therapist.pk not in closed
