@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterable
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -50,6 +51,14 @@ def validate_npi(value: str) -> None:
         raise ValidationError("An NPI is exactly 10 digits.", code="npi_format")
     if not npi_is_valid(value):
         raise ValidationError("This NPI fails its check digit (Luhn rule): check for a typo.", code="npi_luhn")
+
+
+def offers_any_format(formats: Iterable[str]) -> Q:
+    """The condition "offers at least one of these formats" (empty for no formats)."""
+    condition = Q()
+    for format_slug in formats:
+        condition |= Q(**{f"offers_{format_slug}": True})
+    return condition
 
 
 class ReferenceQuerySet(models.QuerySet):
@@ -151,10 +160,7 @@ class TherapistQuerySet(models.QuerySet):
         return self.exclude(pk__in=self.model.objects.accepting(now).values("pk"))
 
     def offering_formats(self, formats: list[str]) -> TherapistQuerySet:
-        condition = Q()
-        for format_slug in formats:
-            condition |= Q(**{f"offers_{format_slug}": True})
-        return self.filter(condition)
+        return self.filter(offers_any_format(formats))
 
     def serving_age_groups(self, age_groups: list[str]) -> TherapistQuerySet:
         condition = Q()

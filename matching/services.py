@@ -30,6 +30,7 @@ from directory.models import (
     Office,
     Therapist,
     TherapistInsurer,
+    offers_any_format,
 )
 from matching import notifications, ranking
 from matching.models import Match, Offer, PHIAccess, Referral, ReferralEvent
@@ -130,14 +131,11 @@ def _exclusion_conditions(need: ranking.Need, now: datetime.datetime) -> list[tu
         affordable = Q(sliding_scale=True) | Q(fee_min__isnull=True) | Q(fee_min__lte=need.max_fee)
     else:
         affordable = None
-    shared = Q()
-    for format_slug in need.formats:
-        shared |= Q(**{f"offers_{format_slug}": True})
+    shared = offers_any_format(need.formats)
     in_person_formats = need.formats & ranking.IN_PERSON_FORMATS
-    shared_in_person = Q()
-    for format_slug in in_person_formats:
-        shared_in_person |= Q(**{f"offers_{format_slug}": True})
-    in_person = Q(distance_sort__isnull=False) & shared_in_person if in_person_formats else Q(pk__in=[])
+    in_person = (
+        Q(distance_sort__isnull=False) & offers_any_format(in_person_formats) if in_person_formats else Q(pk__in=[])
+    )
     online = (
         Q(offers_online=True) & Q(_has(LicensedState, state=need.state)) if "online" in need.formats else Q(pk__in=[])
     )
