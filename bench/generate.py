@@ -106,7 +106,8 @@ def _metro(name: str, state: str, postal_codes: list[str], neighbour_states: set
         name,
         state,
         tuple(sorted(postal_codes)),
-        tuple(sorted(neighbour_states - {state})),
+        # Licences only in states and territories (APO/FPO codes share grid cells with real ones).
+        tuple(sorted(neighbour_states.intersection(geo.US_STATES) - {state})),
         demo.local_insurers if demo else ("medicaid",),
         demo.languages if demo else DEFAULT_LANGUAGES,
     )

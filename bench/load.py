@@ -19,12 +19,24 @@ from django.db.models import Model
 from django.utils.text import slugify
 
 from directory import geo
-from directory.models import Concern, FocusArea, Insurer, Language, LicensedState, Office, Therapist, TherapistInsurer
+from directory.models import (
+    TEXT_TABLE,
+    Concern,
+    FocusArea,
+    Insurer,
+    Language,
+    LicensedState,
+    Office,
+    SearchEntry,
+    Therapist,
+    TherapistInsurer,
+)
+from directory.search import build_entries, store_texts
 from directory.serializers import build_listing_card
 from directory.services import _therapist_fields
 
 BATCH_SIZE = 2000
-DIRECTORY_MODELS = [Therapist, Office, LicensedState, TherapistInsurer]
+DIRECTORY_MODELS = [Therapist, Office, LicensedState, TherapistInsurer, SearchEntry]
 
 
 def empty_directory() -> None:
@@ -33,6 +45,9 @@ def empty_directory() -> None:
     tables = [model._meta.db_table for model in models]
     statements = connection.ops.sql_flush(no_style(), tables, reset_sequences=True, allow_cascade=True)
     connection.ops.execute_sql_flush(statements)
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {TEXT_TABLE}")  # the free text index (search.store_texts)
 
 
 def batches(records: Iterable[dict], size: int) -> Iterator[list[dict]]:
@@ -64,9 +79,21 @@ class BulkLoader:
         zip_record = self.index.by_zip[office["postal_code"]]
         return Office(latitude=zip_record.latitude, longitude=zip_record.longitude, **office)
 
+    def entries(self, therapist: Therapist, record: dict, links: dict) -> list[SearchEntry]:
+        plans = [(self.insurers[link["slug"]].pk, link["accepting_new_clients"]) for link in record["insurers"]]
+        return build_entries(
+            therapist,
+            offices=links["offices"],
+            licensed_states=[licence.state for licence in links["licences"]],
+            insurers=plans,
+            focus_area_ids=[row.pk for row in links["focus_areas"]],
+            concern_ids=[row.pk for row in links["concerns"]],
+            language_ids=[row.pk for row in links["languages"]],
+        )
+
     @transaction.atomic
     def load(self, records: list[dict]) -> list[int]:
-        """Insert one batch; the listing cards are built in memory, as refresh_listing would build them."""
+        """Insert one batch; the listing cards and search entries are built in memory, as refresh_listing would."""
         therapists, related = [], []
         for record in records:
             therapist = Therapist(npi=record["npi"], **_therapist_fields(record, self.now))
@@ -84,6 +111,13 @@ class BulkLoader:
             therapists.append(therapist)
             related.append((record, links))
         Therapist.objects.bulk_create(therapists)
+        entries = [
+            entry
+            for therapist, (record, links) in zip(therapists, related, strict=True)
+            for entry in self.entries(therapist, record, links)
+        ]
+        SearchEntry.objects.bulk_create(entries, batch_size=BATCH_SIZE)
+        store_texts([therapist.pk for therapist in therapists], entries)
         rows: dict[type[Model], list[tuple]] = {}
         for therapist, (record, links) in zip(therapists, related, strict=True):
             rows.setdefault(Office, []).extend(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.urls import reverse
@@ -17,9 +15,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from directory import profiles
+from directory import profiles, search
 from directory.filters import TherapistFilter, query_errors
-from directory.models import FORMATS, Concern, FocusArea, Insurer, Language, Therapist
+from directory.models import FORMATS, Concern, FocusArea, Insurer, Language, SearchEntry, Therapist
 from directory.serializers import (
     LanguageSerializer,
     MyProfileSerializer,
@@ -28,7 +26,7 @@ from directory.serializers import (
     TherapistSerializer,
     listing_result,
 )
-from directory.services import page_cards, parse_page_parameters
+from directory.services import page_cards, page_therapists, parse_page_parameters
 
 
 class QueryInvalid(exceptions.ValidationError):
@@ -146,23 +144,22 @@ class TherapistSearchView(APIView):
     )
     def get(self, request: Request) -> Response:
         page, page_size = parse_page_parameters(request.query_params)
-        filterset = TherapistFilter(request.query_params, queryset=Therapist.objects.published())
+        filterset = TherapistFilter(request.query_params, queryset=SearchEntry.objects.all())
         if not filterset.is_valid():
             raise QueryInvalid(query_errors(filterset))
-        queryset = filterset.qs
-        count = queryset.count()
-        pages = max(1, math.ceil(count / page_size))
-        if page > pages:
-            raise exceptions.NotFound(f"Page {page} is past the last page ({pages}).")
-        start = (page - 1) * page_size
-        # Two queries in all: the count, then the page read from the stored listing cards.
-        therapists = list(queryset.for_result_cards()[start : start + page_size])
+        try:
+            result = filterset.result_page(page, page_size)
+        except search.PageNotFound as error:
+            raise exceptions.NotFound(str(error)) from error
+        # The page's cards: the last of the (at most three) queries.
+        therapists = page_therapists(result, Therapist.objects.for_result_cards())
         cards = page_cards(therapists, filterset.place)
         now = timezone.now()
         results = [
             listing_result(therapist, card, url=result_url(request, card["slug"]), now=now)
             for therapist, card in zip(therapists, cards, strict=True)
         ]
+        page, pages, count = result.page, result.pages, result.count
         return Response(
             {
                 "count": count,

@@ -1,5 +1,5 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import post_delete, post_migrate, post_save
 
 
 class DirectoryConfig(AppConfig):
@@ -14,3 +14,18 @@ class DirectoryConfig(AppConfig):
             model = self.get_model(model_name)
             post_save.connect(forget_reference_rows, sender=model, dispatch_uid=f"forget-{model_name}")
             post_delete.connect(forget_reference_rows, sender=model, dispatch_uid=f"forget-{model_name}-delete")
+
+        # A database migrated from before the search index gets its entries built once.
+        post_migrate.connect(index_unindexed_therapists, sender=self, dispatch_uid="index-unindexed-therapists")
+
+
+def index_unindexed_therapists(using: str = "default", **_: object) -> None:
+    from django.db import connections
+
+    from directory.models import SearchEntry, Therapist
+    from directory.services import refresh_listing
+
+    if SearchEntry._meta.db_table not in connections[using].introspection.table_names():
+        return  # migrated backwards, to before the index
+    unindexed = Therapist.objects.using(using).published().exclude(search_entries__kind=SearchEntry.Kind.PROFILE)
+    refresh_listing(unindexed.values_list("pk", flat=True))

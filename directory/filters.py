@@ -12,11 +12,11 @@ import re
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
-from django.db.models import F, Model, QuerySet
+from django.db.models import Model, QuerySet
 from django.http import QueryDict
 
-from directory import geo
-from directory.models import AGE_GROUPS, FORMATS, Concern, FocusArea, Insurer, Language, Therapist
+from directory import geo, search
+from directory.models import AGE_GROUPS, FORMATS, Concern, FocusArea, Insurer, Language, SearchEntry
 
 ORDERINGS = {"distance": "Distance", "name": "Name", "-updated": "Recently updated"}
 ACCEPTING_CHOICES = {"true": "Accepting new clients", "false": "Not accepting", "any": "Everyone"}
@@ -60,8 +60,11 @@ def forget_reference_rows(**_: object) -> None:
 
 
 class CommaSeparatedModelMultipleChoiceField(forms.ModelMultipleChoiceField):
-    def clean(self, value: object) -> QuerySet:
-        return super().clean(split_values(value))  # type: ignore[arg-type]
+    def clean(self, value: object) -> list[Model]:
+        values = split_values(value)  # type: ignore[arg-type]
+        if not values and not self.required:
+            return []  # rather than Django's `queryset.none()`, which costs a compiled query to test
+        return super().clean(values)
 
     def _check_values(self, value: list[str]) -> list[Model]:
         """The named rows, from the cached reference table; an unknown value is `invalid_choice`."""
@@ -128,6 +131,9 @@ class StateFilter(django_filters.Filter):
     field_class = StateField
 
 
+_form_classes: dict[type, type[forms.Form]] = {}
+
+
 class TherapistFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="filter_text", label="Name, credentials or keywords")
     near = PlaceFilter(
@@ -183,7 +189,7 @@ class TherapistFilter(django_filters.FilterSet):
     )
 
     class Meta:
-        model = Therapist
+        model = SearchEntry
         form = SearchForm
         fields = [
             "q", "near", "radius", "format", "insurance", "focus", "concern",
@@ -193,6 +199,12 @@ class TherapistFilter(django_filters.FilterSet):
     def __init__(self, *args: object, default_accepting: str | None = None, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         self.default_accepting = default_accepting
+
+    def get_form_class(self) -> type[forms.Form]:
+        """The form class, built once per process: its fields depend on the declared filters only."""
+        if type(self) not in _form_classes:
+            _form_classes[type(self)] = super().get_form_class()
+        return _form_classes[type(self)]
 
     def filter_nothing(self, queryset: QuerySet, name: str, value: object) -> QuerySet:
         return queryset  # applied together in filter_queryset
@@ -217,13 +229,16 @@ class TherapistFilter(django_filters.FilterSet):
         return queryset.with_concerns([concern.pk for concern in value]) if value else queryset
 
     def filter_language(self, queryset: QuerySet, name: str, value: QuerySet) -> QuerySet:
-        return queryset.speaking([language.code for language in value]) if value else queryset
+        return queryset.speaking([language.pk for language in value]) if value else queryset
 
     def filter_age_group(self, queryset: QuerySet, name: str, value: list[str]) -> QuerySet:
         return queryset.serving_age_groups(value) if value else queryset
 
     def filter_state(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        return queryset.licensed_in(value) if value else queryset
+        if not value:
+            return queryset
+        # Without a place, the search starts from the state's licence entries (see filter_queryset).
+        return queryset.licensed_in(value) if self.form.cleaned_data.get("near") else queryset.licensed_here(value)
 
     def filter_accepting(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         value = value or self.default_accepting or "any"
@@ -234,22 +249,35 @@ class TherapistFilter(django_filters.FilterSet):
         return queryset
 
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
+        """The matching search entries, unordered: `result_page` groups, orders and pages them.
+
+        The entries a search starts from: the offices near the place (and licences
+        for online sessions there), else the licences in the state, else one
+        profile entry per therapist.
+        """
         data = self.form.cleaned_data
         place: geo.Place | None = data.get("near")
         if place is not None:
-            # The place goes first in SQL: SQLite's planner starts from the first
-            # of equally ranked conditions, and the coordinates index is the most selective.
             radius = float(data.get("radius") or DEFAULT_RADIUS_MILES)
             queryset = queryset.near(place, radius, online_in_state="online" in (data.get("format") or []))
+        elif not data.get("state"):
+            queryset = queryset.profiles()
         queryset = super().filter_queryset(queryset)
         if not data.get("accepting") and self.default_accepting:
             queryset = self.filter_accepting(queryset, "accepting", self.default_accepting)
-        ordering = data.get("ordering") or ("distance" if place else "name")
-        if ordering == "distance" and place is not None:
-            return queryset.order_by(F("distance_sort").asc(nulls_last=True), "last_name", "first_name", "id")
-        if ordering == "-updated":
-            return queryset.order_by("-updated_at", "id")
-        return queryset.order_by("last_name", "first_name", "id")
+        return queryset
+
+    @property
+    def sort_order(self) -> str:
+        """ "distance", "name" or "-updated": nearest first when a place is given, else by name."""
+        data = self.form.cleaned_data
+        return data.get("ordering") or ("distance" if data.get("near") else "name")
+
+    def result_page(self, page: int, page_size: int) -> search.ResultPage:
+        """The page of matching therapists; raises search.PageNotFound past the last page."""
+        return search.result_page(
+            self.qs, ordering=self.sort_order, grouped=self.place is not None, page=page, page_size=page_size
+        )
 
     @property
     def place(self) -> geo.Place | None:

@@ -8,8 +8,10 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, RegexValidator
-from django.db import models
-from django.db.models import Exists, F, OuterRef, Q, Subquery, Value
+from django.db import connections, models
+from django.db.models import F, Q, Value
+from django.db.models.expressions import RawSQL
+from django.db.models.lookups import GreaterThan, LessThanOrEqual
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
@@ -158,87 +160,6 @@ class TherapistQuerySet(models.QuerySet):
 
     def not_accepting(self, now: datetime.datetime | None = None) -> TherapistQuerySet:
         return self.exclude(pk__in=self.model.objects.accepting(now).values("pk"))
-
-    def offering_formats(self, formats: list[str]) -> TherapistQuerySet:
-        return self.filter(offers_any_format(formats))
-
-    def serving_age_groups(self, age_groups: list[str]) -> TherapistQuerySet:
-        condition = Q()
-        for age_group in age_groups:
-            condition |= Q(**{f"serves_{age_group.replace('-', '_')}": True})
-        return self.filter(condition)
-
-    # Two spellings of "has a linked row", for the planners (SQLite's above all):
-    # `id IN (linked ids)` lets a query start from the link table's index, which
-    # pays when few therapists match (an insurer, a language, a state); a
-    # correlated EXISTS tests candidate rows one by one, which pays for the broad
-    # vocabularies (five focus areas, fifteen concerns) that match a large share.
-    def _having(self, through: type[models.Model], **lookups: object) -> Q:
-        return Q(pk__in=through.objects.filter(**lookups).values("therapist_id"))
-
-    def _having_each(self, through: type[models.Model], **lookups: object) -> Exists:
-        return Exists(through.objects.filter(therapist=OuterRef("pk"), **lookups))
-
-    def accepting_insurance(self, insurer_ids: list[int], *, open_panels_only: bool = False) -> TherapistQuerySet:
-        """In any of these networks; with `open_panels_only`, only where that panel takes new clients."""
-        panels = {"accepting_new_clients": True} if open_panels_only else {}
-        return self.filter(self._having(TherapistInsurer, insurer_id__in=insurer_ids, **panels))
-
-    def with_focus_areas(self, focus_area_ids: list[int]) -> TherapistQuerySet:
-        return self.filter(self._having_each(Therapist.focus_areas.through, focusarea_id__in=focus_area_ids))
-
-    def with_concerns(self, concern_ids: list[int]) -> TherapistQuerySet:
-        return self.filter(self._having_each(Therapist.concerns.through, concern_id__in=concern_ids))
-
-    def speaking(self, language_codes: list[str]) -> TherapistQuerySet:
-        return self.filter(self._having(Therapist.languages.through, language__code__in=language_codes))
-
-    def licensed_in(self, state: str) -> TherapistQuerySet:
-        return self.filter(self._having(LicensedState, state=state))
-
-    def matching_text(self, text: str) -> TherapistQuerySet:
-        condition = Q()
-        for word in text.split()[:8]:
-            condition &= (
-                Q(first_name__icontains=word)
-                | Q(last_name__icontains=word)
-                | Q(credentials__icontains=word)
-                | Q(bio__icontains=word)
-            )
-        return self.filter(condition)
-
-    def near(self, place: geo.Place, miles: float, *, online_in_state: bool = False) -> TherapistQuerySet:
-        """Therapists with an office within `miles` of `place`, nearest first.
-
-        A bounding box on the indexed office coordinates narrows the rows in
-        SQL; an equirectangular distance (plain arithmetic, no trigonometry in
-        SQL, never shorter than the great-circle distance) filters and sorts
-        them. With `online_in_state`, therapists who offer online sessions and
-        are licensed in the place's state match too, after those with offices.
-        Each row gets `distance_sort` (squared degrees-of-latitude, null for
-        an online-only match).
-        """
-        box = geo.bounding_box(place.latitude, place.longitude, miles)
-        scale = box.miles_per_degree_longitude / geo.MILES_PER_DEGREE_LATITUDE
-        squared_distance = (F("latitude") - Value(place.latitude)) * (F("latitude") - Value(place.latitude)) + (
-            F("longitude") - Value(place.longitude)
-        ) * (F("longitude") - Value(place.longitude)) * Value(scale * scale)
-        limit = (miles / geo.MILES_PER_DEGREE_LATITUDE) ** 2
-        in_box = Office.objects.filter(
-            latitude__range=(box.min_latitude, box.max_latitude),
-            longitude__range=(box.min_longitude, box.max_longitude),
-        )
-        within = in_box.annotate(squared=squared_distance).filter(squared__lte=limit)
-        # Matching starts from the coordinates index; the nearest office's
-        # distance is computed only for the rows that matched, to sort them.
-        matching = within.order_by().values("therapist_id")
-        if online_in_state:
-            # One list of ids rather than an OR, which would make PostgreSQL scan every therapist.
-            online_here = LicensedState.objects.filter(state=place.state, therapist__offers_online=True)
-            matching = matching.union(online_here.order_by().values("therapist_id"))
-        condition = Q(pk__in=matching)
-        nearest = within.filter(therapist=OuterRef("pk")).order_by("squared").values("squared")[:1]
-        return self.filter(condition).annotate(distance_sort=Subquery(nearest, output_field=models.FloatField()))
 
     def for_result_cards(self) -> TherapistQuerySet:
         """Only what a page of search results reads: the stored card and the live availability."""
@@ -609,3 +530,181 @@ class PendingProfile(Therapist):
     class Meta:
         proxy = True
         verbose_name = "pending profile"
+
+
+# --- The search index -----------------------------------------------------------------
+
+MAX_VOCABULARY_ID = 62  # a bit per reference row in a signed 64-bit mask
+STATE_BITS = {code: index for index, code in enumerate(sorted(geo.US_STATES))}
+FORMAT_BITS = {slug: index for index, slug in enumerate(FORMATS)}
+AGE_GROUP_BITS = {slug: index for index, slug in enumerate(AGE_GROUPS)}
+
+
+def mask(bits: Iterable[int]) -> int:
+    """The bitmask with these bit positions set."""
+    value = 0
+    for bit in bits:
+        if not 0 <= bit <= MAX_VOCABULARY_ID:
+            raise ValueError(f"bit {bit} does not fit the search index's 63-bit masks")
+        value |= 1 << bit
+    return value
+
+
+def has_any(column: str, bits: Iterable[int]) -> GreaterThan:
+    """The condition "this mask column has at least one of these bits"."""
+    return GreaterThan(F(column).bitand(mask(bits)), 0)
+
+
+# What a search filters and sorts on, copied into each index so that it answers alone.
+COVERED = ["formats", "age_groups", "insurers", "open_insurers", "focus_areas", "concerns", "languages", "states",
+           "accepting_since", "last_name", "first_name"]  # fmt: skip
+
+
+class SearchEntryQuerySet(models.QuerySet):
+    """Search conditions over the index; each holds on every kind of entry, since all carry the masks."""
+
+    def profiles(self) -> SearchEntryQuerySet:
+        return self.filter(kind=SearchEntry.Kind.PROFILE)
+
+    def licensed_here(self, state: str) -> SearchEntryQuerySet:
+        """One entry per therapist licensed in `state` (use instead of profiles() to start from the state)."""
+        return self.filter(kind=SearchEntry.Kind.LICENCE, state=state)
+
+    def accepting(self, now: datetime.datetime | None = None) -> SearchEntryQuerySet:
+        return self.filter(accepting_since__gte=Therapist.objects.freshness_cutoff(now))
+
+    def not_accepting(self, now: datetime.datetime | None = None) -> SearchEntryQuerySet:
+        cutoff = Therapist.objects.freshness_cutoff(now)
+        return self.filter(Q(accepting_since__isnull=True) | Q(accepting_since__lt=cutoff))
+
+    def offering_formats(self, formats: Iterable[str]) -> SearchEntryQuerySet:
+        return self.filter(has_any("formats", (FORMAT_BITS[slug] for slug in formats)))
+
+    def serving_age_groups(self, age_groups: Iterable[str]) -> SearchEntryQuerySet:
+        return self.filter(has_any("age_groups", (AGE_GROUP_BITS[slug] for slug in age_groups)))
+
+    def accepting_insurance(self, insurer_ids: Iterable[int], *, open_panels_only: bool = False) -> SearchEntryQuerySet:
+        """In any of these networks; with `open_panels_only`, only where that panel takes new clients."""
+        return self.filter(has_any("open_insurers" if open_panels_only else "insurers", insurer_ids))
+
+    def with_focus_areas(self, focus_area_ids: Iterable[int]) -> SearchEntryQuerySet:
+        return self.filter(has_any("focus_areas", focus_area_ids))
+
+    def with_concerns(self, concern_ids: Iterable[int]) -> SearchEntryQuerySet:
+        return self.filter(has_any("concerns", concern_ids))
+
+    def speaking(self, language_ids: Iterable[int]) -> SearchEntryQuerySet:
+        return self.filter(has_any("languages", language_ids))
+
+    def licensed_in(self, state: str) -> SearchEntryQuerySet:
+        return self.filter(has_any("states", [STATE_BITS[state]]))
+
+    def near(self, place: geo.Place, miles: float, *, online_in_state: bool = False) -> SearchEntryQuerySet:
+        """Office entries within `miles` of `place`, annotated with `squared_distance`.
+
+        A bounding box on the indexed coordinates narrows the entries; an
+        equirectangular distance (plain arithmetic, no trigonometry in SQL,
+        never shorter than the great-circle one) filters and sorts them, in
+        squared degrees of latitude. With `online_in_state`, the LICENCE
+        entries of therapists who offer online sessions in the place's state
+        match too, with a null distance.
+        """
+        box = geo.bounding_box(place.latitude, place.longitude, miles)
+        scale = box.miles_per_degree_longitude / geo.MILES_PER_DEGREE_LATITUDE
+        squared_distance = (F("latitude") - Value(place.latitude)) * (F("latitude") - Value(place.latitude)) + (
+            F("longitude") - Value(place.longitude)
+        ) * (F("longitude") - Value(place.longitude)) * Value(scale * scale)
+        reach = Q(
+            LessThanOrEqual(squared_distance, (miles / geo.MILES_PER_DEGREE_LATITUDE) ** 2),
+            kind=SearchEntry.Kind.OFFICE,
+            latitude__range=(box.min_latitude, box.max_latitude),
+            longitude__range=(box.min_longitude, box.max_longitude),
+        )
+        if online_in_state:
+            reach |= Q(has_any("formats", [FORMAT_BITS["online"]]), kind=SearchEntry.Kind.LICENCE, state=place.state)
+        return self.filter(reach).annotate(squared_distance=squared_distance)
+
+    def matching_text(self, text: str) -> SearchEntryQuerySet:
+        """Every word appears in the name, credentials or bio (case-insensitive), by the text index.
+
+        Words of three letters or more are looked up in the trigram index
+        (SQLite: the FTS5 table `directory_searchtext`; PostgreSQL: pg_trgm on
+        `text`); shorter ones are matched on the text itself.
+        """
+        words = text.lower().split()[:8]
+        profiles = SearchEntry.objects.profiles()
+        indexed = [word for word in words if len(word) >= 3]
+        if indexed and connections[self.db].vendor == "sqlite":
+            phrase = " AND ".join('"{}"'.format(word.replace('"', '""')) for word in indexed)
+            profiles = profiles.filter(
+                therapist_id__in=RawSQL(f"SELECT rowid FROM {TEXT_TABLE} WHERE {TEXT_TABLE} MATCH %s", [phrase])
+            )
+            words = [word for word in words if len(word) < 3]
+        for word in words:
+            profiles = profiles.filter(text__contains=word)
+        return self.filter(therapist_id__in=profiles.values("therapist_id"))
+
+
+TEXT_TABLE = "directory_searchtext"  # SQLite only: see matching_text and search.store_texts
+
+
+class SearchEntry(models.Model):
+    """One way a published therapist is found by search: a denormalized, index-only read model.
+
+    Every published therapist has one PROFILE entry (search without a place:
+    name order, counts, free text), one OFFICE entry per located office
+    (distance), and one LICENCE entry per licensed state (the state filter,
+    and online sessions for a client in that state). Every entry carries the
+    therapist's vocabularies as bitmasks (a reference row's id is its bit), so
+    any filter is a bitwise test on the entry itself, answered from one
+    covering index per kind, with no join. Rebuilt by
+    `services.refresh_listing()`; unpublished therapists have none.
+    """
+
+    class Kind(models.IntegerChoices):
+        PROFILE = 0, "Profile"
+        OFFICE = 1, "Office"
+        LICENCE = 2, "Licensed state"
+
+    therapist = models.ForeignKey(Therapist, on_delete=models.CASCADE, related_name="search_entries")
+    kind = models.PositiveSmallIntegerField(choices=Kind.choices)
+    latitude = models.FloatField(null=True)
+    longitude = models.FloatField(null=True)
+    state = models.CharField(max_length=2, blank=True)
+    last_name = models.CharField(max_length=80)
+    first_name = models.CharField(max_length=80)
+    updated_at = models.DateTimeField()
+    # Availability confirmed at, when accepting new clients (else null): accepting now
+    # is `accepting_since >= the freshness cutoff`, with no clock in the stored row.
+    accepting_since = models.DateTimeField(null=True)
+    formats = models.PositiveSmallIntegerField(default=0)
+    age_groups = models.PositiveSmallIntegerField(default=0)
+    insurers = models.BigIntegerField(default=0)
+    open_insurers = models.BigIntegerField(default=0, help_text="Insurers whose panel takes new clients")
+    focus_areas = models.BigIntegerField(default=0)
+    concerns = models.BigIntegerField(default=0)
+    languages = models.BigIntegerField(default=0)
+    states = models.BigIntegerField(default=0)
+    text = models.TextField(blank=True, help_text="Lowercased name, credentials and bio (PROFILE entries only)")
+    # What matching's engine reads besides the masks (see matching.services.load_candidates).
+    capacity = models.PositiveSmallIntegerField(default=0)
+    fee_min = models.PositiveIntegerField(null=True)
+    sliding_scale = models.BooleanField(default=False)
+    training_level = models.CharField(max_length=20)
+
+    objects = SearchEntryQuerySet.as_manager()
+
+    class Meta:
+        verbose_name_plural = "search entries"
+        indexes = [
+            models.Index(fields=["kind", "latitude", "longitude", "therapist", *COVERED], name="search_by_coordinates"),
+            models.Index(fields=["kind", "state", "therapist", *COVERED], name="search_by_state"),
+            models.Index(
+                fields=["kind", "last_name", "first_name", "therapist", *COVERED[:-2], "updated_at"],
+                name="search_by_name",
+            ),
+            models.Index(fields=["kind", "-updated_at", "therapist"], name="search_by_update"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} entry of therapist {self.therapist_id}"

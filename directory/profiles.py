@@ -319,6 +319,7 @@ def publish_profile(*, therapist: Therapist) -> None:
     therapist.status = Therapist.Status.PUBLISHED
     therapist.moderation_note = ""
     therapist.save(update_fields=["status", "moderation_note", "updated_at"])
+    refresh_listing([therapist.pk])
     _notify(
         therapist,
         "Your profile is published",
@@ -334,6 +335,7 @@ def request_changes(*, therapist: Therapist, message: str) -> None:
     therapist.status = Therapist.Status.RETURNED
     therapist.moderation_note = message.strip()
     therapist.save(update_fields=["status", "moderation_note", "updated_at"])
+    refresh_listing([therapist.pk])
     _notify(
         therapist, "Changes requested on your profile", f"{message.strip()}\n\nEdit and resubmit: {_profile_link()}"
     )
@@ -344,6 +346,7 @@ def suspend_profile(*, therapist: Therapist, message: str = "") -> None:
     therapist.status = Therapist.Status.SUSPENDED
     therapist.moderation_note = message.strip()
     therapist.save(update_fields=["status", "moderation_note", "updated_at"])
+    refresh_listing([therapist.pk])
     _notify(
         therapist, "Your profile is suspended", message.strip() or "Staff suspended your listing; reply to ask why."
     )
@@ -363,6 +366,7 @@ def confirm_availability(*, therapist: Therapist, now: datetime.datetime) -> The
     therapist.availability_confirmed_at = now
     therapist.reconfirmation_requested_at = None
     therapist.save(update_fields=["availability_confirmed_at", "reconfirmation_requested_at", "updated_at"])
+    refresh_listing([therapist.pk])
     return therapist
 
 

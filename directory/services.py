@@ -10,8 +10,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 
-from directory import geo
+from directory import geo, search
 from directory.models import (
     AGE_GROUPS,
     FORMATS,
@@ -21,6 +22,7 @@ from directory.models import (
     Language,
     LicensedState,
     Office,
+    SearchEntry,
     Therapist,
     TherapistInsurer,
 )
@@ -73,21 +75,41 @@ REFRESH_BATCH_SIZE = 1000
 
 
 def refresh_listing(therapist_ids: Iterable[int]) -> dict[int, str]:
-    """Rebuild the stored listing card (`Therapist.listing_card`) of these therapists.
+    """Rebuild what search reads of these therapists: the listing card and the search entries.
 
-    Search results are read from the cards, not from the related tables: every
-    service that changes a profile, its offices, licences, insurer links, focus
-    areas, concerns or languages, or the name of a reference row, must call this
-    for the therapists it touched, after its writes. Returns the new cards by id.
+    Search finds therapists through their `SearchEntry` rows and shows their
+    stored cards (`Therapist.listing_card`), not the related tables: every
+    service that changes a profile (its status, availability, offices,
+    licences, insurer links, focus areas, concerns or languages), or the name
+    of a reference row, must call this for the therapists it touched, after its
+    writes. Returns the new cards by id.
     """
     ids = list(dict.fromkeys(therapist_ids))
     cards = {}
     for start in range(0, len(ids), REFRESH_BATCH_SIZE):
-        therapists = list(Therapist.objects.filter(pk__in=ids[start : start + REFRESH_BATCH_SIZE]).for_listing())
-        for therapist in therapists:
-            therapist.listing_card = cards[therapist.pk] = listing_card(therapist)
-        Therapist.objects.bulk_update(therapists, ["listing_card"], batch_size=500)
+        batch = ids[start : start + REFRESH_BATCH_SIZE]
+        with transaction.atomic():
+            therapists = list(Therapist.objects.filter(pk__in=batch).for_listing())
+            for therapist in therapists:
+                therapist.listing_card = cards[therapist.pk] = listing_card(therapist)
+            Therapist.objects.bulk_update(therapists, ["listing_card"], batch_size=500)
+            entries = [entry for therapist in therapists for entry in search.entries_of(therapist)]
+            SearchEntry.objects.filter(therapist_id__in=batch).delete()
+            SearchEntry.objects.bulk_create(entries, batch_size=1000)
+            search.store_texts(batch, entries)
     return cards
+
+
+def page_therapists(result: search.ResultPage, therapists: QuerySet) -> list[Therapist]:
+    """The therapists of a page of results, in its order, each with its `distance_sort` (None without an office)."""
+    by_id = therapists.order_by().in_bulk(result.therapist_ids)
+    page = []
+    for hit in result.hits:
+        therapist = by_id.get(hit.therapist_id)
+        if therapist is not None:  # unless unpublished between the two queries
+            therapist.distance_sort = hit.squared_distance
+            page.append(therapist)
+    return page
 
 
 def page_cards(therapists: list[Therapist], place: geo.Place | None) -> list[dict]:

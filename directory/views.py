@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import math
 from collections.abc import Callable
 from functools import wraps
 
@@ -18,7 +17,7 @@ from django.utils import timezone
 from django.views import defaults
 from django.views.decorators.http import require_POST
 
-from directory import profiles
+from directory import profiles, search
 from directory.filters import DEFAULT_RADIUS_MILES, TherapistFilter, normalized_query, query_errors
 from directory.forms import (
     CredentialFormSet,
@@ -31,15 +30,15 @@ from directory.forms import (
     add_service_errors,
     formset_rows,
 )
-from directory.models import FocusArea, Therapist
+from directory.models import FocusArea, SearchEntry, Therapist
 from directory.security import client_ip, is_rate_limited
-from directory.services import REFERRERS_GROUP, attach_distances, parse_page_parameters
+from directory.services import REFERRERS_GROUP, attach_distances, page_therapists, parse_page_parameters
 
 RADIUS_CHOICES = [5, 10, 25, 50, 100, 250, 500]
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    filterset = TherapistFilter(queryset=Therapist.objects.none())
+    filterset = TherapistFilter(queryset=SearchEntry.objects.none())
     context = {
         "form": filterset.form,
         "radius_choices": RADIUS_CHOICES,
@@ -51,7 +50,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 def therapist_list(request: HttpRequest) -> HttpResponse:
     query = normalized_query(request.GET)
-    filterset = TherapistFilter(query, queryset=Therapist.objects.published(), default_accepting="true")
+    filterset = TherapistFilter(query, queryset=SearchEntry.objects.all(), default_accepting="true")
     context = {
         "form": filterset.form,
         "radius_choices": RADIUS_CHOICES,
@@ -65,21 +64,19 @@ def therapist_list(request: HttpRequest) -> HttpResponse:
     if not filterset.is_valid():
         context["errors"] = query_errors(filterset)
         return render(request, "directory/therapist_list.html", context, status=400)
-    queryset = filterset.qs
-    count = queryset.count()
-    pages = max(1, math.ceil(count / page_size))
-    if page > pages:
-        raise Http404("That page of results does not exist.")
-    start = (page - 1) * page_size
-    therapists = list(queryset.for_listing()[start : start + page_size])
+    try:
+        result = filterset.result_page(page, page_size)
+    except search.PageNotFound as error:
+        raise Http404("That page of results does not exist.") from error
+    therapists = page_therapists(result, Therapist.objects.for_listing())
     attach_distances(therapists, filterset.place)
     context.update(
         {
             "therapists": therapists,
-            "count": count,
-            "page": page,
-            "first_index": start + 1,
-            "pages": pages,
+            "count": result.count,
+            "page": result.page,
+            "first_index": result.start + 1,
+            "pages": result.pages,
             "place": filterset.place,
             "page_query": _without(query, "page"),
             "now": timezone.now(),

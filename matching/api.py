@@ -16,7 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from directory.api import DetailSerializer, ErrorSerializer
+from directory.api import DetailSerializer, ErrorSerializer, result_url
 from directory.models import Therapist
 from directory.services import REFERRERS_GROUP, THERAPISTS_GROUP
 from matching import selectors, services
@@ -99,9 +99,11 @@ class MatchView(APIView):
     def post(self, request: Request) -> Response:
         need_input = NeedSerializer(data=request.data)
         need_input.is_valid(raise_exception=True)
-        result = services.rank_therapists(services.build_need(**need_input.need_arguments()))
-        payload = {"results": selectors.match_items(result), "excluded": result.ranking.excluded}
-        return Response(MatchResponseSerializer(payload, context={"request": request}).data)
+        need = services.build_need(**need_input.need_arguments())
+        result = services.rank_therapists(need, therapists=Therapist.objects.for_result_cards())
+        # Shaped as MatchResponseSerializer documents it; the therapists come from their stored listing cards.
+        results = selectors.match_results(result, url_of=lambda slug: result_url(request, slug), now=timezone.now())
+        return Response({"results": results, "excluded": result.ranking.excluded})
 
 
 @method_decorator(sensitive_post_parameters(*PHI_FORM_FIELDS), name="dispatch")

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 
 from django.db.models import Case, IntegerField, Prefetch, QuerySet, Value, When
 from django.utils import timezone
 
 from directory.models import FORMATS, Therapist
+from directory.serializers import listing_result
+from directory.services import page_cards
 from matching import ranking
 from matching.models import Match, Offer, Referral
 from matching.services import PHI_FIELDS, MatchResult, log_phi_reads, read_patient_details
@@ -26,6 +29,29 @@ def match_items(result: MatchResult) -> list[dict]:
         }
         for item in result.ranking.results
     ]
+
+
+def match_results(result: MatchResult, *, url_of: Callable[[str], str], now: datetime.datetime) -> list[dict]:
+    """Ranked results as the API shows them: like match_items, each therapist from its stored listing card.
+
+    The therapists must be loaded with `Therapist.objects.for_result_cards()`.
+    """
+    therapists = [result.therapists[item.candidate.id] for item in result.ranking.results]
+    cards = page_cards(therapists, place=None)
+    items = []
+    for item, therapist, card in zip(result.ranking.results, therapists, cards, strict=True):
+        therapist.distance_miles = item.distance_miles
+        items.append(
+            {
+                "therapist": listing_result(therapist, card, url=url_of(card["slug"]), now=now),
+                "score": item.score,
+                "reasons": list(item.reasons),
+                "components": dict(item.components),
+                "delivery": item.delivery,
+                "distance_miles": item.distance_miles,
+            }
+        )
+    return items
 
 
 def _with_distance(therapist: Therapist, distance: float | None) -> Therapist:

@@ -13,24 +13,24 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, Value, When
+from django.db import connection, transaction
+from django.db.models import Case, Count, F, Max, Q, QuerySet, Value, When
 from django.db.models.functions import Now
 from django.utils import timezone
 
 from directory import geo
+from directory.filters import reference_rows
 from directory.models import (
-    AGE_GROUPS,
-    FORMATS,
+    AGE_GROUP_BITS,
+    FORMAT_BITS,
+    STATE_BITS,
     Concern,
     FocusArea,
     Insurer,
     Language,
-    LicensedState,
-    Office,
+    SearchEntry,
     Therapist,
-    TherapistInsurer,
-    offers_any_format,
+    has_any,
 )
 from matching import notifications, ranking
 from matching.models import Match, Offer, PHIAccess, Referral, ReferralEvent
@@ -82,10 +82,10 @@ def match_policy() -> ranking.Policy:
 
 def reference_labels() -> ranking.Labels:
     return ranking.Labels(
-        insurers=dict(Insurer.objects.values_list("slug", "name")),
-        focus_areas=dict(FocusArea.objects.values_list("slug", "name")),
-        concerns=dict(Concern.objects.values_list("slug", "name")),
-        languages=dict(Language.objects.values_list("code", "name")),
+        insurers={slug: row.name for slug, row in reference_rows(Insurer, "slug").items()},
+        focus_areas={slug: row.name for slug, row in reference_rows(FocusArea, "slug").items()},
+        concerns={slug: row.name for slug, row in reference_rows(Concern, "slug").items()},
+        languages={code: row.name for code, row in reference_rows(Language, "code").items()},
     )
 
 
@@ -118,119 +118,143 @@ def build_need(
     )
 
 
-def _has(through: type, **lookups: object) -> Exists:
-    return Exists(through.objects.filter(therapist=OuterRef("pk"), **lookups))
+# Row codes of the SQL pre-filter: the index of the first hard constraint an entry fails,
+# in the engine's order, or ELIGIBLE. A therapist's code is the best (highest) of its entries'.
+REASONS = list(ranking.EXCLUSION_REASONS)
+ELIGIBLE = len(REASONS)
+ALWAYS = Q(pk__isnull=False)
 
 
-def _exclusion_conditions(need: ranking.Need, now: datetime.datetime) -> list[tuple[str, Q]]:
-    """The engine's hard constraints as SQL conditions that fail, in the engine's order."""
+def _failures(need: ranking.Need, now: datetime.datetime) -> list[tuple[str, Q]]:
+    """The engine's hard constraints as conditions an entry fails, in the engine's order, on the index's masks."""
     cutoff = now - datetime.timedelta(days=settings.AVAILABILITY_FRESHNESS_DAYS)
     if need.insurance:
-        affordable = Q(_has(TherapistInsurer, insurer__slug=need.insurance, accepting_new_clients=True))
+        insurer = reference_rows(Insurer, "slug").get(need.insurance)
+        unaffordable = ~Q(has_any("open_insurers", [insurer.pk])) if insurer else ALWAYS
     elif need.max_fee is not None:
-        affordable = Q(sliding_scale=True) | Q(fee_min__isnull=True) | Q(fee_min__lte=need.max_fee)
+        unaffordable = ~(Q(sliding_scale=True) | Q(fee_min__isnull=True) | Q(fee_min__lte=need.max_fee))
     else:
-        affordable = None
-    shared = offers_any_format(need.formats)
+        unaffordable = None
     in_person_formats = need.formats & ranking.IN_PERSON_FORMATS
-    in_person = (
-        Q(distance_sort__isnull=False) & offers_any_format(in_person_formats) if in_person_formats else Q(pk__in=[])
-    )
-    online = (
-        Q(offers_online=True) & Q(_has(LicensedState, state=need.state)) if "online" in need.formats else Q(pk__in=[])
-    )
-    conditions = [
-        ("not_accepting", Q(accepts_new_clients=False)),
-        ("availability_stale", Q(availability_confirmed_at__isnull=True) | Q(availability_confirmed_at__lt=cutoff)),
+    delivers = Q(pk__in=[])
+    if in_person_formats:
+        in_person = [FORMAT_BITS[slug] for slug in in_person_formats]
+        delivers |= Q(has_any("formats", in_person), kind=SearchEntry.Kind.OFFICE)
+    if "online" in need.formats:
+        delivers |= Q(has_any("formats", [FORMAT_BITS["online"]]), kind=SearchEntry.Kind.LICENCE)
+    language = reference_rows(Language, "code").get(need.language) if need.language else None
+    failures = [
+        ("not_accepting", Q(accepting_since__isnull=True)),
+        ("availability_stale", Q(accepting_since__lt=cutoff)),
         ("no_capacity", Q(capacity__lte=0)),
-        ("insurance", ~affordable if affordable is not None else None),
-        ("format", ~shared),
-        ("distance" if in_person_formats else "license", ~(in_person | online)),
+        ("insurance", unaffordable),
+        ("format", ~Q(has_any("formats", [FORMAT_BITS[slug] for slug in need.formats]))),
+        ("distance" if in_person_formats else "license", ~delivers),
+        ("age_group", ~Q(has_any("age_groups", [AGE_GROUP_BITS[need.age_group]])) if need.age_group else None),
+        (
+            "language",
+            (~Q(has_any("languages", [language.pk])) if language else ALWAYS)
+            if need.language_required and need.language
+            else None,
+        ),
     ]
-    if need.age_group:
-        conditions.append(("age_group", ~Q(**{f"serves_{need.age_group.replace('-', '_')}": True})))
-    if need.language_required and need.language:
-        conditions.append(("language", ~Q(_has(Therapist.languages.through, language__code=need.language))))
-    return [(key, condition) for key, condition in conditions if condition is not None]
+    return [(key, condition) for key, condition in failures if condition is not None]
 
 
-def therapists_in_reach(need: ranking.Need, now: datetime.datetime) -> QuerySet:
-    """Published therapists within reach, each annotated with its first failed constraint (or None)."""
+def entries_in_reach(need: ranking.Need, now: datetime.datetime) -> QuerySet:
+    """The search entries that put a therapist in reach of the need, each with `code` (see ELIGIBLE)."""
     place = geo.Place(need.latitude, need.longitude, need.state, "")
-    reach = Therapist.objects.published().near(place, need.max_distance_miles, online_in_state="online" in need.formats)
-    reason = Case(
-        *[When(condition, then=Value(key)) for key, condition in _exclusion_conditions(need, now)],
-        default=Value(""),
+    reach = SearchEntry.objects.near(place, need.max_distance_miles, online_in_state="online" in need.formats)
+    code = Case(
+        *[When(condition, then=Value(REASONS.index(key))) for key, condition in _failures(need, now)],
+        default=Value(ELIGIBLE),
     )
-    return reach.annotate(exclusion=reason)
+    return reach.annotate(code=code)
 
 
-def load_candidates(therapist_ids: list[int], *, now: datetime.datetime) -> list[ranking.Candidate]:
-    """Engine inputs for these therapists, in a fixed number of queries."""
+def exclusion_counts(reach: QuerySet) -> dict[str, int]:
+    """How many therapists in reach each hard constraint excludes (each under its first failure), in one query."""
+    per_therapist = reach.values("therapist_id").annotate(best=Max("code")).values("best")
+    sql, params = per_therapist.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT best, COUNT(*) FROM ({sql}) per_therapist GROUP BY best", params)
+        return {REASONS[code]: count for code, count in cursor.fetchall() if code != ELIGIBLE}
+
+
+CANDIDATE_COLUMNS = [
+    "therapist_id", "kind", "latitude", "longitude", "first_name", "last_name", "accepting_since", "capacity",
+    "formats", "age_groups", "open_insurers", "focus_areas", "concerns", "languages", "states", "fee_min",
+    "sliding_scale", "training_level",
+]  # fmt: skip
+
+
+def load_candidates(entries: QuerySet, *, now: datetime.datetime) -> list[ranking.Candidate]:
+    """Engine inputs for the therapists of these search entries, from the entries alone.
+
+    Two queries: the entries and the therapists' offer history. A candidate's
+    offices are its OFFICE entries among `entries`: those in reach, where its
+    nearest office is.
+    """
+    rows = list(entries.values_list(*CANDIDATE_COLUMNS))
     offices: dict[int, list[ranking.Office]] = defaultdict(list)
-    for row in Office.objects.filter(therapist_id__in=therapist_ids, latitude__isnull=False).values_list(
-        "therapist_id", "latitude", "longitude", "city", "state"
-    ):
-        offices[row[0]].append(ranking.Office(*row[1:]))
-    related = {
-        "licensed_states": LicensedState.objects.filter(therapist_id__in=therapist_ids).values_list(
-            "therapist_id", "state"
-        ),
-        "insurers": TherapistInsurer.objects.filter(
-            therapist_id__in=therapist_ids, accepting_new_clients=True
-        ).values_list("therapist_id", "insurer__slug"),
-        "focus_areas": Therapist.focus_areas.through.objects.filter(therapist_id__in=therapist_ids).values_list(
-            "therapist_id", "focusarea__slug"
-        ),
-        "concerns": Therapist.concerns.through.objects.filter(therapist_id__in=therapist_ids).values_list(
-            "therapist_id", "concern__slug"
-        ),
-        "languages": Therapist.languages.through.objects.filter(therapist_id__in=therapist_ids).values_list(
-            "therapist_id", "language__code"
-        ),
-    }
-    sets: dict[str, dict[int, set[str]]] = {name: defaultdict(set) for name in related}
-    for name, rows in related.items():
-        for therapist_id, value in rows:
-            sets[name][therapist_id].add(value)
-    history = offer_history(therapist_ids, now=now)
+    first_rows: dict[int, tuple] = {}
+    for row in rows:
+        first_rows.setdefault(row[0], row)
+        if row[1] == SearchEntry.Kind.OFFICE:
+            offices[row[0]].append(ranking.Office(row[2], row[3]))
+    history = offer_history(list(first_rows), now=now)
+    decode = MaskDecoder()
     candidates = []
-    columns = [
-        "id", "first_name", "last_name", "status", "accepts_new_clients", "capacity", "availability_confirmed_at",
-        "fee_min", "fee_max", "sliding_scale", "training_level",
-        *[f"offers_{slug}" for slug in FORMATS], *[f"serves_{group.replace('-', '_')}" for group in AGE_GROUPS],
-    ]  # fmt: skip
-    for row in Therapist.objects.filter(pk__in=therapist_ids).values(*columns):
-        therapist_id = row["id"]
+    for therapist_id, row in first_rows.items():
         answered, quickly, recent = history.get(therapist_id, (0, 0, 0))
         candidates.append(
             ranking.Candidate(
                 id=therapist_id,
-                name=f"{row['first_name']} {row['last_name']}",
-                is_published=row["status"] == Therapist.Status.PUBLISHED,
-                accepts_new_clients=row["accepts_new_clients"],
-                capacity=row["capacity"],
-                availability_confirmed_at=row["availability_confirmed_at"],
-                formats=frozenset(
-                    slug for slug in ("individual", "family", "group", "online") if row[f"offers_{slug}"]
-                ),
+                name=f"{row[4]} {row[5]}",
+                is_published=True,  # only published therapists have entries
+                accepts_new_clients=row[6] is not None,
+                capacity=row[7],
+                availability_confirmed_at=row[6],
+                formats=decode("formats", row[8]),
                 offices=tuple(offices[therapist_id]),
-                age_groups=frozenset(
-                    group
-                    for group in ("children", "adolescents", "adults", "older-adults")
-                    if row[f"serves_{group.replace('-', '_')}"]
-                ),
-                fee_min=row["fee_min"],
-                fee_max=row["fee_max"],
-                sliding_scale=row["sliding_scale"],
-                training_level=row["training_level"],
+                age_groups=decode("age_groups", row[9]),
+                insurers=decode("insurers", row[10]),
+                focus_areas=decode("focus_areas", row[11]),
+                concerns=decode("concerns", row[12]),
+                languages=decode("languages", row[13]),
+                licensed_states=decode("states", row[14]),
+                fee_min=row[15],
+                sliding_scale=row[16],
+                training_level=row[17],
                 offers_answered=answered,
                 offers_answered_quickly=quickly,
                 recent_offers=recent,
-                **{name: frozenset(values[therapist_id]) for name, values in sets.items()},
             )
         )
     return candidates
+
+
+class MaskDecoder:
+    """Masks back to the slugs the engine speaks, each distinct mask decoded once."""
+
+    def __init__(self) -> None:
+        self.names = {
+            "formats": {bit: slug for slug, bit in FORMAT_BITS.items()},
+            "age_groups": {bit: slug for slug, bit in AGE_GROUP_BITS.items()},
+            "insurers": {row.pk: slug for slug, row in reference_rows(Insurer, "slug").items()},
+            "focus_areas": {row.pk: slug for slug, row in reference_rows(FocusArea, "slug").items()},
+            "concerns": {row.pk: slug for slug, row in reference_rows(Concern, "slug").items()},
+            "languages": {row.pk: code for code, row in reference_rows(Language, "code").items()},
+            "states": {bit: code for code, bit in STATE_BITS.items()},
+        }
+        self.decoded: dict[tuple[str, int], frozenset[str]] = {}
+
+    def __call__(self, vocabulary: str, value: int) -> frozenset[str]:
+        key = (vocabulary, value)
+        if key not in self.decoded:
+            names = self.names[vocabulary]
+            self.decoded[key] = frozenset(names[bit] for bit in range(value.bit_length()) if value >> bit & 1)
+        return self.decoded[key]
 
 
 def offer_history(therapist_ids: list[int], *, now: datetime.datetime) -> dict[int, tuple[int, int, int]]:
@@ -255,27 +279,25 @@ class MatchResult:
 
 
 def rank_therapists(
-    need: ranking.Need, *, now: datetime.datetime | None = None, limit: int | None = None
+    need: ranking.Need,
+    *,
+    now: datetime.datetime | None = None,
+    limit: int | None = None,
+    therapists: QuerySet | None = None,
 ) -> MatchResult:
     """Rank every therapist in reach for a need; hard constraints SQL can check run in SQL.
 
     Exclusions counted in SQL and by the engine are merged, so the counts cover
     every published therapist in reach. The top `limit` results come with their
-    therapists loaded for display (`for_listing()`).
+    therapists loaded from `therapists` (default: `for_listing()`, what pages show).
     """
     now = now or timezone.now()
     limit = limit or settings.MATCH_RESULT_LIMIT
-    reach = therapists_in_reach(need, now)
-    excluded: dict[str, int] = {}
-    eligible_ids: list[int] = []
-    for therapist_id, reason in reach.values_list("pk", "exclusion"):
-        if reason:
-            excluded[reason] = excluded.get(reason, 0) + 1
-        else:
-            eligible_ids.append(therapist_id)
+    reach = entries_in_reach(need, now)
+    excluded = exclusion_counts(reach)
     result = ranking.rank(
         need,
-        load_candidates(eligible_ids, now=now),
+        load_candidates(reach.filter(code=ELIGIBLE), now=now),
         now=now,
         weights=match_weights(),
         policy=match_policy(),
@@ -285,7 +307,7 @@ def rank_therapists(
     for reason, count in result.excluded.items():
         excluded[reason] = excluded.get(reason, 0) + count
     ids = [item.candidate.id for item in result.results]
-    therapists = {therapist.pk: therapist for therapist in Therapist.objects.filter(pk__in=ids).for_listing()}
+    therapists = (Therapist.objects.for_listing() if therapists is None else therapists).in_bulk(ids)
     return MatchResult(ranking.Ranking(results=result.results, excluded=excluded), therapists)
 
 
@@ -455,6 +477,8 @@ def accept_offer(*, offer: Offer, actor: object, now: datetime.datetime | None =
     has_slot = Therapist.objects.filter(pk=offer.therapist_id, capacity__gt=0).update(capacity=F("capacity") - 1)
     if not has_slot:
         raise ReferralConflict("You have no open capacity; update your capacity before accepting.", "capacity")
+    # The search index's copy follows, in the same transaction (refresh_listing would rebuild every entry).
+    SearchEntry.objects.filter(therapist_id=offer.therapist_id).update(capacity=F("capacity") - 1)
     referral.offers.filter(status=Offer.Status.OPEN).exclude(pk=offer.pk).update(
         status=Offer.Status.WITHDRAWN, responded_at=now
     )

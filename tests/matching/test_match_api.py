@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from django.db.models import Max
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from directory.models import FocusArea, Language, Therapist
+from directory.services import refresh_listing
 from matching import ranking, services
 from tests.conftest import make_therapist
 
@@ -29,6 +31,7 @@ def brooklyn_therapists(db: None) -> dict[str, Therapist]:
     def grief(therapist: Therapist) -> Therapist:
         therapist.focus_areas.add(FocusArea.objects.get(slug="grief-loss"))
         therapist.concerns.add(*services.Concern.objects.filter(slug="grief"))
+        refresh_listing([therapist.pk])
         return therapist
 
     return {
@@ -92,9 +95,11 @@ def test_sql_exclusions_agree_with_the_engine(db: None) -> None:
     ):
         place = services.geo.locate(body.pop("place"))
         need = services.build_need(place=place, **body)
-        reach = services.therapists_in_reach(need, now)
-        sql = dict(reach.values_list("pk", "exclusion"))
-        candidates = services.load_candidates(list(sql), now=now)
+        reach = services.entries_in_reach(need, now)
+        codes = reach.values("therapist_id").annotate(best=Max("code")).values_list("therapist_id", "best")
+        sql = {therapist_id: [*services.REASONS, ""][code] for therapist_id, code in codes}
+        candidates = services.load_candidates(reach, now=now)
+        assert len(candidates) == len(sql) > 0
         for candidate in candidates:
             distance = ranking.nearest_office_miles(need, candidate)
             engine = ranking.exclusion_reason(

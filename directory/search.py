@@ -1,0 +1,183 @@
+"""The search index (`SearchEntry`): building a therapist's entries, and reading a page of results from them.
+
+A page of results is two queries at most here: the matching therapist ids of
+the page with the total (one windowed, grouped query when a place is given;
+else a count and the page of ids), before the caller loads what it shows.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db import connection
+from django.db.models import Count, F, Max, Min, QuerySet, Window
+
+from directory.models import (
+    AGE_GROUP_BITS,
+    FORMAT_BITS,
+    STATE_BITS,
+    TEXT_TABLE,
+    Office,
+    SearchEntry,
+    Therapist,
+    mask,
+)
+
+ORDER_FIELDS = {
+    "name": ("last_name", "first_name"),
+    "-updated": ("-updated_at",),
+}
+
+
+@dataclass(frozen=True)
+class Hit:
+    therapist_id: int
+    # Squared equirectangular distance to the nearest matching office; None when
+    # the therapist matched without one (online in the client's state) or no place was given.
+    squared_distance: float | None = None
+
+
+@dataclass(frozen=True)
+class ResultPage:
+    hits: list[Hit]
+    count: int
+    page: int
+    page_size: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.count / self.page_size))
+
+    @property
+    def start(self) -> int:
+        return (self.page - 1) * self.page_size
+
+    @property
+    def therapist_ids(self) -> list[int]:
+        return [hit.therapist_id for hit in self.hits]
+
+
+class PageNotFound(LookupError):
+    def __init__(self, page: int, pages: int) -> None:
+        super().__init__(f"Page {page} is past the last page ({pages}).")
+        self.page, self.pages = page, pages
+
+
+def result_page(entries: QuerySet, *, ordering: str, grouped: bool, page: int, page_size: int) -> ResultPage:
+    """One page of the therapists these entries match, in `ordering` ("distance", "name" or "-updated").
+
+    `grouped` says the entries may hold several per therapist (a search near a
+    place: offices, and licences for online sessions); they are then grouped by
+    therapist, each at its nearest office, and counted in the same query.
+    Raises PageNotFound past the last page (the first page always exists).
+    """
+    start = (page - 1) * page_size
+    if grouped:
+        hits, count = _grouped_page(entries, ordering, start, page_size)
+        if not hits and page > 1:
+            count = entries.values("therapist_id").distinct().count()
+    else:
+        count = entries.count()
+        if start >= count and page > 1:
+            hits = []
+        else:
+            order = [*ORDER_FIELDS[ordering], "therapist_id"]
+            ids = entries.order_by(*order).values_list("therapist_id", flat=True)[start : start + page_size]
+            hits = [Hit(therapist_id) for therapist_id in ids]
+    if not hits and page > 1:
+        raise PageNotFound(page, max(1, math.ceil(count / page_size)))
+    return ResultPage(hits=hits, count=count, page=page, page_size=page_size)
+
+
+def _grouped_page(entries: QuerySet, ordering: str, start: int, size: int) -> tuple[list[Hit], int]:
+    # Only columns of the covering indexes, so that SQLite reads no table row (updated_at only when sorting by it).
+    sort_keys = {"sort_last_name": Max("last_name"), "sort_first_name": Max("first_name")}
+    names = ["sort_last_name", "sort_first_name", "therapist_id"]
+    if ordering == "distance":
+        order = [F("distance").asc(nulls_last=True), *names]
+    elif ordering == "-updated":
+        sort_keys = {"sort_updated_at": Max("updated_at")}
+        order = ["-sort_updated_at", "therapist_id"]
+    else:
+        order = names
+    per_therapist = entries.values("therapist_id").annotate(
+        distance=Min("squared_distance"), **sort_keys, total=Window(Count("therapist_id"))
+    )
+    rows = list(per_therapist.order_by(*order)[start : start + size])
+    count = rows[0]["total"] if rows else 0
+    return [Hit(row["therapist_id"], row["distance"]) for row in rows], count
+
+
+# --- Building entries ---------------------------------------------------------------
+
+
+def build_entries(
+    therapist: Therapist,
+    *,
+    offices: Iterable[Office],
+    licensed_states: Iterable[str],
+    insurers: Iterable[tuple[int, bool]],
+    focus_area_ids: Iterable[int],
+    concern_ids: Iterable[int],
+    language_ids: Iterable[int],
+) -> list[SearchEntry]:
+    """The entries of one therapist (none unless published); `insurers` as (insurer id, panel open) pairs."""
+    if therapist.status != Therapist.Status.PUBLISHED:
+        return []
+    insurers = list(insurers)
+    states = sorted(set(licensed_states))
+    common = {
+        "therapist_id": therapist.pk,
+        "last_name": therapist.last_name,
+        "first_name": therapist.first_name,
+        "updated_at": therapist.updated_at,
+        "accepting_since": therapist.availability_confirmed_at if therapist.accepts_new_clients else None,
+        "formats": mask(FORMAT_BITS[slug] for slug in therapist.formats),
+        "age_groups": mask(AGE_GROUP_BITS[slug] for slug in therapist.age_groups),
+        "insurers": mask(insurer_id for insurer_id, _ in insurers),
+        "open_insurers": mask(insurer_id for insurer_id, is_open in insurers if is_open),
+        "focus_areas": mask(focus_area_ids),
+        "concerns": mask(concern_ids),
+        "languages": mask(language_ids),
+        "states": mask(STATE_BITS[state] for state in states),
+        "capacity": therapist.capacity,
+        "fee_min": therapist.fee_min,
+        "sliding_scale": therapist.sliding_scale,
+        "training_level": therapist.training_level,
+    }
+    text = " ".join([therapist.first_name, therapist.last_name, therapist.credentials, therapist.bio]).lower()
+    entries = [SearchEntry(kind=SearchEntry.Kind.PROFILE, text=text, **common)]
+    entries += [
+        SearchEntry(kind=SearchEntry.Kind.OFFICE, latitude=office.latitude, longitude=office.longitude, **common)
+        for office in offices
+        if office.latitude is not None and office.longitude is not None
+    ]
+    entries += [SearchEntry(kind=SearchEntry.Kind.LICENCE, state=state, **common) for state in states]
+    return entries
+
+
+def entries_of(therapist: Therapist) -> list[SearchEntry]:
+    """The entries of a therapist loaded with `Therapist.objects.for_listing()`."""
+    return build_entries(
+        therapist,
+        offices=therapist.offices.all(),
+        licensed_states=[licence.state for licence in therapist.licensed_states.all()],
+        insurers=[(link.insurer_id, link.accepting_new_clients) for link in therapist.insurer_links.all()],
+        focus_area_ids=[area.pk for area in therapist.focus_areas.all()],
+        concern_ids=[concern.pk for concern in therapist.concerns.all()],
+        language_ids=[language.pk for language in therapist.languages.all()],
+    )
+
+
+def store_texts(therapist_ids: list[int], entries: Iterable[SearchEntry]) -> None:
+    """Keep SQLite's FTS5 table in step with these therapists' PROFILE entries (PostgreSQL indexes the column)."""
+    if connection.vendor != "sqlite":
+        return
+    texts = [(entry.therapist_id, entry.text) for entry in entries if entry.kind == SearchEntry.Kind.PROFILE]
+    with connection.cursor() as cursor:
+        for start in range(0, len(therapist_ids), 500):
+            batch = therapist_ids[start : start + 500]
+            cursor.execute(f"DELETE FROM {TEXT_TABLE} WHERE rowid IN ({', '.join(['%s'] * len(batch))})", batch)
+        cursor.executemany(f"INSERT INTO {TEXT_TABLE} (rowid, text) VALUES (%s, %s)", texts)
