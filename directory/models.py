@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, RegexValidator
 from django.db import connections, models
-from django.db.models import F, Q, Value
+from django.db.models import F, Max, Q, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.lookups import GreaterThan, LessThanOrEqual
 from django.urls import reverse
@@ -68,7 +68,27 @@ class ReferenceQuerySet(models.QuerySet):
         return self.filter(slug__in=slugs)
 
 
-class Insurer(models.Model):
+MAX_VOCABULARY_ID = 62  # a reference row's id is its bit in the search index's signed 64-bit masks
+
+
+class Vocabulary(models.Model):
+    """A reference table (insurers, focus areas, concerns, languages): each id is a bit in the search index."""
+
+    class Meta:
+        abstract = True
+
+    def clean(self) -> None:
+        super().clean()
+        if self.pk is None:
+            highest = type(self)._default_manager.aggregate(highest=Max("pk"))["highest"] or 0
+            if highest >= MAX_VOCABULARY_ID:
+                raise ValidationError(
+                    f"This list is full: search keeps one bit per entry, for ids up to {MAX_VOCABULARY_ID}. "
+                    "Reuse or rename an entry that is no longer needed."
+                )
+
+
+class Insurer(Vocabulary):
     class Kind(models.TextChoices):
         COMMERCIAL = "commercial", "Commercial"
         MEDICARE = "medicare", "Medicare"
@@ -90,7 +110,7 @@ class Insurer(models.Model):
         return self.name
 
 
-class FocusArea(models.Model):
+class FocusArea(Vocabulary):
     """An IPT problem area (the seed's "key focus areas")."""
 
     slug = models.SlugField(unique=True)
@@ -107,7 +127,7 @@ class FocusArea(models.Model):
         return self.name
 
 
-class Concern(models.Model):
+class Concern(Vocabulary):
     slug = models.SlugField(unique=True)
     name = models.CharField(max_length=120)
 
@@ -120,7 +140,7 @@ class Concern(models.Model):
         return self.name
 
 
-class Language(models.Model):
+class Language(Vocabulary):
     code = models.CharField(max_length=3, unique=True, help_text="ISO 639-1 code")
     name = models.CharField(max_length=60)
 
@@ -534,7 +554,6 @@ class PendingProfile(Therapist):
 
 # --- The search index -----------------------------------------------------------------
 
-MAX_VOCABULARY_ID = 62  # a bit per reference row in a signed 64-bit mask
 STATE_BITS = {code: index for index, code in enumerate(sorted(geo.US_STATES))}
 FORMAT_BITS = {slug: index for index, slug in enumerate(FORMATS)}
 AGE_GROUP_BITS = {slug: index for index, slug in enumerate(AGE_GROUPS)}
@@ -632,17 +651,22 @@ class SearchEntryQuerySet(models.QuerySet):
         `text`); shorter ones are matched on the text itself.
         """
         words = text.lower().split()[:8]
-        profiles = SearchEntry.objects.profiles()
+        queryset = self
         indexed = [word for word in words if len(word) >= 3]
         if indexed and connections[self.db].vendor == "sqlite":
             phrase = " AND ".join('"{}"'.format(word.replace('"', '""')) for word in indexed)
-            profiles = profiles.filter(
-                therapist_id__in=RawSQL(f"SELECT rowid FROM {TEXT_TABLE} WHERE {TEXT_TABLE} MATCH %s", [phrase])
-            )
+            # The unary + keeps SQLite from looking up each matching id in the therapist index: a common
+            # word matches tens of thousands, and a scan checking membership is then several times faster.
+            column = f'+"{self.model._meta.db_table}"."therapist_id"'
+            matches = f"{column} IN (SELECT rowid FROM {TEXT_TABLE} WHERE {TEXT_TABLE} MATCH %s)"
+            queryset = queryset.filter(RawSQL(matches, [phrase], output_field=models.BooleanField()))
             words = [word for word in words if len(word) < 3]
+        if not words:
+            return queryset
+        profiles = SearchEntry.objects.profiles()
         for word in words:
             profiles = profiles.filter(text__contains=word)
-        return self.filter(therapist_id__in=profiles.values("therapist_id"))
+        return queryset.filter(therapist_id__in=profiles.values("therapist_id"))
 
 
 TEXT_TABLE = "directory_searchtext"  # SQLite only: see matching_text and search.store_texts

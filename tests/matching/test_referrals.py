@@ -88,6 +88,8 @@ def test_the_whole_loop_closes(referral: dict, referrer: User, therapist_user: U
     assert accepted.json()["patient"]["patient_phone"] == PATIENT["patient_phone"]
     accepting_therapist.refresh_from_db()
     assert accepting_therapist.capacity == capacity - 1
+    # Matching reads capacity from the search index, which follows in the same transaction.
+    assert set(accepting_therapist.search_entries.values_list("capacity", flat=True)) == {capacity - 1}
 
     date = (timezone.localdate() + datetime.timedelta(days=7)).isoformat()
     scheduled = therapist.post(

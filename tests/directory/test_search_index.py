@@ -1,0 +1,121 @@
+"""The search index (SearchEntry) follows every change to a profile, and answers like the tables it copies."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from directory import profiles
+from directory.models import FocusArea, Insurer, SearchEntry, Therapist, mask
+from directory.services import refresh_listing
+from tests.conftest import make_therapist
+
+pytestmark = pytest.mark.django_db
+
+SEARCH = "/api/therapists/"
+
+
+def found(api_client: APIClient, therapist: Therapist, **params: object) -> bool:
+    response = api_client.get(SEARCH, {"page_size": 100, **params})
+    assert response.status_code == 200, response.json()
+    return therapist.pk in {row["id"] for row in response.json()["results"]}
+
+
+def test_every_published_therapist_has_one_entry_per_profile_office_and_state() -> None:
+    published = Therapist.objects.published().prefetch_related("offices", "licensed_states")
+    entries = SearchEntry.objects.values_list("therapist_id", "kind")
+    counts: dict[tuple[int, int], int] = {}
+    for key in entries:
+        counts[key] = counts.get(key, 0) + 1
+    for therapist in published:
+        assert counts.get((therapist.pk, SearchEntry.Kind.PROFILE)) == 1
+        located = [office for office in therapist.offices.all() if office.latitude is not None]
+        assert counts.get((therapist.pk, SearchEntry.Kind.OFFICE), 0) == len(located)
+        states = {licence.state for licence in therapist.licensed_states.all()}
+        assert counts.get((therapist.pk, SearchEntry.Kind.LICENCE), 0) == len(states)
+    assert not SearchEntry.objects.exclude(therapist__status=Therapist.Status.PUBLISHED).exists()
+
+
+def test_moderation_takes_a_profile_out_of_search_and_back(api_client: APIClient) -> None:
+    therapist = make_therapist(npi="1234567893", first_name="Mona", last_name="Moderated")
+    assert found(api_client, therapist, q="Mona Moderated")
+    profiles.suspend_profile(therapist=therapist, message="Licence lapsed")
+    assert not found(api_client, therapist, q="Mona Moderated")
+    assert not SearchEntry.objects.filter(therapist=therapist).exists()
+    profiles.publish_profile(therapist=therapist)
+    assert found(api_client, therapist, q="Mona Moderated", near="11215")
+    profiles.request_changes(therapist=therapist, message="Add a photo")
+    assert not found(api_client, therapist, near="11215")
+
+
+def test_confirming_availability_makes_a_stale_profile_accepting_again(api_client: APIClient) -> None:
+    therapist = make_therapist(npi="1234567893", last_name="Stale", confirmed_days_ago=400)
+    assert not found(api_client, therapist, q="Stale", accepting="true")
+    profiles.confirm_availability(therapist=therapist, now=timezone.now())
+    assert found(api_client, therapist, q="Stale", accepting="true")
+
+
+def test_accepting_ends_when_the_freshness_window_passes_without_a_rebuild(api_client: APIClient, settings) -> None:
+    """The entry stores the confirmation date, not a flag: the cutoff moves with the clock."""
+    therapist = make_therapist(npi="1234567893", last_name="Ageing", confirmed_days_ago=10)
+    assert found(api_client, therapist, q="Ageing", accepting="true")
+    settings.AVAILABILITY_FRESHNESS_DAYS = 5
+    assert not found(api_client, therapist, q="Ageing", accepting="true")
+    assert found(api_client, therapist, q="Ageing", accepting="false")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("quixotic", True),
+        ("QUIXOTIC", True),  # case-insensitive
+        ("ixoti", True),  # any part of a word
+        ("wu quixotic", True),  # every word; a two-letter one is matched without the index
+        ("quixotic astronomy", False),
+        ("xq quixotic", False),
+        ('"quix"otic', False),  # quotes are text, not query syntax
+    ],
+)
+def test_free_text_needs_every_word_in_name_credentials_or_bio(
+    api_client: APIClient, text: str, expected: bool
+) -> None:
+    therapist = make_therapist(npi="1234567893", first_name="Lin", last_name="Wuzzle", bio="A quixotic grief.")
+    assert found(api_client, therapist, q=text) is expected
+
+
+def test_free_text_follows_an_edited_bio(api_client: APIClient) -> None:
+    therapist = make_therapist(npi="1234567893", last_name="Editor", bio="Role disputes")
+    assert found(api_client, therapist, q="disputes")
+    Therapist.objects.filter(pk=therapist.pk).update(bio="Life transitions")
+    refresh_listing([therapist.pk])
+    assert not found(api_client, therapist, q="disputes")
+    assert found(api_client, therapist, q="transitions")
+
+
+def test_online_therapist_in_the_clients_state_matches_a_search_near_a_place(api_client: APIClient) -> None:
+    online = make_therapist(
+        npi="1234567893", last_name="Remote", postal_code=None, licensed=("NY",), offers_online=True
+    )
+    elsewhere = make_therapist(
+        npi="1245319599", last_name="Faraway", postal_code=None, licensed=("CA",), offers_online=True
+    )
+    response = api_client.get(SEARCH, {"near": "11215", "format": "online", "page_size": 100, "q": "Remote"})
+    [row] = response.json()["results"]
+    assert row["id"] == online.pk and row["distance_miles"] is None
+    assert not found(api_client, elsewhere, near="11215", format="online", q="Faraway")
+
+
+def test_masks_hold_ids_up_to_62_only() -> None:
+    assert mask([0, 62]) == 1 | 1 << 62
+    with pytest.raises(ValueError):
+        mask([63])
+
+
+@pytest.mark.parametrize("model", [Insurer, FocusArea])
+def test_a_vocabulary_is_full_at_62_rows(model: type) -> None:
+    model.objects.create(id=62, slug="the-last-bit", name="The last bit")  # as if many rows had come and gone
+    row = model(slug="one-too-many", name="One too many")
+    with pytest.raises(ValidationError, match="62"):
+        row.full_clean()
