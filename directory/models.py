@@ -574,9 +574,11 @@ def has_any(column: str, bits: Iterable[int]) -> GreaterThan:
     return GreaterThan(F(column).bitand(mask(bits)), 0)
 
 
-# What a search filters and sorts on, copied into each index so that it answers alone.
+# What a search filters and sorts on, copied into each index so that it answers alone;
+# matching's hard constraints also read capacity and fees near a place or in a state.
 COVERED = ["formats", "age_groups", "insurers", "open_insurers", "focus_areas", "concerns", "languages", "states",
            "accepting_since", "last_name", "first_name"]  # fmt: skip
+COVERED_FOR_MATCHING = [*COVERED, "capacity", "fee_min", "sliding_scale"]
 
 
 class SearchEntryQuerySet(models.QuerySet):
@@ -721,8 +723,11 @@ class SearchEntry(models.Model):
     class Meta:
         verbose_name_plural = "search entries"
         indexes = [
-            models.Index(fields=["kind", "latitude", "longitude", "therapist", *COVERED], name="search_by_coordinates"),
-            models.Index(fields=["kind", "state", "therapist", *COVERED], name="search_by_state"),
+            models.Index(
+                fields=["kind", "latitude", "longitude", "therapist", *COVERED_FOR_MATCHING],
+                name="search_by_coordinates",
+            ),
+            models.Index(fields=["kind", "state", "therapist", *COVERED_FOR_MATCHING], name="search_by_state"),
             models.Index(
                 fields=["kind", "last_name", "first_name", "therapist", *COVERED[:-2], "updated_at"],
                 name="search_by_name",

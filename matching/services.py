@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Case, Count, F, Max, Q, QuerySet, Value, When
+from django.db.models import Case, Count, F, Q, QuerySet, Value, When
 from django.db.models.functions import Now
 from django.utils import timezone
 
@@ -161,23 +161,39 @@ def _failures(need: ranking.Need, now: datetime.datetime) -> list[tuple[str, Q]]
     return [(key, condition) for key, condition in failures if condition is not None]
 
 
-def entries_in_reach(need: ranking.Need, now: datetime.datetime) -> QuerySet:
-    """The search entries that put a therapist in reach of the need, each with `code` (see ELIGIBLE)."""
+def entries_in_reach(need: ranking.Need, now: datetime.datetime) -> list[QuerySet]:
+    """The search entries that put a therapist in reach of the need, each with `code` (see ELIGIBLE).
+
+    Offices within the distance and, for online sessions, licences in the
+    client's state: two querysets, each answered from its covering index (an OR
+    of the two makes SQLite read every row).
+    """
     place = geo.Place(need.latitude, need.longitude, need.state, "")
-    reach = SearchEntry.objects.near(place, need.max_distance_miles, online_in_state="online" in need.formats)
+    parts = [SearchEntry.objects.near(place, need.max_distance_miles)]
+    if "online" in need.formats:
+        parts.append(SearchEntry.objects.licensed_here(need.state).offering_formats(["online"]))
     code = Case(
         *[When(condition, then=Value(REASONS.index(key))) for key, condition in _failures(need, now)],
         default=Value(ELIGIBLE),
     )
-    return reach.annotate(code=code)
+    return [part.annotate(code=code) for part in parts]
 
 
-def exclusion_counts(reach: QuerySet) -> dict[str, int]:
-    """How many therapists in reach each hard constraint excludes (each under its first failure), in one query."""
-    per_therapist = reach.values("therapist_id").annotate(best=Max("code")).values("best")
-    sql, params = per_therapist.query.sql_with_params()
+def exclusion_counts(reach: list[QuerySet]) -> dict[str, int]:
+    """How many therapists in reach each hard constraint excludes, each under its first failure: one query.
+
+    A therapist's code is the best of its entries' (an office may be out of
+    reach where a licence is not); the parts are joined with UNION ALL so
+    that each keeps its index.
+    """
+    parts = [part.values("therapist_id", "code").query.sql_with_params() for part in reach]
+    union = " UNION ALL ".join(f"SELECT therapist_id, code FROM ({sql}) AS part{n}" for n, (sql, _) in enumerate(parts))
+    per_therapist = f"SELECT MAX(code) AS best FROM ({union}) AS entries GROUP BY therapist_id"
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT best, COUNT(*) FROM ({sql}) per_therapist GROUP BY best", params)
+        cursor.execute(
+            f"SELECT best, COUNT(*) FROM ({per_therapist}) AS therapists GROUP BY best",
+            [param for _, params in parts for param in params],
+        )
         return {REASONS[code]: count for code, count in cursor.fetchall() if code != ELIGIBLE}
 
 
@@ -188,14 +204,14 @@ CANDIDATE_COLUMNS = [
 ]  # fmt: skip
 
 
-def load_candidates(entries: QuerySet, *, now: datetime.datetime) -> list[ranking.Candidate]:
+def load_candidates(entries: Iterable[QuerySet], *, now: datetime.datetime) -> list[ranking.Candidate]:
     """Engine inputs for the therapists of these search entries, from the entries alone.
 
-    Two queries: the entries and the therapists' offer history. A candidate's
-    offices are its OFFICE entries among `entries`: those in reach, where its
-    nearest office is.
+    A query per queryset, and one for the therapists' offer history. A
+    candidate's offices are its OFFICE entries among `entries`: those in
+    reach, where its nearest office is.
     """
-    rows = list(entries.values_list(*CANDIDATE_COLUMNS))
+    rows = [row for part in entries for row in part.values_list(*CANDIDATE_COLUMNS)]
     offices: dict[int, list[ranking.Office]] = defaultdict(list)
     first_rows: dict[int, tuple] = {}
     for row in rows:
@@ -247,14 +263,15 @@ class MaskDecoder:
             "languages": {row.pk: code for code, row in reference_rows(Language, "code").items()},
             "states": {bit: code for code, bit in STATE_BITS.items()},
         }
-        self.decoded: dict[tuple[str, int], frozenset[str]] = {}
+        self.decoded: dict[str, dict[int, frozenset[str]]] = {vocabulary: {} for vocabulary in self.names}
 
     def __call__(self, vocabulary: str, value: int) -> frozenset[str]:
-        key = (vocabulary, value)
-        if key not in self.decoded:
+        decoded = self.decoded[vocabulary]
+        found = decoded.get(value)
+        if found is None:
             names = self.names[vocabulary]
-            self.decoded[key] = frozenset(names[bit] for bit in range(value.bit_length()) if value >> bit & 1)
-        return self.decoded[key]
+            found = decoded[value] = frozenset(name for bit, name in names.items() if value >> bit & 1)
+        return found
 
 
 def offer_history(therapist_ids: list[int], *, now: datetime.datetime) -> dict[int, tuple[int, int, int]]:
@@ -297,7 +314,7 @@ def rank_therapists(
     excluded = exclusion_counts(reach)
     result = ranking.rank(
         need,
-        load_candidates(reach.filter(code=ELIGIBLE), now=now),
+        load_candidates([part.filter(code=ELIGIBLE) for part in reach], now=now),
         now=now,
         weights=match_weights(),
         policy=match_policy(),
