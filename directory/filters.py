@@ -249,23 +249,27 @@ class TherapistFilter(django_filters.FilterSet):
         return queryset
 
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
-        """The matching search entries, unordered: `result_page` groups, orders and pages them.
+        """Every parameter's condition on `queryset`, entries the search starts from; unordered."""
+        queryset = super().filter_queryset(queryset)
+        if not self.form.cleaned_data.get("accepting") and self.default_accepting:
+            queryset = self.filter_accepting(queryset, "accepting", self.default_accepting)
+        return queryset
 
-        The entries a search starts from: the offices near the place (and licences
-        for online sessions there), else the licences in the state, else one
-        profile entry per therapist.
+    def starting_entries(self) -> list[QuerySet]:
+        """The entries a search starts from, each set answered by one index.
+
+        Near a place: the offices within the radius and, when online sessions
+        are asked for, the licences in the place's state. Else the licences in
+        the `state` asked for (see filter_state), else one profile entry per therapist.
         """
         data = self.form.cleaned_data
         place: geo.Place | None = data.get("near")
-        if place is not None:
-            radius = float(data.get("radius") or DEFAULT_RADIUS_MILES)
-            queryset = queryset.near(place, radius, online_in_state="online" in (data.get("format") or []))
-        elif not data.get("state"):
-            queryset = queryset.profiles()
-        queryset = super().filter_queryset(queryset)
-        if not data.get("accepting") and self.default_accepting:
-            queryset = self.filter_accepting(queryset, "accepting", self.default_accepting)
-        return queryset
+        if place is None:
+            return [self.queryset if data.get("state") else self.queryset.profiles()]
+        starts = [self.queryset.near(place, float(data.get("radius") or DEFAULT_RADIUS_MILES))]
+        if "online" in (data.get("format") or []):
+            starts.append(self.queryset.online_in(place.state))
+        return starts
 
     @property
     def sort_order(self) -> str:
@@ -275,8 +279,9 @@ class TherapistFilter(django_filters.FilterSet):
 
     def result_page(self, page: int, page_size: int) -> search.ResultPage:
         """The page of matching therapists; raises search.PageNotFound past the last page."""
+        parts = [self.filter_queryset(entries) for entries in self.starting_entries()]
         return search.result_page(
-            self.qs, ordering=self.sort_order, grouped=self.place is not None, page=page, page_size=page_size
+            parts, ordering=self.sort_order, grouped=self.place is not None, page=page, page_size=page_size
         )
 
     @property

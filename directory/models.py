@@ -620,15 +620,13 @@ class SearchEntryQuerySet(models.QuerySet):
     def licensed_in(self, state: str) -> SearchEntryQuerySet:
         return self.filter(has_any("states", [STATE_BITS[state]]))
 
-    def near(self, place: geo.Place, miles: float, *, online_in_state: bool = False) -> SearchEntryQuerySet:
+    def near(self, place: geo.Place, miles: float) -> SearchEntryQuerySet:
         """Office entries within `miles` of `place`, annotated with `squared_distance`.
 
         A bounding box on the indexed coordinates narrows the entries; an
         equirectangular distance (plain arithmetic, no trigonometry in SQL,
         never shorter than the great-circle one) filters and sorts them, in
-        squared degrees of latitude. With `online_in_state`, the LICENCE
-        entries of therapists who offer online sessions in the place's state
-        match too, with a null distance.
+        squared degrees of latitude.
         """
         box = geo.bounding_box(place.latitude, place.longitude, miles)
         scale = box.miles_per_degree_longitude / geo.MILES_PER_DEGREE_LATITUDE
@@ -641,9 +639,12 @@ class SearchEntryQuerySet(models.QuerySet):
             latitude__range=(box.min_latitude, box.max_latitude),
             longitude__range=(box.min_longitude, box.max_longitude),
         )
-        if online_in_state:
-            reach |= Q(has_any("formats", [FORMAT_BITS["online"]]), kind=SearchEntry.Kind.LICENCE, state=place.state)
         return self.filter(reach).annotate(squared_distance=squared_distance)
+
+    def online_in(self, state: str) -> SearchEntryQuerySet:
+        """Licence entries of therapists who offer online sessions in `state`: in reach with no distance."""
+        online = self.licensed_here(state).offering_formats(["online"])
+        return online.annotate(squared_distance=Value(None, output_field=models.FloatField()))
 
     def matching_text(self, text: str) -> SearchEntryQuerySet:
         """Every word appears in the name, credentials or bio (case-insensitive), by the text index.

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Count, F, Max, Min, QuerySet, Window
+from django.db.models import QuerySet
 
 from directory.models import (
     AGE_GROUP_BITS,
@@ -65,20 +65,23 @@ class PageNotFound(LookupError):
         self.page, self.pages = page, pages
 
 
-def result_page(entries: QuerySet, *, ordering: str, grouped: bool, page: int, page_size: int) -> ResultPage:
+def result_page(parts: list[QuerySet], *, ordering: str, grouped: bool, page: int, page_size: int) -> ResultPage:
     """One page of the therapists these entries match, in `ordering` ("distance", "name" or "-updated").
 
-    `grouped` says the entries may hold several per therapist (a search near a
-    place: offices, and licences for online sessions); they are then grouped by
+    `parts` are sets of matching entries, each answered by one index. `grouped`
+    says they may hold several entries per therapist (a search near a place:
+    offices, and licences for online sessions); they are then grouped by
     therapist, each at its nearest office, and counted in the same query.
-    Raises PageNotFound past the last page (the first page always exists).
+    Else `parts` is one set with one entry per therapist. Raises PageNotFound
+    past the last page (the first page always exists).
     """
     start = (page - 1) * page_size
     if grouped:
-        hits, count = _grouped_page(entries, ordering, start, page_size)
+        hits, count = _grouped_page(parts, ordering, start, page_size)
         if not hits and page > 1:
-            count = entries.values("therapist_id").distinct().count()
+            count = _grouped_page(parts, ordering, 0, 1)[1]
     else:
+        [entries] = parts
         count = entries.count()
         if start >= count and page > 1:
             hits = []
@@ -91,23 +94,36 @@ def result_page(entries: QuerySet, *, ordering: str, grouped: bool, page: int, p
     return ResultPage(hits=hits, count=count, page=page, page_size=page_size)
 
 
-def _grouped_page(entries: QuerySet, ordering: str, start: int, size: int) -> tuple[list[Hit], int]:
-    # Only columns of the covering indexes, so that SQLite reads no table row (updated_at only when sorting by it).
-    sort_keys = {"sort_last_name": Max("last_name"), "sort_first_name": Max("first_name")}
-    names = ["sort_last_name", "sort_first_name", "therapist_id"]
-    if ordering == "distance":
-        order = [F("distance").asc(nulls_last=True), *names]
-    elif ordering == "-updated":
-        sort_keys = {"sort_updated_at": Max("updated_at")}
-        order = ["-sort_updated_at", "therapist_id"]
-    else:
-        order = names
-    per_therapist = entries.values("therapist_id").annotate(
-        distance=Min("squared_distance"), **sort_keys, total=Window(Count("therapist_id"))
+GROUPED_ORDER = {
+    "distance": "distance IS NULL, distance, last_name, first_name, therapist_id",
+    "name": "last_name, first_name, therapist_id",
+    "-updated": "updated_at DESC, therapist_id",
+}
+
+
+def _grouped_page(parts: list[QuerySet], ordering: str, start: int, size: int) -> tuple[list[Hit], int]:
+    """A page of therapists from their entries, nearest entry first, with the number of therapists: one query.
+
+    The parts are joined with UNION ALL, so that each keeps its index; the
+    columns read are in the covering indexes, so SQLite reads no table row
+    (updated_at only when sorting by it).
+    """
+    columns = ["therapist_id", "squared_distance", "last_name", "first_name"]
+    if ordering == "-updated":
+        columns.append("updated_at")
+    selects = [part.values(*columns).query.sql_with_params() for part in parts]
+    names = ", ".join(columns)
+    union = " UNION ALL ".join(f"SELECT {names} FROM ({sql}) AS part{n}" for n, (sql, _) in enumerate(selects))
+    sort_keys = "".join(f", MAX({column}) AS {column}" for column in columns[2:])
+    query = (
+        f"SELECT therapist_id, MIN(squared_distance) AS distance{sort_keys}, COUNT(*) OVER () AS total "
+        f"FROM ({union}) AS entries GROUP BY therapist_id ORDER BY {GROUPED_ORDER[ordering]} LIMIT %s OFFSET %s"
     )
-    rows = list(per_therapist.order_by(*order)[start : start + size])
-    count = rows[0]["total"] if rows else 0
-    return [Hit(row["therapist_id"], row["distance"]) for row in rows], count
+    with connection.cursor() as cursor:
+        cursor.execute(query, [*(param for _, params in selects for param in params), size, start])
+        rows = cursor.fetchall()
+    count = rows[0][-1] if rows else 0
+    return [Hit(row[0], row[1]) for row in rows], count
 
 
 # --- Building entries ---------------------------------------------------------------
