@@ -11,6 +11,7 @@ from django.core.validators import MaxValueValidator, RegexValidator
 from django.db import connections, models
 from django.db.models import F, Max, Q, Value
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import Cast
 from django.db.models.lookups import GreaterThan, LessThanOrEqual
 from django.urls import reverse
 from django.utils import timezone
@@ -644,7 +645,7 @@ class SearchEntryQuerySet(models.QuerySet):
     def online_in(self, state: str) -> SearchEntryQuerySet:
         """Licence entries of therapists who offer online sessions in `state`: in reach with no distance."""
         online = self.licensed_here(state).offering_formats(["online"])
-        return online.annotate(squared_distance=Value(None, output_field=models.FloatField()))
+        return online.annotate(squared_distance=Cast(Value(None), models.FloatField()))
 
     def matching_text(self, text: str) -> SearchEntryQuerySet:
         """Every word appears in the name, credentials or bio (case-insensitive), by the text index.

@@ -95,7 +95,7 @@ def result_page(parts: list[QuerySet], *, ordering: str, grouped: bool, page: in
 
 
 GROUPED_ORDER = {
-    "distance": "distance IS NULL, distance, last_name, first_name, therapist_id",
+    "distance": "distance ASC NULLS LAST, last_name, first_name, therapist_id",
     "name": "last_name, first_name, therapist_id",
     "-updated": "updated_at DESC, therapist_id",
 }
