@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.urls import reverse
@@ -130,8 +132,11 @@ def page_link(request: Request, page: int | None) -> str | None:
     return request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
 
 
-def result_url(request: Request, slug: str) -> str:
-    return request.build_absolute_uri(reverse("directory:therapist-detail", kwargs={"slug": slug}))
+def profile_urls(request: Request) -> Callable[[str], str]:
+    """slug -> the absolute URL of that profile page; the URL is reversed once, not once per result."""
+    marker = "slug-of-the-profile"
+    template = request.build_absolute_uri(reverse("directory:therapist-detail", kwargs={"slug": marker}))
+    return lambda slug: template.replace(marker, slug)
 
 
 class TherapistSearchView(APIView):
@@ -154,9 +159,9 @@ class TherapistSearchView(APIView):
         # The page's cards: the last of the (at most three) queries.
         therapists = page_therapists(result, Therapist.objects.for_result_cards())
         cards = page_cards(therapists, filterset.place)
-        now = timezone.now()
+        now, url_of = timezone.now(), profile_urls(request)
         results = [
-            listing_result(therapist, card, url=result_url(request, card["slug"]), now=now)
+            listing_result(therapist, card, url=url_of(card["slug"]), now=now)
             for therapist, card in zip(therapists, cards, strict=True)
         ]
         page, pages, count = result.page, result.pages, result.count

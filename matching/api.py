@@ -16,7 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from directory.api import DetailSerializer, ErrorSerializer, result_url
+from directory.api import DetailSerializer, ErrorSerializer, profile_urls
 from directory.models import Therapist
 from directory.services import REFERRERS_GROUP, THERAPISTS_GROUP
 from matching import selectors, services
@@ -102,7 +102,7 @@ class MatchView(APIView):
         need = services.build_need(**need_input.need_arguments())
         result = services.rank_therapists(need, therapists=Therapist.objects.for_result_cards())
         # Shaped as MatchResponseSerializer documents it; the therapists come from their stored listing cards.
-        results = selectors.match_results(result, url_of=lambda slug: result_url(request, slug), now=timezone.now())
+        results = selectors.match_results(result, url_of=profile_urls(request), now=timezone.now())
         return Response({"results": results, "excluded": result.ranking.excluded})
 
 
