@@ -9,11 +9,21 @@ import json
 import pytest
 from django.core.management import call_command
 
-from directory.models import Concern, FocusArea, Insurer, Language, LicensedState, Office, Therapist, TherapistInsurer
+from directory.models import (
+    Concern,
+    FocusArea,
+    Insurer,
+    Language,
+    LicensedState,
+    Office,
+    SearchEntry,
+    Therapist,
+    TherapistInsurer,
+)
 
 pytestmark = pytest.mark.django_db
 
-MODELS = [Therapist, Office, LicensedState, TherapistInsurer, Insurer, FocusArea, Concern, Language]
+MODELS = [Therapist, Office, LicensedState, TherapistInsurer, SearchEntry, Insurer, FocusArea, Concern, Language]
 
 
 def _milliseconds(row: dict) -> dict:
@@ -44,7 +54,8 @@ def test_dumpdata_loaddata_round_trip_loses_nothing(tmp_path: object) -> None:
     backup.write_text(dump.getvalue())
     assert json.loads(backup.read_text())
 
-    for model in (TherapistInsurer, LicensedState, Office, Therapist, Insurer, FocusArea, Concern, Language):
+    rows_before_what_they_link = (SearchEntry, TherapistInsurer, LicensedState, Office, Therapist)
+    for model in (*rows_before_what_they_link, Insurer, FocusArea, Concern, Language):
         model.objects.all().delete()
     assert not Therapist.objects.exists()
 

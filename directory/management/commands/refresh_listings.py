@@ -1,4 +1,5 @@
-"""Rebuild every therapist's listing card (after a deploy that changes its shape, or a bulk edit)."""
+"""Rebuild what search reads of every therapist: listing cards and search entries (after a deploy that
+changes their shape, a bulk edit, or `loaddata`)."""
 
 from django.core.management.base import BaseCommand
 
@@ -7,8 +8,8 @@ from directory.services import refresh_listing
 
 
 class Command(BaseCommand):
-    help = "Rebuild the stored search-result card of every therapist."
+    help = "Rebuild the stored search-result cards and search entries of every therapist."
 
     def handle(self, *args: object, **options: object) -> None:
         refreshed = refresh_listing(Therapist.objects.values_list("pk", flat=True))
-        self.stdout.write(f"Refreshed {len(refreshed)} listing cards.")
+        self.stdout.write(f"Refreshed the listing cards and search entries of {len(refreshed)} therapists.")
