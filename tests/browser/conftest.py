@@ -19,7 +19,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from directory.models import Credential, LicensedState, Office, Therapist, TherapistInsurer
-from directory.services import load_directory
+from directory.services import load_directory, refresh_listing
 from tests.conftest import DEMO_RECORDS
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -97,6 +97,8 @@ def directory_data(transactional_db: None, tmp_path_factory: pytest.TempPathFact
     snapshot = tmp_path_factory.getbasetemp() / "demo_directory_120.json"
     if snapshot.exists():
         call_command("loaddata", str(snapshot), verbosity=0)
+        # What search reads is derived data, rebuilt as after any restore (`manage.py refresh_listings`).
+        refresh_listing(Therapist.objects.values_list("pk", flat=True))
         return
     load_directory(DEMO_RECORDS[:120], now=timezone.now())
     rows = [row for model in DEMO_MODELS for row in model.objects.order_by("pk")]
