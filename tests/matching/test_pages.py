@@ -108,3 +108,12 @@ def test_every_page_carries_the_emergency_notice(client: Client, referrer: User)
     for url in ("/", "/therapists/", "/match/"):
         assert "988" in client.get(url).content.decode()
     assert "988" in signed_in(referrer).get("/referrals/").content.decode()
+
+
+def test_forms_send_strings_and_the_shared_serializers_still_read_them(referrer: User) -> None:
+    # The API refuses "150" for max_fee and "on" for a boolean; a form can send nothing else.
+    form = {**FORM, "consent": "on", "insurance": "", "max_fee": "150", "language": "es", "language_required": "on"}
+    response = signed_in(referrer).post("/referrals/new/", form)
+    assert response.status_code == 302
+    referral = Referral.objects.get(referrer=referrer)
+    assert (referral.max_fee, referral.language, referral.insurance) == (150, "es", None)
