@@ -7,8 +7,8 @@ known, what counts as verified) live in directory.profiles.
 from __future__ import annotations
 
 from django import forms
+from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import get_user_model
-from django.contrib.auth.forms import UserCreationForm
 from django.core.exceptions import ValidationError
 
 from directory.models import (
@@ -26,7 +26,28 @@ from directory.models import (
 )
 
 
-class TherapistSignUpForm(UserCreationForm):
+class WithoutAutofocus:
+    """Drops the autofocus Django's account forms put on their first field.
+
+    Focus moved on load skips the "Skip to main content" link, the heading and any
+    error summary for keyboard and screen-reader users (WCAG 2.4.3, focus order).
+    """
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.widget.attrs.pop("autofocus", None)
+
+
+class SignInForm(WithoutAutofocus, auth_forms.AuthenticationForm):
+    pass
+
+
+class PasswordChangeForm(WithoutAutofocus, auth_forms.PasswordChangeForm):
+    pass
+
+
+class TherapistSignUpForm(WithoutAutofocus, auth_forms.UserCreationForm):
     email = forms.EmailField(help_text="We send review results and availability reminders here.")
     first_name = forms.CharField(max_length=80)
     last_name = forms.CharField(max_length=80)
@@ -39,7 +60,7 @@ class TherapistSignUpForm(UserCreationForm):
         help_text="Your 10-digit National Provider Identifier",
     )
 
-    class Meta(UserCreationForm.Meta):
+    class Meta(auth_forms.UserCreationForm.Meta):
         model = get_user_model()
         fields = ["username", "email"]
 
