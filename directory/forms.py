@@ -6,6 +6,8 @@ known, what counts as verified) live in directory.profiles.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from django import forms
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import get_user_model
@@ -197,3 +199,11 @@ class ListingReportForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 4}),
         label="Details (required for “Something else”)",
     )
+
+
+def error_summary(errors: Mapping[str, list[str]], labels: Mapping[str, str]) -> list[tuple[str, list[str]]]:
+    """(label, messages) for the summary at the top of a form: what the page calls a field, not its name.
+
+    A name the page has no field for (`non_field_errors`, `page`) gets no label; its messages stand alone.
+    """
+    return [(labels.get(name, ""), messages) for name, messages in errors.items()]
