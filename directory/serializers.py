@@ -26,6 +26,7 @@ from directory.models import (
 )
 
 # The JSON type each kind of input field takes; the first match wins (a list of choices is an array).
+# Choices are strings throughout this project, as the schema's enums say.
 FIELD_JSON_TYPES: list[tuple[tuple[type, ...], str]] = [
     ((serializers.ListField, serializers.ListSerializer, serializers.ManyRelatedField,
       serializers.MultipleChoiceField), "array"),
@@ -48,13 +49,14 @@ FIELD_JSON_TYPES: list[tuple[tuple[type, ...], str]] = [
 class StrictJsonTypes:
     def to_internal_value(self, data: object) -> object:
         wrong_types = {} if is_form_data(self) or not isinstance(data, Mapping) else json_type_errors(self, data)
+        if not wrong_types:
+            return super().to_internal_value(data)
         try:
-            value = super().to_internal_value(data)
+            super().to_internal_value(data)
         except serializers.ValidationError as error:
+            # The body's other errors too, each field's type error in place of what DRF made of the value.
             raise serializers.ValidationError({**error.detail, **wrong_types}) from error
-        if wrong_types:
-            raise serializers.ValidationError(wrong_types)
-        return value
+        raise serializers.ValidationError(wrong_types)
 
 
 def is_form_data(serializer: serializers.BaseSerializer) -> bool:
@@ -118,6 +120,7 @@ def with_article(noun: str) -> str:
     return f"an {noun}" if noun[0] in "aeiou" else f"a {noun}"
 
 
+# DRF's username and password, held to JSON types; the schema keeps DRF's component name.
 @extend_schema_serializer(component_name="AuthToken")
 class TokenRequestSerializer(StrictJsonTypes, AuthTokenSerializer):
     pass
