@@ -133,8 +133,12 @@ class ReferralCreateSerializer(NeedSerializer):
                 ("patient_name", "patient_birth_date", "patient_phone", "patient_email", "notes")}  # fmt: skip
 
 
+# The largest id (a BigAutoField); a larger number is a 400, not an OverflowError on SQLite.
+MAX_ID = 2**63 - 1
+
+
 class OfferCreateSerializer(StrictJsonTypes, serializers.Serializer):
-    therapist = serializers.IntegerField(min_value=1, help_text="The id of a ranked candidate")
+    therapist = serializers.IntegerField(min_value=1, max_value=MAX_ID, help_text="The id of a ranked candidate")
 
 
 class DeclineSerializer(StrictJsonTypes, serializers.Serializer):
