@@ -7,6 +7,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
+from directory import profiles
 from directory.demo import DEMO_ACCOUNT_PROFILES, make_npi
 from directory.models import Therapist
 from directory.services import ensure_demo_accounts
@@ -35,8 +36,10 @@ def test_the_command_offers_a_referral_from_referrer1_to_therapist1(demo_account
 
 
 def test_a_therapist_who_is_not_accepting_cannot_get_a_demo_referral(demo_accounts: None) -> None:
-    therapist = Therapist.objects.get(user__username="therapist2")
-    Therapist.objects.filter(pk=therapist.pk).update(accepts_new_clients=False, capacity=0)
+    therapist = profiles.update_profile(
+        therapist=Therapist.objects.get(user__username="therapist2"),
+        fields={"accepts_new_clients": False, "capacity": 0},
+    )
     with pytest.raises(services.ReferralInvalid):
         offer_demo_referral(referrer=make_user("dr_demo", "referrers"), therapist=therapist)
     assert not Referral.objects.exists()
