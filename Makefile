@@ -6,7 +6,9 @@ PORT ?= 8000
 N ?= 100000
 FUZZ_EXAMPLES ?= 25
 FUZZ_PORT ?= 8765
-FUZZ_ENV := DATABASE_URL=sqlite:///$(CURDIR)/.fuzz/db.sqlite3 DJANGO_SUPERUSER_PASSWORD=ipt-demo-2026
+# The fuzzing server and its set-up send no mail (the console backend would print every offer's email).
+FUZZ_ENV := DATABASE_URL=sqlite:///$(CURDIR)/.fuzz/db.sqlite3 DJANGO_SUPERUSER_PASSWORD=ipt-demo-2026 \
+	EMAIL_BACKEND=django.core.mail.backends.locmem.EmailBackend
 
 .PHONY: run test fuzz install install-dev migrate demo serve lint fmt bench clean
 
@@ -69,6 +71,7 @@ fuzz: install-dev
 	$(FUZZ_ENV) $(BIN)/python manage.py migrate --noinput --verbosity 0
 	$(FUZZ_ENV) $(BIN)/python manage.py load_demo
 	$(FUZZ_ENV) $(BIN)/python manage.py createsuperuser --noinput --username admin2 --email admin2@example.org
+	$(FUZZ_ENV) $(BIN)/python manage.py offer_demo_referral --referrer referrer1 --therapist therapist1
 	$(FUZZ_ENV) $(BIN)/gunicorn config.wsgi --workers 2 --bind 127.0.0.1:$(FUZZ_PORT) \
 		--pid .fuzz/gunicorn.pid --error-logfile .fuzz/gunicorn.log --daemon
 	for attempt in $$(seq 50); do curl -sf -o /dev/null http://127.0.0.1:$(FUZZ_PORT)/api/schema/ && break; sleep 0.2; done; \

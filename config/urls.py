@@ -1,10 +1,12 @@
 """Every URL of the service: pages, then the whole JSON API."""
 
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from directory import api as directory_api
+from directory.forms import PasswordChangeForm, SignInForm
 from matching import api as matching_api
 
 api_patterns = [
@@ -37,6 +39,13 @@ api_patterns = [
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # Django's own account views, with forms that do not autofocus (directory.forms.WithoutAutofocus).
+    path("accounts/login/", auth_views.LoginView.as_view(authentication_form=SignInForm), name="login"),
+    path(
+        "accounts/password_change/",
+        auth_views.PasswordChangeView.as_view(form_class=PasswordChangeForm),
+        name="password_change",
+    ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/", include((api_patterns, "api"))),
     path("", include("matching.urls")),

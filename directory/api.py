@@ -26,6 +26,7 @@ from directory.serializers import (
     ProfileInputSerializer,
     ReferenceSerializer,
     TherapistSerializer,
+    TokenRequestSerializer,
     listing_result,
 )
 from directory.services import page_cards, page_therapists, parse_page_parameters
@@ -235,6 +236,8 @@ class AxesAwareObtainAuthToken(ObtainAuthToken):
     django-axes must see the Django request to count failures and mark a lockout
     that its middleware then answers, so that request (not DRF's wrapper) goes to authenticate().
     """
+
+    serializer_class = TokenRequestSerializer
 
     def get_serializer_context(self) -> dict:
         return {**super().get_serializer_context(), "request": self.request._request}

@@ -138,11 +138,11 @@ class TherapistFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="filter_text", label="Name, credentials or keywords")
     near = PlaceFilter(
         method="filter_nothing",
-        label="Near (ZIP code, City, ST or lat,lng)",
+        label="Near: ZIP code, “City, ST” or “lat,lng”",
     )
     radius = django_filters.NumberFilter(
         method="filter_nothing",
-        label="Within (miles)",
+        label="Within",
         min_value=1,
         max_value=MAX_RADIUS_MILES,
     )
@@ -174,7 +174,7 @@ class TherapistFilter(django_filters.FilterSet):
     age_group = CommaSeparatedMultipleChoiceFilter(
         choices=list(AGE_GROUPS.items()), method="filter_age_group", label="Age group"
     )
-    state = StateFilter(method="filter_state", label="Licensed in state")
+    state = StateFilter(method="filter_state", label="Licensed in state (two letters)")
     accepting = django_filters.ChoiceFilter(
         choices=list(ACCEPTING_CHOICES.items()),
         method="filter_accepting",

@@ -1,13 +1,17 @@
-"""Output shapes of the public directory API."""
+"""Output and input shapes of the public directory API, and the JSON type check every input serializer uses."""
 
 from __future__ import annotations
 
 import datetime
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
+from django.http import QueryDict
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
+from rest_framework.authtoken.serializers import AuthTokenSerializer
+from rest_framework.fields import empty
 
 from directory.models import (
     AGE_GROUPS,
@@ -20,6 +24,106 @@ from directory.models import (
     Office,
     Therapist,
 )
+
+# The JSON type each kind of input field takes; the first match wins (a list of choices is an array).
+# Choices are strings throughout this project, as the schema's enums say.
+FIELD_JSON_TYPES: list[tuple[tuple[type, ...], str]] = [
+    ((serializers.ListField, serializers.ListSerializer, serializers.ManyRelatedField,
+      serializers.MultipleChoiceField), "array"),
+    ((serializers.Serializer, serializers.DictField), "object"),
+    ((serializers.BooleanField,), "boolean"),
+    ((serializers.IntegerField,), "integer"),
+    ((serializers.FloatField, serializers.DecimalField), "number"),
+    ((serializers.CharField, serializers.ChoiceField, serializers.DateField, serializers.DateTimeField,
+      serializers.SlugRelatedField), "string"),
+]  # fmt: skip
+
+
+# Serializer mixin: in parsed JSON, a value whose JSON type is not the field's is an error.
+# DRF converts on its own: `0` becomes false for a BooleanField, `5` the string "5" for a
+# CharField, "5" the number 5 for an IntegerField. The HTML pages that share these serializers
+# need exactly that, since a form sends every value as a string (`consent=on`); so form data
+# (a QueryDict) is left to DRF, and JSON, which says what type it means, is held to the
+# schema's types. Null is left to `allow_null`.
+# (A comment, not a docstring: drf-spectacular would show a docstring on every input schema.)
+class StrictJsonTypes:
+    def to_internal_value(self, data: object) -> object:
+        wrong_types = {} if is_form_data(self) or not isinstance(data, Mapping) else json_type_errors(self, data)
+        if not wrong_types:
+            return super().to_internal_value(data)
+        try:
+            super().to_internal_value(data)
+        except serializers.ValidationError as error:
+            # The body's other errors too, each field's type error in place of what DRF made of the value.
+            raise serializers.ValidationError({**error.detail, **wrong_types}) from error
+        raise serializers.ValidationError(wrong_types)
+
+
+def is_form_data(serializer: serializers.BaseSerializer) -> bool:
+    """Whether the outermost serializer was given form data (a page) rather than parsed JSON (the API)."""
+    return isinstance(getattr(serializer.root, "initial_data", None), QueryDict)
+
+
+def json_type_errors(serializer: serializers.Serializer, data: Mapping) -> dict[str, list[str] | dict[int, list[str]]]:
+    """The fields of `data` with a value of the wrong JSON type; list items by position, as DRF names them."""
+    errors: dict[str, list[str] | dict[int, list[str]]] = {}
+    for field in serializer.fields.values():
+        if field.read_only:
+            continue
+        value = field.get_value(data)
+        if message := json_type_error(field, value):
+            errors[field.field_name] = [message]
+        elif isinstance(value, list) and (item_field := list_item_field(field)) is not None:
+            items = {
+                index: [message] for index, item in enumerate(value) if (message := json_type_error(item_field, item))
+            }
+            if items:
+                errors[field.field_name] = items
+    return errors
+
+
+def list_item_field(field: serializers.Field) -> serializers.Field | None:
+    """The field of a list's plain items; nested serializers check their own fields."""
+    if isinstance(field, serializers.ListField):
+        return field.child
+    if isinstance(field, serializers.ManyRelatedField):
+        return field.child_relation
+    return None
+
+
+def json_type_error(field: serializers.Field, value: object) -> str | None:
+    expected = next((name for kinds, name in FIELD_JSON_TYPES if isinstance(field, kinds)), None)
+    if expected is None or value is None or value is empty:
+        return None
+    actual = json_type(value)
+    if actual == expected or (expected, actual) == ("number", "integer"):
+        return None
+    return f"Expected {with_article(expected)}, got {with_article(actual)}."
+
+
+def json_type(value: object) -> str:
+    """The JSON Schema type of a parsed JSON value (1.0 is an integer there too)."""
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
+def with_article(noun: str) -> str:
+    return f"an {noun}" if noun[0] in "aeiou" else f"a {noun}"
+
+
+# DRF's username and password, held to JSON types; the schema keeps DRF's component name.
+@extend_schema_serializer(component_name="AuthToken")
+class TokenRequestSerializer(StrictJsonTypes, AuthTokenSerializer):
+    pass
 
 
 class ReferenceSerializer(serializers.Serializer):
@@ -134,7 +238,7 @@ class MyProfileSerializer(TherapistSerializer):
     ipt_credentials = CredentialSerializer(many=True)
 
 
-class OfficeInputSerializer(serializers.Serializer):
+class OfficeInputSerializer(StrictJsonTypes, serializers.Serializer):
     label = serializers.CharField(required=False, allow_blank=True, default="")
     address = serializers.CharField()
     city = serializers.CharField()
@@ -143,13 +247,13 @@ class OfficeInputSerializer(serializers.Serializer):
     wheelchair_accessible = serializers.BooleanField(required=False, default=False)
 
 
-class LicensedStateInputSerializer(serializers.Serializer):
+class LicensedStateInputSerializer(StrictJsonTypes, serializers.Serializer):
     state = serializers.CharField()
     basis = serializers.CharField(required=False, default="license")
     license_number = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-class InsurerInputSerializer(serializers.Serializer):
+class InsurerInputSerializer(StrictJsonTypes, serializers.Serializer):
     insurer = serializers.SlugRelatedField(slug_field="slug", queryset=Insurer.objects.all(), source="insurer_object")
     accepting_new_clients = serializers.BooleanField(required=False, default=True)
 
@@ -158,7 +262,7 @@ class InsurerInputSerializer(serializers.Serializer):
         return {"insurer": value["insurer_object"], "accepting_new_clients": value["accepting_new_clients"]}
 
 
-class CredentialInputSerializer(serializers.Serializer):
+class CredentialInputSerializer(StrictJsonTypes, serializers.Serializer):
     id = serializers.IntegerField(required=False, allow_null=True)
     issuer = serializers.CharField()
     level = serializers.CharField()
@@ -167,7 +271,7 @@ class CredentialInputSerializer(serializers.Serializer):
     certificate_number = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-class ProfileInputSerializer(serializers.Serializer):
+class ProfileInputSerializer(StrictJsonTypes, serializers.Serializer):
     """What PATCH /api/me/profile/ accepts; every field optional, lists replace the current ones."""
 
     first_name = serializers.CharField(required=False)

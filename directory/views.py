@@ -6,6 +6,7 @@ import datetime
 from collections.abc import Callable
 from functools import wraps
 
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
@@ -28,6 +29,7 @@ from directory.forms import (
     TherapistInsurerFormSet,
     TherapistSignUpForm,
     add_service_errors,
+    error_summary,
     formset_rows,
 )
 from directory.models import FocusArea, SearchEntry, Therapist
@@ -60,9 +62,10 @@ def therapist_list(request: HttpRequest) -> HttpResponse:
     try:
         page, page_size = parse_page_parameters(query)
     except ValidationError as error:
-        return render(request, "directory/therapist_list.html", {**context, "errors": error.message_dict}, status=400)
+        context.update(_search_errors(error.message_dict, filterset.form))
+        return render(request, "directory/therapist_list.html", context, status=400)
     if not filterset.is_valid():
-        context["errors"] = query_errors(filterset)
+        context.update(_search_errors(query_errors(filterset), filterset.form))
         return render(request, "directory/therapist_list.html", context, status=400)
     try:
         result = filterset.result_page(page, page_size)
@@ -84,6 +87,11 @@ def therapist_list(request: HttpRequest) -> HttpResponse:
         }
     )
     return render(request, "directory/therapist_list.html", context)
+
+
+def _search_errors(errors: dict[str, list[str]], form: forms.Form) -> dict:
+    labels = {name: str(field.label) for name, field in form.fields.items()}
+    return {"errors": errors, "error_summary": error_summary(errors, labels)}
 
 
 def therapist_detail(request: HttpRequest, slug: str) -> HttpResponse:

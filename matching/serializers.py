@@ -14,7 +14,7 @@ from rest_framework import serializers
 
 from directory import geo
 from directory.models import AGE_GROUPS, FORMATS, Concern, FocusArea, Insurer, Language
-from directory.serializers import TherapistSerializer
+from directory.serializers import StrictJsonTypes, TherapistSerializer
 from matching.models import Offer, Referral
 
 CRISIS_GUIDANCE = (
@@ -45,7 +45,7 @@ class OptionalSlugField(serializers.SlugRelatedField):
     """A reference by slug where null and "" both mean none (DRF reads "" as null, as a form's empty choice)."""
 
 
-class NeedSerializer(serializers.Serializer):
+class NeedSerializer(StrictJsonTypes, serializers.Serializer):
     """What a client needs: the body of POST /api/match/ and the first part of a referral."""
 
     postal_code = serializers.CharField(required=False, allow_blank=True, max_length=10, help_text="A US ZIP code")
@@ -133,16 +133,20 @@ class ReferralCreateSerializer(NeedSerializer):
                 ("patient_name", "patient_birth_date", "patient_phone", "patient_email", "notes")}  # fmt: skip
 
 
-class OfferCreateSerializer(serializers.Serializer):
-    therapist = serializers.IntegerField(min_value=1, help_text="The id of a ranked candidate")
+# The largest id (a BigAutoField); a larger number is a 400, not an OverflowError on SQLite.
+MAX_ID = 2**63 - 1
 
 
-class DeclineSerializer(serializers.Serializer):
+class OfferCreateSerializer(StrictJsonTypes, serializers.Serializer):
+    therapist = serializers.IntegerField(min_value=1, max_value=MAX_ID, help_text="The id of a ranked candidate")
+
+
+class DeclineSerializer(StrictJsonTypes, serializers.Serializer):
     reason = serializers.ChoiceField(choices=Offer.DeclineReason.choices)
     note = serializers.CharField(required=False, allow_blank=True, max_length=300)
 
 
-class ScheduleSerializer(serializers.Serializer):
+class ScheduleSerializer(StrictJsonTypes, serializers.Serializer):
     first_session_date = serializers.DateField()
 
     def validate_first_session_date(self, value: datetime.date) -> datetime.date:

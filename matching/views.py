@@ -16,6 +16,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
+from directory.forms import error_summary
 from directory.models import AGE_GROUPS, FORMATS, Concern, FocusArea, Insurer, Language, Therapist
 from directory.services import REFERRERS_GROUP, THERAPISTS_GROUP
 from matching import selectors, services
@@ -28,6 +29,32 @@ from matching.serializers import (
     ReferralCreateSerializer,
     ScheduleSerializer,
 )
+
+# What the forms call their fields, for the labels and for the error summary at the top.
+NEED_LABELS = {
+    "postal_code": "Your ZIP code",
+    "insurance": "Insurance",
+    "max_fee": "If paying yourself: most per session ($)",
+    "formats": "How would you like to meet? (choose any)",
+    "focus_areas": "What is going on in your relationships? (choose any that fit)",
+    "concerns": "Concerns",
+    "language": "Preferred language",
+    "language_required": "Only therapists who speak it",
+    "age_group": "Age group",
+}
+REFERRAL_LABELS = {
+    "patient_name": "Full name",
+    "patient_birth_date": "Date of birth",
+    "patient_phone": "Phone",
+    "patient_email": "Email",
+    "notes": "Clinical summary for the accepting therapist (optional)",
+    "urgency": "Urgency",
+    **NEED_LABELS,
+    "postal_code": "Patient's ZIP code",
+    "formats": "Acceptable formats",
+    "focus_areas": "IPT focus areas",
+    "consent": "The patient agreed to be referred and to share these details with the therapist who accepts",
+}
 
 
 def role_required(group: str) -> Callable:
@@ -59,12 +86,24 @@ def _vocabularies() -> dict:
 
 
 def _errors(serializer: object) -> dict[str, list[str]]:
-    return {field: [str(message) for message in messages_] for field, messages_ in serializer.errors.items()}
+    return {field: _messages(detail) for field, detail in serializer.errors.items()}
+
+
+def _messages(detail: object) -> list[str]:
+    """A field's messages; a list's come by item (`{0: [...]}`), shown together under the field."""
+    if isinstance(detail, dict):
+        return [message for item in detail.values() for message in _messages(item)]
+    return [str(message) for message in detail]
+
+
+def _error_context(serializer: object, labels: dict[str, str]) -> dict:
+    errors = _errors(serializer)
+    return {"errors": errors, "error_summary": error_summary(errors, labels)}
 
 
 def find_my_match(request: HttpRequest) -> HttpResponse:
     """The client's questionnaire: results on the same page, nothing stored."""
-    context = {**_vocabularies(), "query": request.GET}
+    context = {**_vocabularies(), "query": request.GET, "labels": NEED_LABELS}
     if "postal_code" not in request.GET:
         return render(request, "matching/match.html", context)
     data = request.GET.copy()
@@ -72,7 +111,8 @@ def find_my_match(request: HttpRequest) -> HttpResponse:
         data.pop("insurance")
     need_input = NeedSerializer(data=data)
     if not need_input.is_valid():
-        return render(request, "matching/match.html", {**context, "errors": _errors(need_input)}, status=400)
+        context.update(_error_context(need_input, NEED_LABELS))
+        return render(request, "matching/match.html", context, status=400)
     result = services.rank_therapists(services.build_need(**need_input.need_arguments()), limit=10)
     context.update(
         results=selectors.match_items(result),
@@ -95,7 +135,7 @@ def referral_list(request: HttpRequest) -> HttpResponse:
 @sensitive_post_parameters(*PHI_FORM_FIELDS)
 @role_required(REFERRERS_GROUP)
 def referral_create(request: HttpRequest) -> HttpResponse:
-    context = {**_vocabularies(), "data": request.POST if request.method == "POST" else {}}
+    context = {**_vocabularies(), "data": request.POST if request.method == "POST" else {}, "labels": REFERRAL_LABELS}
     if request.method != "POST":
         return render(request, "matching/referral_form.html", context)
     data = request.POST.copy()
@@ -103,10 +143,10 @@ def referral_create(request: HttpRequest) -> HttpResponse:
         data.pop("insurance")
     referral_input = ReferralCreateSerializer(data=data)
     if not referral_input.is_valid():
-        errors = _errors(referral_input)
         if any(getattr(error, "code", "") == "crisis" for error in referral_input.errors.get("urgency", [])):
             return render(request, "matching/crisis.html", {"guidance": CRISIS_GUIDANCE}, status=400)
-        return render(request, "matching/referral_form.html", {**context, "errors": errors}, status=400)
+        context.update(_error_context(referral_input, REFERRAL_LABELS))
+        return render(request, "matching/referral_form.html", context, status=400)
     validated = referral_input.validated_data
     referral = services.create_referral(
         referrer=request.user,

@@ -241,6 +241,17 @@ def test_auth_pages_render_with_labels(client: Client) -> None:
     assert Client().get("/accounts/password_change/").status_code == 302
 
 
+def test_account_forms_leave_the_focus_at_the_top_of_the_page(client: Client, listed_therapist: Therapist) -> None:
+    # Autofocus would skip the "Skip to main content" link and the heading (Django's forms set it).
+    for url in ("/accounts/login/", "/accounts/signup/"):
+        assert "autofocus" not in client.get(url).content.decode(), url
+    failed = client.post("/accounts/login/", {"username": "lena", "password": "wrong"})
+    assert failed.status_code == 200 and "autofocus" not in failed.content.decode()
+    password_page = signed_in(listed_therapist.user).get("/accounts/password_change/")
+    assert password_page.status_code == 200 and "autofocus" not in password_page.content.decode()
+    assert client.post("/accounts/login/", {"username": "lena", "password": "correct-horse-battery"}).status_code == 302
+
+
 def test_password_reset_emails_a_working_link(client: Client, listed_therapist: Therapist) -> None:
     response = client.post("/accounts/password_reset/", {"email": "lena@example.org"})
     assert response.status_code == 302

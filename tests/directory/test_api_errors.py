@@ -6,7 +6,9 @@ import pytest
 from django.contrib.auth.models import User
 from rest_framework.test import APIClient
 
-from tests.conftest import token_client
+from directory.models import Therapist
+from matching.models import Referral
+from tests.conftest import make_user, token_client
 
 
 def test_a_url_that_does_not_parse_is_a_json_404_under_the_api(api_client: APIClient) -> None:
@@ -41,3 +43,69 @@ def test_errors_inside_a_list_are_named_by_position(referrer: User) -> None:
     errors = response.json()["errors"]
     assert set(errors) == {"concerns[0]", "formats[1]"}
     assert all(isinstance(messages, list) and isinstance(messages[0], str) for messages in errors.values())
+
+
+MATCH_BODY = {"postal_code": "11215"}
+REFERRAL_BODY = {
+    "postal_code": "11215", "patient_name": "Pat Example", "patient_birth_date": "1980-04-02",
+    "patient_phone": "718 555 0100", "consent": True,
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "message"),
+    [
+        ({**MATCH_BODY, "language_required": 0}, "language_required", "Expected a boolean, got an integer."),
+        ({"postal_code": 11215}, "postal_code", "Expected a string, got an integer."),
+        ({**MATCH_BODY, "max_fee": "150"}, "max_fee", "Expected an integer, got a string."),
+        ({**MATCH_BODY, "formats": ["online", 1]}, "formats[1]", "Expected a string, got an integer."),
+        ({**MATCH_BODY, "age_group": ["adults"]}, "age_group", "Expected a string, got an array."),
+    ],
+)
+@pytest.mark.django_db
+def test_a_json_value_of_another_type_is_a_400_naming_the_field(
+    api_client: APIClient, body: dict, field: str, message: str
+) -> None:
+    response = api_client.post("/api/match/", body, format="json")
+    assert response.status_code == 400
+    assert response.json() == {"errors": {field: [message]}}
+
+
+def test_type_errors_come_with_the_other_errors_of_the_body(referrer: User) -> None:
+    body = {**REFERRAL_BODY, "notes": 5, "consent": 1, "patient_name": ""}
+    response = token_client(referrer).post("/api/referrals/", body, format="json")
+    assert response.status_code == 400
+    errors = response.json()["errors"]
+    assert errors["notes"] == ["Expected a string, got an integer."]
+    assert errors["consent"] == ["Expected a boolean, got an integer."]
+    assert set(errors) == {"notes", "consent", "patient_name"}
+    assert not Referral.objects.exists()
+
+
+def test_a_nested_value_of_another_type_is_named_by_its_path(therapist_user: User) -> None:
+    office = {"address": "1 Main St", "city": "Brooklyn", "state": "NY", "postal_code": "11215"}
+    body = {"offices": [office, {**office, "postal_code": 11215}], "languages": ["en", 7]}
+    response = token_client(therapist_user).patch("/api/me/profile/", body, format="json")
+    assert response.status_code == 400
+    assert response.json() == {
+        "errors": {
+            "offices[1].postal_code": ["Expected a string, got an integer."],
+            "languages[1]": ["Expected a string, got an integer."],
+        }
+    }
+    assert Therapist.objects.get(user=therapist_user).offices.get().address == "1 Test St"
+
+
+@pytest.mark.django_db
+def test_json_of_the_right_types_still_validates(api_client: APIClient) -> None:
+    body = {**MATCH_BODY, "insurance": None, "max_fee": 150.0, "language_required": False, "formats": ["online"]}
+    assert api_client.post("/api/match/", body, format="json").status_code == 200
+
+
+@pytest.mark.django_db
+def test_the_token_endpoint_refuses_a_number_for_a_name_but_still_reads_forms(api_client: APIClient) -> None:
+    make_user("pat", "referrers")
+    response = api_client.post("/api/auth/token/", {"username": 5, "password": "x"}, format="json")
+    assert response.json() == {"errors": {"username": ["Expected a string, got an integer."]}}
+    form = api_client.post("/api/auth/token/", {"username": "pat", "password": "correct-horse-battery"})
+    assert form.status_code == 200 and form.json()["token"]

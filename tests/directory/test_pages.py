@@ -64,6 +64,20 @@ def test_bad_parameters_render_errors_with_status_400(client: Client) -> None:
     assert "insurance" in response.context["errors"]
 
 
+def test_the_error_summary_names_fields_by_their_labels(client: Client) -> None:
+    response = client.get("/therapists/", {"near": "Atlantis, ZZ", "insurance": "acme"})
+    summary = error_summary_of(response.content.decode())
+    assert "<strong>Near: ZIP code, “City, ST” or “lat,lng”</strong>: could not locate" in summary
+    assert "<strong>Insurance</strong>: Unknown value" in summary
+    assert "<strong>near</strong>" not in summary and "<strong>insurance</strong>" not in summary
+    paging = error_summary_of(client.get("/therapists/", {"page": "x"}).content.decode())
+    assert "<li>page must be a whole number from 1.</li>" in paging
+
+
+def error_summary_of(html: str) -> str:
+    return html.split('class="error-summary"', 1)[1].split("</div>", 1)[0]
+
+
 def test_page_past_the_end_is_404(client: Client) -> None:
     assert client.get("/therapists/", {"page": 999}).status_code == 404
 

@@ -94,6 +94,29 @@ def test_referral_form_errors_keep_what_was_typed(referrer: User) -> None:
     assert not Referral.objects.exists()
 
 
+def test_error_summaries_name_fields_by_their_labels(client: Client, referrer: User) -> None:
+    unknown_zip = error_summary_of(client.get("/match/", {"postal_code": "00000"}).content.decode())
+    assert "<strong>Your ZIP code</strong>: could not locate" in unknown_zip and "postal_code" not in unknown_zip
+    # A bad item of a list: its message, not its position.
+    bad_format = error_summary_of(
+        client.get("/match/", {"postal_code": "11215", "formats": ["online", "couch"]}).content.decode()
+    )
+    assert (
+        "<strong>How would you like to meet? (choose any)</strong>: &quot;couch&quot; is not a valid choice."
+        in bad_format
+    )
+    physician = signed_in(referrer)
+    unticked = {name: value for name, value in FORM.items() if name != "consent"}
+    no_consent = error_summary_of(physician.post("/referrals/new/", unticked).content.decode())
+    assert "<strong>The patient agreed to be referred and to share these details" in no_consent
+    no_contact = error_summary_of(physician.post("/referrals/new/", {**FORM, "patient_phone": ""}).content.decode())
+    assert "<strong>Phone</strong>: Give a phone number or an email" in no_contact
+
+
+def error_summary_of(html: str) -> str:
+    return html.split('class="error-summary"', 1)[1].split("</div>", 1)[0]
+
+
 def test_pages_refuse_the_wrong_people(client: Client, referrer: User, other_referrer: User,
                                       therapist_user: User) -> None:  # fmt: skip
     response = signed_in(referrer).post("/referrals/new/", FORM)
@@ -108,3 +131,12 @@ def test_every_page_carries_the_emergency_notice(client: Client, referrer: User)
     for url in ("/", "/therapists/", "/match/"):
         assert "988" in client.get(url).content.decode()
     assert "988" in signed_in(referrer).get("/referrals/").content.decode()
+
+
+def test_forms_send_strings_and_the_shared_serializers_still_read_them(referrer: User) -> None:
+    # The API refuses "150" for max_fee and "on" for a boolean; a form can send nothing else.
+    form = {**FORM, "consent": "on", "insurance": "", "max_fee": "150", "language": "es", "language_required": "on"}
+    response = signed_in(referrer).post("/referrals/new/", form)
+    assert response.status_code == 302
+    referral = Referral.objects.get(referrer=referrer)
+    assert (referral.max_fee, referral.language, referral.insurance) == (150, "es", None)

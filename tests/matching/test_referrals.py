@@ -139,6 +139,14 @@ def test_offer_only_to_a_ranked_candidate(referral: dict, referrer: User) -> Non
     assert "therapist" in response.json()["errors"]
 
 
+def test_an_id_past_the_largest_is_a_400_not_a_server_error(referral: dict, referrer: User) -> None:
+    # Found by `make fuzz`: SQLite raised OverflowError for 10**19 (PostgreSQL answered 400).
+    response = token_client(referrer).post(f"{REFERRALS}{referral['id']}/offers/", {"therapist": 10**19}, format="json")
+    assert response.status_code == 400
+    assert "less than or equal to" in response.json()["errors"]["therapist"][0]
+    assert Referral.objects.get(pk=referral["id"]).status == "matched"
+
+
 def test_decline_with_reason_moves_the_referral_to_declined(
     referral: dict, referrer: User, therapist_user: User, accepting_therapist: Therapist
 ) -> None:
