@@ -46,6 +46,19 @@ FIELD_JSON_TYPES: list[tuple[tuple[type, ...], str]] = [
 # (a QueryDict) is left to DRF, and JSON, which says what type it means, is held to the
 # schema's types. Null is left to `allow_null`.
 # (A comment, not a docstring: drf-spectacular would show a docstring on every input schema.)
+class SlugField(serializers.SlugRelatedField):
+    """A reference row named by its slug (or code).
+
+    Text no database row can hold (a NUL character, which PostgreSQL refuses
+    even in a query) is an invalid value rather than a lookup.
+    """
+
+    def to_internal_value(self, data: object) -> object:
+        if isinstance(data, str) and "\x00" in data:
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class StrictJsonTypes:
     def to_internal_value(self, data: object) -> object:
         wrong_types = {} if is_form_data(self) or not isinstance(data, Mapping) else json_type_errors(self, data)
@@ -254,7 +267,7 @@ class LicensedStateInputSerializer(StrictJsonTypes, serializers.Serializer):
 
 
 class InsurerInputSerializer(StrictJsonTypes, serializers.Serializer):
-    insurer = serializers.SlugRelatedField(slug_field="slug", queryset=Insurer.objects.all(), source="insurer_object")
+    insurer = SlugField(slug_field="slug", queryset=Insurer.objects.all(), source="insurer_object")
     accepting_new_clients = serializers.BooleanField(required=False, default=True)
 
     def to_internal_value(self, data: object) -> dict:
@@ -292,15 +305,9 @@ class ProfileInputSerializer(StrictJsonTypes, serializers.Serializer):
     sliding_scale = serializers.BooleanField(required=False)
     accepting_new_clients = serializers.BooleanField(required=False, source="accepts_new_clients")
     capacity = serializers.IntegerField(required=False)
-    focus_areas = serializers.SlugRelatedField(
-        slug_field="slug", queryset=FocusArea.objects.all(), many=True, required=False
-    )
-    concerns = serializers.SlugRelatedField(
-        slug_field="slug", queryset=Concern.objects.all(), many=True, required=False
-    )
-    languages = serializers.SlugRelatedField(
-        slug_field="code", queryset=Language.objects.all(), many=True, required=False
-    )
+    focus_areas = SlugField(slug_field="slug", queryset=FocusArea.objects.all(), many=True, required=False)
+    concerns = SlugField(slug_field="slug", queryset=Concern.objects.all(), many=True, required=False)
+    languages = SlugField(slug_field="code", queryset=Language.objects.all(), many=True, required=False)
     offices = OfficeInputSerializer(many=True, required=False)
     licensed_states = LicensedStateInputSerializer(many=True, required=False)
     insurers = InsurerInputSerializer(many=True, required=False)

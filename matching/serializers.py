@@ -14,7 +14,7 @@ from rest_framework import serializers
 
 from directory import geo
 from directory.models import AGE_GROUPS, FORMATS, Concern, FocusArea, Insurer, Language
-from directory.serializers import StrictJsonTypes, TherapistSerializer
+from directory.serializers import SlugField, StrictJsonTypes, TherapistSerializer
 from matching.models import Offer, Referral
 
 CRISIS_GUIDANCE = (
@@ -41,7 +41,7 @@ class SlugListField(serializers.ListField):
 
 
 @extend_schema_field({"type": "string", "nullable": True})
-class OptionalSlugField(serializers.SlugRelatedField):
+class OptionalSlugField(SlugField):
     """A reference by slug where null and "" both mean none (DRF reads "" as null, as a form's empty choice)."""
 
 

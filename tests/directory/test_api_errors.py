@@ -96,6 +96,17 @@ def test_a_nested_value_of_another_type_is_named_by_its_path(therapist_user: Use
     assert Therapist.objects.get(user=therapist_user).offices.get().address == "1 Test St"
 
 
+def test_a_nul_character_in_a_reference_slug_is_a_400_on_every_database(therapist_user: User) -> None:
+    """PostgreSQL refuses NUL even in a query's parameter: found by schemathesis as a 500 there."""
+    body = {"concerns": ["a\u0000b"], "insurers": [{"insurer": "aet\u0000na"}]}
+    response = token_client(therapist_user).patch("/api/me/profile/", body, format="json")
+    assert response.status_code == 400
+    assert set(response.json()["errors"]) == {"concerns", "insurers[0].insurer"}
+    match = token_client(therapist_user).post("/api/match/", {"postal_code": "11215", "insurance": "a\u0000"},
+                                              format="json")  # fmt: skip
+    assert match.status_code == 400 and "insurance" in match.json()["errors"]
+
+
 @pytest.mark.django_db
 def test_json_of_the_right_types_still_validates(api_client: APIClient) -> None:
     body = {**MATCH_BODY, "insurance": None, "max_fee": 150.0, "language_required": False, "formats": ["online"]}
