@@ -56,14 +56,6 @@ def validate_npi(value: str) -> None:
         raise ValidationError("This NPI fails its check digit (Luhn rule): check for a typo.", code="npi_luhn")
 
 
-def offers_any_format(formats: Iterable[str]) -> Q:
-    """The condition "offers at least one of these formats" (empty for no formats)."""
-    condition = Q()
-    for format_slug in formats:
-        condition |= Q(**{f"offers_{format_slug}": True})
-    return condition
-
-
 class ReferenceQuerySet(models.QuerySet):
     def by_slugs(self, slugs: list[str]) -> ReferenceQuerySet:
         return self.filter(slug__in=slugs)

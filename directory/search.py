@@ -101,6 +101,18 @@ GROUPED_ORDER = {
 }
 
 
+def union_all(parts: list[QuerySet], columns: list[str]) -> tuple[str, list]:
+    """These columns of every part as one `UNION ALL` (SQL and parameters), to wrap in a grouping query.
+
+    The ORM cannot group or count over a union; joined this way, each part
+    keeps its own index, where an `OR` of their conditions makes SQLite read every row.
+    """
+    selects = [part.values(*columns).query.sql_with_params() for part in parts]
+    names = ", ".join(columns)
+    sql = " UNION ALL ".join(f"SELECT {names} FROM ({select}) AS part{n}" for n, (select, _) in enumerate(selects))
+    return sql, [param for _, params in selects for param in params]
+
+
 def _grouped_page(parts: list[QuerySet], ordering: str, start: int, size: int) -> tuple[list[Hit], int]:
     """A page of therapists from their entries, nearest entry first, with the number of therapists: one query.
 
@@ -111,16 +123,14 @@ def _grouped_page(parts: list[QuerySet], ordering: str, start: int, size: int) -
     columns = ["therapist_id", "squared_distance", "last_name", "first_name"]
     if ordering == "-updated":
         columns.append("updated_at")
-    selects = [part.values(*columns).query.sql_with_params() for part in parts]
-    names = ", ".join(columns)
-    union = " UNION ALL ".join(f"SELECT {names} FROM ({sql}) AS part{n}" for n, (sql, _) in enumerate(selects))
+    union, params = union_all(parts, columns)
     sort_keys = "".join(f", MAX({column}) AS {column}" for column in columns[2:])
     query = (
         f"SELECT therapist_id, MIN(squared_distance) AS distance{sort_keys}, COUNT(*) OVER () AS total "
         f"FROM ({union}) AS entries GROUP BY therapist_id ORDER BY {GROUPED_ORDER[ordering]} LIMIT %s OFFSET %s"
     )
     with connection.cursor() as cursor:
-        cursor.execute(query, [*(param for _, params in selects for param in params), size, start])
+        cursor.execute(query, [*params, size, start])
         rows = cursor.fetchall()
     count = rows[0][-1] if rows else 0
     return [Hit(row[0], row[1]) for row in rows], count

@@ -19,14 +19,7 @@ from matching.services import PHI_FIELDS, MatchResult, log_phi_reads, read_patie
 def match_items(result: MatchResult) -> list[dict]:
     """Ranked results as `{"therapist", "score", "reasons", "components", ...}`, best first."""
     return [
-        {
-            "therapist": _with_distance(result.therapists[item.candidate.id], item.distance_miles),
-            "score": item.score,
-            "reasons": list(item.reasons),
-            "components": dict(item.components),
-            "delivery": item.delivery,
-            "distance_miles": item.distance_miles,
-        }
+        _match_item(item, _with_distance(result.therapists[item.candidate.id], item.distance_miles))
         for item in result.ranking.results
     ]
 
@@ -41,17 +34,19 @@ def match_results(result: MatchResult, *, url_of: Callable[[str], str], now: dat
     items = []
     for item, therapist, card in zip(result.ranking.results, therapists, cards, strict=True):
         therapist.distance_miles = item.distance_miles
-        items.append(
-            {
-                "therapist": listing_result(therapist, card, url=url_of(card["slug"]), now=now),
-                "score": item.score,
-                "reasons": list(item.reasons),
-                "components": dict(item.components),
-                "delivery": item.delivery,
-                "distance_miles": item.distance_miles,
-            }
-        )
+        items.append(_match_item(item, listing_result(therapist, card, url=url_of(card["slug"]), now=now)))
     return items
+
+
+def _match_item(item: ranking.RankedCandidate, therapist: object) -> dict:
+    return {
+        "therapist": therapist,
+        "score": item.score,
+        "reasons": list(item.reasons),
+        "components": dict(item.components),
+        "delivery": item.delivery,
+        "distance_miles": item.distance_miles,
+    }
 
 
 def _with_distance(therapist: Therapist, distance: float | None) -> Therapist:

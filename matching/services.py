@@ -32,6 +32,7 @@ from directory.models import (
     Therapist,
     has_any,
 )
+from directory.search import union_all
 from matching import notifications, ranking
 from matching.models import Match, Offer, PHIAccess, Referral, ReferralEvent
 
@@ -183,17 +184,12 @@ def exclusion_counts(reach: list[QuerySet]) -> dict[str, int]:
     """How many therapists in reach each hard constraint excludes, each under its first failure: one query.
 
     A therapist's code is the best of its entries' (an office may be out of
-    reach where a licence is not); the parts are joined with UNION ALL so
-    that each keeps its index.
+    reach where a licence is not).
     """
-    parts = [part.values("therapist_id", "code").query.sql_with_params() for part in reach]
-    union = " UNION ALL ".join(f"SELECT therapist_id, code FROM ({sql}) AS part{n}" for n, (sql, _) in enumerate(parts))
+    union, params = union_all(reach, ["therapist_id", "code"])
     per_therapist = f"SELECT MAX(code) AS best FROM ({union}) AS entries GROUP BY therapist_id"
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT best, COUNT(*) FROM ({per_therapist}) AS therapists GROUP BY best",
-            [param for _, params in parts for param in params],
-        )
+        cursor.execute(f"SELECT best, COUNT(*) FROM ({per_therapist}) AS therapists GROUP BY best", params)
         return {REASONS[code]: count for code, count in cursor.fetchall() if code != ELIGIBLE}
 
 
