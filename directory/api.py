@@ -29,7 +29,7 @@ from directory.serializers import (
     TokenRequestSerializer,
     listing_result,
 )
-from directory.services import page_cards, page_therapists, parse_page_parameters
+from directory.services import page_cards, parse_page_parameters
 
 
 class QueryInvalid(exceptions.ValidationError):
@@ -154,11 +154,10 @@ class TherapistSearchView(APIView):
         if not filterset.is_valid():
             raise QueryInvalid(query_errors(filterset))
         try:
-            result = filterset.result_page(page, page_size)
+            result = filterset.result_page(page, page_size, cards=True)
         except search.PageNotFound as error:
             raise exceptions.NotFound(str(error)) from error
-        # The page's cards: the last of the (at most three) queries.
-        therapists = page_therapists(result, Therapist.objects.for_result_cards())
+        therapists = result.therapists
         cards = page_cards(therapists, filterset.place)
         now, url_of = timezone.now(), profile_urls(request)
         results = [

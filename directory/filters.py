@@ -14,6 +14,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Model, QuerySet
 from django.http import QueryDict
+from django_filters.constants import EMPTY_VALUES
 
 from directory import geo, search
 from directory.models import AGE_GROUPS, FORMATS, Concern, FocusArea, Insurer, Language, SearchEntry
@@ -249,8 +250,13 @@ class TherapistFilter(django_filters.FilterSet):
         return queryset
 
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
-        """Every parameter's condition on `queryset`, entries the search starts from; unordered."""
-        queryset = super().filter_queryset(queryset)
+        """Every parameter's condition on `queryset`, entries the search starts from; unordered.
+
+        Each filter names a method of this class, called here directly (see SharedFilters).
+        """
+        for name, value in self.form.cleaned_data.items():
+            if value not in EMPTY_VALUES:
+                queryset = getattr(self, self.base_filters[name].method)(queryset, name, value)
         if not self.form.cleaned_data.get("accepting") and self.default_accepting:
             queryset = self.filter_accepting(queryset, "accepting", self.default_accepting)
         return queryset
@@ -277,17 +283,37 @@ class TherapistFilter(django_filters.FilterSet):
         data = self.form.cleaned_data
         return data.get("ordering") or ("distance" if data.get("near") else "name")
 
-    def result_page(self, page: int, page_size: int) -> search.ResultPage:
-        """The page of matching therapists; raises search.PageNotFound past the last page."""
+    def result_page(self, page: int, page_size: int, *, cards: bool = False) -> search.ResultPage:
+        """The page of matching therapists, with their stored cards if `cards`; PageNotFound past the last."""
         parts = [self.filter_queryset(entries) for entries in self.starting_entries()]
         return search.result_page(
-            parts, ordering=self.sort_order, grouped=self.place is not None, page=page, page_size=page_size
+            parts,
+            ordering=self.sort_order,
+            grouped=self.place is not None,
+            page=page,
+            page_size=page_size,
+            cards=cards,
         )
 
     @property
     def place(self) -> geo.Place | None:
         return self.form.cleaned_data.get("near") if self.is_bound and self.is_valid() else None
 
+
+class SharedFilters(dict):
+    """A FilterSet's declared filters, shared by its instances instead of deep-copied for each.
+
+    django-filter copies every filter for every FilterSet so that each copy can
+    find its `parent`; that copy cost more than validating the whole query. The
+    filters of TherapistFilter are stateless and each names a method, which
+    `filter_queryset` calls on the instance itself.
+    """
+
+    def __deepcopy__(self, memo: dict) -> SharedFilters:
+        return self
+
+
+TherapistFilter.base_filters = SharedFilters(TherapistFilter.base_filters)
 
 MULTI_VALUED = ("format", "insurance", "focus", "concern", "language", "age_group")
 

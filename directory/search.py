@@ -25,11 +25,6 @@ from directory.models import (
     mask,
 )
 
-ORDER_FIELDS = {
-    "name": ("last_name", "first_name"),
-    "-updated": ("-updated_at",),
-}
-
 
 @dataclass(frozen=True)
 class Hit:
@@ -37,6 +32,8 @@ class Hit:
     # Squared equirectangular distance to the nearest matching office; None when
     # the therapist matched without one (online in the client's state) or no place was given.
     squared_distance: float | None = None
+    # With `result_page(..., cards=True)`: the therapist's stored card and live availability.
+    therapist: Therapist | None = None
 
 
 @dataclass(frozen=True)
@@ -58,6 +55,11 @@ class ResultPage:
     def therapist_ids(self) -> list[int]:
         return [hit.therapist_id for hit in self.hits]
 
+    @property
+    def therapists(self) -> list[Therapist]:
+        """The page's therapists (read with `cards=True`), each with its `distance_sort`."""
+        return [hit.therapist for hit in self.hits if hit.therapist is not None]
+
 
 class PageNotFound(LookupError):
     def __init__(self, page: int, pages: int) -> None:
@@ -65,40 +67,54 @@ class PageNotFound(LookupError):
         self.page, self.pages = page, pages
 
 
-def result_page(parts: list[QuerySet], *, ordering: str, grouped: bool, page: int, page_size: int) -> ResultPage:
+def result_page(
+    parts: list[QuerySet], *, ordering: str, grouped: bool, page: int, page_size: int, cards: bool = False
+) -> ResultPage:
     """One page of the therapists these entries match, in `ordering` ("distance", "name" or "-updated").
 
     `parts` are sets of matching entries, each answered by one index. `grouped`
     says they may hold several entries per therapist (a search near a place:
     offices, and licences for online sessions); they are then grouped by
     therapist, each at its nearest office, and counted in the same query.
-    Else `parts` is one set with one entry per therapist. Raises PageNotFound
-    past the last page (the first page always exists).
+    Else `parts` is one set with one entry per therapist, counted first.
+    With `cards`, the page's query also reads each therapist's stored listing
+    card and availability (`Hit.therapist`): what the API shows, in no further
+    query. Raises PageNotFound past the last page (the first page always exists).
     """
     start = (page - 1) * page_size
     if grouped:
-        hits, count = _grouped_page(parts, ordering, start, page_size)
+        hits, count = _grouped_page(parts, ordering, start, page_size, cards=cards)
         if not hits and page > 1:
-            count = _grouped_page(parts, ordering, 0, 1)[1]
+            count = _grouped_page(parts, ordering, 0, 1, cards=False)[1]
     else:
         [entries] = parts
         count = entries.count()
         if start >= count and page > 1:
             hits = []
         else:
-            order = [*ORDER_FIELDS[ordering], "therapist_id"]
-            ids = entries.order_by(*order).values_list("therapist_id", flat=True)[start : start + page_size]
-            hits = [Hit(therapist_id) for therapist_id in ids]
+            hits = _ordered_page(entries, ordering, start, page_size, cards=cards)
     if not hits and page > 1:
         raise PageNotFound(page, max(1, math.ceil(count / page_size)))
     return ResultPage(hits=hits, count=count, page=page, page_size=page_size)
 
 
-GROUPED_ORDER = {
-    "distance": "distance ASC NULLS LAST, last_name, first_name, therapist_id",
-    "name": "last_name, first_name, therapist_id",
-    "-updated": "updated_at DESC, therapist_id",
+# Sort keys of a page, by ordering: the columns a page query selects, then its ORDER BY.
+SORT_COLUMNS = {
+    "distance": ["last_name", "first_name"],
+    "name": ["last_name", "first_name"],
+    "-updated": ["updated_at"],
 }
+ORDER_BY = {
+    "distance": "{p}distance ASC NULLS LAST, {p}last_name, {p}first_name, {p}therapist_id",
+    "name": "{p}last_name, {p}first_name, {p}therapist_id",
+    "-updated": "{p}updated_at DESC, {p}therapist_id",
+}
+ORDER_FIELDS = {
+    "name": ("last_name", "first_name", "therapist_id"),
+    "-updated": ("-updated_at", "therapist_id"),
+}
+# What the API shows of each therapist on a page (`Therapist.objects.for_result_cards()`).
+CARD_COLUMNS = ("id", "listing_card", "accepts_new_clients", "availability_confirmed_at")
 
 
 def union_all(parts: list[QuerySet], columns: list[str]) -> tuple[str, list]:
@@ -113,27 +129,53 @@ def union_all(parts: list[QuerySet], columns: list[str]) -> tuple[str, list]:
     return sql, [param for _, params in selects for param in params]
 
 
-def _grouped_page(parts: list[QuerySet], ordering: str, start: int, size: int) -> tuple[list[Hit], int]:
+def _grouped_page(parts: list[QuerySet], ordering: str, start: int, size: int, *, cards: bool) -> tuple[list[Hit], int]:
     """A page of therapists from their entries, nearest entry first, with the number of therapists: one query.
 
     The parts are joined with UNION ALL, so that each keeps its index; the
     columns read are in the covering indexes, so SQLite reads no table row
     (updated_at only when sorting by it).
     """
-    columns = ["therapist_id", "squared_distance", "last_name", "first_name"]
-    if ordering == "-updated":
-        columns.append("updated_at")
-    union, params = union_all(parts, columns)
-    sort_keys = "".join(f", MAX({column}) AS {column}" for column in columns[2:])
+    sort_columns = SORT_COLUMNS[ordering]
+    union, params = union_all(parts, ["therapist_id", "squared_distance", *sort_columns])
+    sort_keys = "".join(f", MAX({column}) AS {column}" for column in sort_columns)
     query = (
         f"SELECT therapist_id, MIN(squared_distance) AS distance{sort_keys}, COUNT(*) OVER () AS total "
-        f"FROM ({union}) AS entries GROUP BY therapist_id ORDER BY {GROUPED_ORDER[ordering]} LIMIT %s OFFSET %s"
+        f"FROM ({union}) AS entries GROUP BY therapist_id ORDER BY {ORDER_BY[ordering].format(p='')} "
+        "LIMIT %s OFFSET %s"
     )
+    params = [*params, size, start]
+    if cards:
+        therapists = list(
+            Therapist.objects.raw(_with_cards(query, "page.distance AS distance_sort, page.total", ordering), params)
+        )
+        count = therapists[0].total if therapists else 0
+        return [Hit(therapist.pk, therapist.distance_sort, therapist) for therapist in therapists], count
     with connection.cursor() as cursor:
-        cursor.execute(query, [*params, size, start])
+        cursor.execute(query, params)
         rows = cursor.fetchall()
     count = rows[0][-1] if rows else 0
     return [Hit(row[0], row[1]) for row in rows], count
+
+
+def _ordered_page(entries: QuerySet, ordering: str, start: int, size: int, *, cards: bool) -> list[Hit]:
+    """The therapists of one page of entries (one per therapist), without distances."""
+    page = entries.order_by(*ORDER_FIELDS[ordering])[start : start + size]
+    if not cards:
+        return [Hit(therapist_id) for therapist_id in page.values_list("therapist_id", flat=True)]
+    query, params = page.values("therapist_id", *SORT_COLUMNS[ordering]).query.sql_with_params()
+    therapists = Therapist.objects.raw(_with_cards(query, "NULL AS distance_sort", ordering), params)
+    return [Hit(therapist.pk, None, therapist) for therapist in therapists]
+
+
+def _with_cards(page_query: str, extra_columns: str, ordering: str) -> str:
+    """The page query joined with its therapists' cards, in the page's order (for `Therapist.objects.raw`)."""
+    table = Therapist._meta.db_table
+    columns = ", ".join(f"t.{column}" for column in CARD_COLUMNS)
+    return (
+        f"SELECT {columns}, {extra_columns} FROM ({page_query}) AS page "
+        f"JOIN {table} AS t ON t.id = page.therapist_id ORDER BY {ORDER_BY[ordering].format(p='page.')}"
+    )
 
 
 # --- Building entries ---------------------------------------------------------------
