@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -27,9 +28,9 @@ from directory.serializers import (
     ReferenceSerializer,
     TherapistSerializer,
     TokenRequestSerializer,
-    listing_result,
+    listing_result_json,
 )
-from directory.services import page_cards, parse_page_parameters
+from directory.services import page_card_texts, parse_page_parameters
 
 
 class QueryInvalid(exceptions.ValidationError):
@@ -158,21 +159,22 @@ class TherapistSearchView(APIView):
         except search.PageNotFound as error:
             raise exceptions.NotFound(str(error)) from error
         therapists = result.therapists
-        cards = page_cards(therapists, filterset.place)
+        cards = page_card_texts(therapists, filterset.place)
         now, url_of = timezone.now(), profile_urls(request)
         results = [
-            listing_result(therapist, card, url=url_of(card["slug"]), now=now)
+            listing_result_json(therapist, card, url=url_of(therapist.slug), now=now)
             for therapist, card in zip(therapists, cards, strict=True)
         ]
-        page, pages, count = result.page, result.pages, result.count
-        return Response(
-            {
-                "count": count,
-                "next": page_link(request, page + 1 if page < pages else None),
-                "previous": page_link(request, page - 1 if page > 1 else None),
-                "results": results,
-            }
+        page, pages = result.page, result.pages
+        # Written out around the stored cards' text rather than parsed and re-encoded by a renderer:
+        # the same JSON as TherapistSearchPage documents, in a fraction of the time.
+        next_link = json.dumps(page_link(request, page + 1 if page < pages else None))
+        previous_link = json.dumps(page_link(request, page - 1 if page > 1 else None))
+        body = (
+            f'{{"count": {result.count}, "next": {next_link}, "previous": {previous_link}, '
+            f'"results": [{", ".join(results)}]}}'
         )
+        return HttpResponse(body, content_type="application/json")
 
 
 class TherapistDetailView(APIView):

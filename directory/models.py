@@ -175,7 +175,7 @@ class TherapistQuerySet(models.QuerySet):
 
     def for_result_cards(self) -> TherapistQuerySet:
         """Only what a page of search results reads: the stored card and the live availability."""
-        return self.only("id", "listing_card", "accepts_new_clients", "availability_confirmed_at")
+        return self.only("id", "slug", "listing_card", "accepts_new_clients", "availability_confirmed_at")
 
     def for_listing(self) -> TherapistQuerySet:
         """Everything a result card shows, in a fixed number of queries."""

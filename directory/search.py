@@ -114,7 +114,7 @@ ORDER_FIELDS = {
     "-updated": ("-updated_at", "therapist_id"),
 }
 # What the API shows of each therapist on a page (`Therapist.objects.for_result_cards()`).
-CARD_COLUMNS = ("id", "listing_card", "accepts_new_clients", "availability_confirmed_at")
+CARD_COLUMNS = ("id", "slug", "listing_card", "accepts_new_clients", "availability_confirmed_at")
 
 
 def union_all(parts: list[QuerySet], columns: list[str]) -> tuple[str, list]:

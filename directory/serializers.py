@@ -172,9 +172,14 @@ class TherapistSerializer(serializers.Serializer):
     `distance_miles` attribute, when set by the search, is reported too.
     """
 
+    # The fields that depend on the request and the clock first (DYNAMIC_FIELDS); the rest, in
+    # this order, is the stored listing card, which the search API writes out as it is stored.
     id = serializers.IntegerField()
-    slug = serializers.SlugField()
     url = serializers.SerializerMethodField()
+    accepting_new_clients = serializers.SerializerMethodField()
+    availability_confirmed_at = serializers.DateTimeField(allow_null=True)
+    distance_miles = serializers.SerializerMethodField()
+    slug = serializers.SlugField()
     name = serializers.CharField(source="full_name")
     credentials = serializers.CharField()
     pronouns = serializers.CharField()
@@ -185,15 +190,12 @@ class TherapistSerializer(serializers.Serializer):
     focus_areas = ReferenceSerializer(many=True)
     concerns = ReferenceSerializer(many=True)
     languages = LanguageSerializer(many=True)
-    accepting_new_clients = serializers.SerializerMethodField()
-    availability_confirmed_at = serializers.DateTimeField(allow_null=True)
     session_cadence = serializers.CharField()
     offices = OfficeSerializer(many=True)
     licensed_states = serializers.SerializerMethodField()
     fee_min = serializers.IntegerField(allow_null=True)
     fee_max = serializers.IntegerField(allow_null=True)
     sliding_scale = serializers.BooleanField()
-    distance_miles = serializers.SerializerMethodField()
     is_demo = serializers.BooleanField()
 
     def get_url(self, therapist: Therapist) -> str:
@@ -404,6 +406,24 @@ def listing_result(therapist: Therapist, card: dict, *, url: str, now: datetime.
         "distance_miles": therapist.distance_miles,
     }
     return {name: dynamic[name] if name in dynamic else card[name] for name in RESULT_FIELDS}
+
+
+def listing_result_json(therapist: Therapist, card: str, *, url: str, now: datetime.datetime) -> str:
+    """`listing_result` as JSON text: the live fields, then the stored card's own text, neither parsed nor re-encoded.
+
+    The same object as `listing_result` gives (the live fields come first);
+    `card` is the therapist's listing card, a JSON object.
+    """
+    live = json.dumps(
+        {
+            "id": therapist.pk,
+            "url": url,
+            "accepting_new_clients": therapist.is_accepting(now),
+            "availability_confirmed_at": _datetime_field.to_representation(therapist.availability_confirmed_at),
+            "distance_miles": therapist.distance_miles,
+        }
+    )
+    return f"{live[:-1]}, {card.lstrip()[1:]}"
 
 
 _datetime_field = serializers.DateTimeField()

@@ -112,22 +112,28 @@ def page_therapists(result: search.ResultPage, therapists: QuerySet) -> list[The
     return page
 
 
-def page_cards(therapists: list[Therapist], place: geo.Place | None) -> list[dict]:
-    """The parsed listing cards of one page of results, with `distance_miles` set on each therapist.
+def page_card_texts(therapists: list[Therapist], place: geo.Place | None) -> list[str]:
+    """The listing cards of one page of results as stored (JSON text), with `distance_miles` set on each therapist.
 
-    A card that was never built (a profile written without `refresh_listing`) is built now.
+    A card that was never built (a profile written without `refresh_listing`)
+    is built now. Only the cards of therapists found near `place` are parsed, for their offices.
     """
     missing = [therapist.pk for therapist in therapists if not therapist.listing_card]
     rebuilt = refresh_listing(missing) if missing else {}
-    cards = [json.loads(therapist.listing_card or rebuilt[therapist.pk]) for therapist in therapists]
-    for therapist, card in zip(therapists, cards, strict=True):
+    texts = [therapist.listing_card or rebuilt[therapist.pk] for therapist in therapists]
+    for therapist, text in zip(therapists, texts, strict=True):
         therapist.distance_miles = None
         if place is not None and getattr(therapist, "distance_sort", None) is not None:
-            offices = card["offices"]
+            offices = json.loads(text)["offices"]
             therapist.distance_miles = nearest_miles(
                 place, ((office["latitude"], office["longitude"]) for office in offices)
             )
-    return cards
+    return texts
+
+
+def page_cards(therapists: list[Therapist], place: geo.Place | None) -> list[dict]:
+    """The parsed listing cards of one page of results, with `distance_miles` set on each therapist."""
+    return [json.loads(text) for text in page_card_texts(therapists, place)]
 
 
 def _therapist_fields(record: dict, now: datetime.datetime) -> dict:
