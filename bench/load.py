@@ -21,7 +21,6 @@ from django.utils.text import slugify
 
 from directory import geo
 from directory.models import (
-    TEXT_TABLE,
     Concern,
     FocusArea,
     Insurer,
@@ -32,7 +31,7 @@ from directory.models import (
     Therapist,
     TherapistInsurer,
 )
-from directory.search import build_entries, store_texts
+from directory.search import build_entries
 from directory.serializers import build_listing_card
 from directory.services import _therapist_fields
 
@@ -46,9 +45,6 @@ def empty_directory() -> None:
     tables = [model._meta.db_table for model in models]
     statements = connection.ops.sql_flush(no_style(), tables, reset_sequences=True, allow_cascade=True)
     connection.ops.execute_sql_flush(statements)
-    if connection.vendor == "sqlite":
-        with connection.cursor() as cursor:
-            cursor.execute(f"DELETE FROM {TEXT_TABLE}")  # the free text index (search.store_texts)
 
 
 def batches(records: Iterable[dict], size: int) -> Iterator[list[dict]]:
@@ -118,7 +114,6 @@ class BulkLoader:
             for entry in self.entries(therapist, record, links)
         ]
         SearchEntry.objects.bulk_create(entries, batch_size=BATCH_SIZE)
-        store_texts([therapist.pk for therapist in therapists], entries)
         rows: dict[type[Model], list[tuple]] = {}
         for therapist, (record, links) in zip(therapists, related, strict=True):
             rows.setdefault(Office, []).extend(

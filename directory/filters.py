@@ -211,7 +211,10 @@ class TherapistFilter(django_filters.FilterSet):
         return queryset  # applied together in filter_queryset
 
     def filter_text(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        return queryset.matching_text(value) if value.strip() else queryset
+        if not value.strip():
+            return queryset
+        data = self.form.cleaned_data
+        return queryset.matching_text(value, profiles=not data.get("near") and not data.get("state"))
 
     def filter_formats(self, queryset: QuerySet, name: str, value: list[str]) -> QuerySet:
         return queryset.offering_formats(value) if value else queryset
@@ -293,7 +296,21 @@ class TherapistFilter(django_filters.FilterSet):
             page=page,
             page_size=page_size,
             cards=cards,
+            count=self.text_only_count(),
         )
+
+    def text_only_count(self) -> int | None:
+        """The number of results when free text is the only condition and the text index can count alone."""
+        data = self.form.cleaned_data
+        unconditional = {"q", "radius", "ordering"}  # radius means nothing without near
+        conditions = [
+            name
+            for name, value in data.items()
+            if name not in unconditional and value not in EMPTY_VALUES and not (name == "accepting" and value == "any")
+        ]
+        if conditions or not (data.get("q") or "").strip() or self.default_accepting not in (None, "any"):
+            return None
+        return SearchEntry.objects.count_matching_text(data["q"])
 
     @property
     def place(self) -> geo.Place | None:

@@ -671,18 +671,19 @@ class SearchEntryQuerySet(models.QuerySet):
         online = self.licensed_here(state).offering_formats(["online"])
         return online.annotate(squared_distance=Cast(Value(None), models.FloatField()))
 
-    def matching_text(self, text: str) -> SearchEntryQuerySet:
+    def matching_text(self, text: str, *, profiles: bool = False) -> SearchEntryQuerySet:
         """Every word appears in the name, credentials or bio (case-insensitive), by the text index.
 
         Words of three letters or more are looked up in the trigram index
         (SQLite: the FTS5 table `directory_searchtext`; PostgreSQL: pg_trgm on
-        `text`); shorter ones are matched on the text itself.
+        `text`); shorter ones are matched on the text itself. `profiles` says
+        these are PROFILE entries, which carry the text: PostgreSQL then tests
+        it on them rather than through the therapist's profile entry.
         """
         words = text.lower().split()[:8]
         queryset = self
-        indexed = [word for word in words if len(word) >= 3]
-        if indexed and connections[self.db].vendor == "sqlite":
-            phrase = " AND ".join('"{}"'.format(word.replace('"', '""')) for word in indexed)
+        phrase = text_index_phrase(words)
+        if phrase and connections[self.db].vendor == "sqlite":
             # The unary + keeps SQLite from looking up each matching id in the therapist index: a common
             # word matches tens of thousands, and a scan checking membership is then several times faster.
             column = f'+"{self.model._meta.db_table}"."therapist_id"'
@@ -691,13 +692,33 @@ class SearchEntryQuerySet(models.QuerySet):
             words = [word for word in words if len(word) < 3]
         if not words:
             return queryset
-        profiles = SearchEntry.objects.profiles()
-        for word in words:
-            profiles = profiles.filter(text__contains=word)
-        return queryset.filter(therapist_id__in=profiles.values("therapist_id"))
+        if profiles:
+            return queryset.filter(*(Q(text__contains=word) for word in words))
+        with_text = SearchEntry.objects.profiles().filter(*(Q(text__contains=word) for word in words))
+        return queryset.filter(therapist_id__in=with_text.values("therapist_id"))
+
+    def count_matching_text(self, text: str) -> int | None:
+        """How many published therapists `matching_text(text)` finds, from SQLite's text index alone.
+
+        None when the index cannot say alone: on PostgreSQL (its trigram index
+        is lossy), or for a word of fewer than three letters. The FTS5 table
+        holds exactly the PROFILE entries' texts (migration 0007's triggers).
+        """
+        words = text.lower().split()[:8]
+        phrase = text_index_phrase(words)
+        if not phrase or any(len(word) < 3 for word in words) or connections[self.db].vendor != "sqlite":
+            return None
+        with connections[self.db].cursor() as cursor:
+            cursor.execute(f"SELECT COUNT(*) FROM {TEXT_TABLE} WHERE {TEXT_TABLE} MATCH %s", [phrase])
+            return cursor.fetchone()[0]
 
 
-TEXT_TABLE = "directory_searchtext"  # SQLite only: see matching_text and search.store_texts
+def text_index_phrase(words: list[str]) -> str:
+    """SQLite FTS5 query for the words of three letters or more, each as a quoted string ("" if none)."""
+    return " AND ".join('"{}"'.format(word.replace('"', '""')) for word in words if len(word) >= 3)
+
+
+TEXT_TABLE = "directory_searchtext"  # SQLite only: see matching_text and migration 0007
 
 
 class SearchEntry(models.Model):

@@ -18,7 +18,6 @@ from directory.models import (
     AGE_GROUP_BITS,
     FORMAT_BITS,
     STATE_BITS,
-    TEXT_TABLE,
     Office,
     SearchEntry,
     Therapist,
@@ -68,7 +67,14 @@ class PageNotFound(LookupError):
 
 
 def result_page(
-    parts: list[QuerySet], *, ordering: str, grouped: bool, page: int, page_size: int, cards: bool = False
+    parts: list[QuerySet],
+    *,
+    ordering: str,
+    grouped: bool,
+    page: int,
+    page_size: int,
+    cards: bool = False,
+    count: int | None = None,
 ) -> ResultPage:
     """One page of the therapists these entries match, in `ordering` ("distance", "name" or "-updated").
 
@@ -79,7 +85,9 @@ def result_page(
     Else `parts` is one set with one entry per therapist, counted first.
     With `cards`, the page's query also reads each therapist's stored listing
     card and availability (`Hit.therapist`): what the API shows, in no further
-    query. Raises PageNotFound past the last page (the first page always exists).
+    query. `count`, when the caller knows it (see TherapistFilter.text_only_count),
+    spares counting the one set. Raises PageNotFound past the last page (the
+    first page always exists).
     """
     start = (page - 1) * page_size
     if grouped:
@@ -88,7 +96,7 @@ def result_page(
             count = _grouped_page(parts, ordering, 0, 1, cards=False)[1]
     else:
         [entries] = parts
-        count = entries.count()
+        count = entries.count() if count is None else count
         if start >= count and page > 1:
             hits = []
         else:
@@ -237,15 +245,3 @@ def entries_of(therapist: Therapist) -> list[SearchEntry]:
         concern_ids=[concern.pk for concern in therapist.concerns.all()],
         language_ids=[language.pk for language in therapist.languages.all()],
     )
-
-
-def store_texts(therapist_ids: list[int], entries: Iterable[SearchEntry]) -> None:
-    """Keep SQLite's FTS5 table in step with these therapists' PROFILE entries (PostgreSQL indexes the column)."""
-    if connection.vendor != "sqlite":
-        return
-    texts = [(entry.therapist_id, entry.text) for entry in entries if entry.kind == SearchEntry.Kind.PROFILE]
-    with connection.cursor() as cursor:
-        for start in range(0, len(therapist_ids), 500):
-            batch = therapist_ids[start : start + 500]
-            cursor.execute(f"DELETE FROM {TEXT_TABLE} WHERE rowid IN ({', '.join(['%s'] * len(batch))})", batch)
-        cursor.executemany(f"INSERT INTO {TEXT_TABLE} (rowid, text) VALUES (%s, %s)", texts)

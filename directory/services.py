@@ -96,7 +96,6 @@ def refresh_listing(therapist_ids: Iterable[int]) -> dict[int, str]:
             entries = [entry for therapist in therapists for entry in search.entries_of(therapist)]
             SearchEntry.objects.filter(therapist_id__in=batch).delete()
             SearchEntry.objects.bulk_create(entries, batch_size=1000)
-            search.store_texts(batch, entries)
     return cards
 
 

@@ -85,6 +85,21 @@ def test_free_text_needs_every_word_in_name_credentials_or_bio(
     assert found(api_client, therapist, q=text) is expected
 
 
+@pytest.mark.parametrize("params", [{}, {"accepting": "any"}, {"accepting": "true"}, {"format": "individual"}])
+def test_free_text_count_is_the_number_of_therapists_found(api_client: APIClient, params: dict) -> None:
+    """With the text as the only condition SQLite counts from its text index alone: the same number."""
+    kept = make_therapist(npi="1234567893", last_name="Keeper", bio="A quixotic grief.")
+    gone = make_therapist(npi="1245319599", last_name="Goner", bio="Quixotic, too.")
+    hidden = make_therapist(npi="1000000004", last_name="Hidden", bio="Quixotic as well.")
+    profiles.suspend_profile(therapist=hidden)
+    gone.delete()  # deleted outright: its entries go, and the text index follows (migration 0007)
+    response = api_client.get(SEARCH, {"q": "quixotic", "page_size": 100, **params})
+    assert response.status_code == 200
+    ids = [row["id"] for row in response.json()["results"]]
+    assert ids == [kept.pk]
+    assert response.json()["count"] == 1
+
+
 def test_free_text_follows_an_edited_bio(api_client: APIClient) -> None:
     therapist = make_therapist(npi="1234567893", last_name="Editor", bio="Role disputes")
     assert found(api_client, therapist, q="disputes")
