@@ -607,7 +607,7 @@ class SquaredDistance(models.Func):
 # matching's hard constraints also read capacity and fees near a place or in a state.
 COVERED = ["formats", "age_groups", "insurers", "open_insurers", "focus_areas", "concerns", "languages", "states",
            "accepting_since", "last_name", "first_name"]  # fmt: skip
-COVERED_FOR_MATCHING = [*COVERED, "capacity", "fee_min", "sliding_scale"]
+COVERED_FOR_MATCHING = [*COVERED, "capacity", "fee_min", "sliding_scale", "training_level"]
 
 
 class SearchEntryQuerySet(models.QuerySet):
@@ -774,7 +774,11 @@ class SearchEntry(models.Model):
                 fields=["kind", "latitude", "longitude", "therapist", *COVERED_FOR_MATCHING],
                 name="search_by_coordinates",
             ),
-            models.Index(fields=["kind", "state", "therapist", *COVERED_FOR_MATCHING], name="search_by_state"),
+            # Licence entries have no coordinates; listed so that loading candidates reads the index alone.
+            models.Index(
+                fields=["kind", "state", "therapist", *COVERED_FOR_MATCHING, "latitude", "longitude"],
+                name="search_by_state",
+            ),
             models.Index(
                 fields=["kind", "last_name", "first_name", "therapist", *COVERED[:-2], "updated_at"],
                 name="search_by_name",

@@ -266,8 +266,18 @@ class MaskDecoder:
         found = decoded.get(value)
         if found is None:
             names = self.names[vocabulary]
-            found = decoded[value] = frozenset(name for bit, name in names.items() if value >> bit & 1)
+            found = decoded[value] = frozenset(names[bit] for bit in set_bits(value) if bit in names)
         return found
+
+
+def set_bits(value: int) -> list[int]:
+    """The positions of the bits set in `value`, lowest first."""
+    bits = []
+    while value:
+        lowest = value & -value
+        bits.append(lowest.bit_length() - 1)
+        value ^= lowest
+    return bits
 
 
 def offer_history(therapist_ids: list[int], *, now: datetime.datetime) -> dict[int, tuple[int, int, int]]:
