@@ -3,6 +3,12 @@
 from django.db import migrations, models
 
 
+def analyze(apps: object, schema_editor: object) -> None:
+    """Planner statistics for the rebuilt indexes: without them SQLite sorts a name-ordered page in a temporary
+    b-tree (search_by_state for search_by_name), a hundred milliseconds at 10^5 therapists."""
+    schema_editor.execute("ANALYZE directory_searchentry")
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -26,4 +32,5 @@ class Migration(migrations.Migration):
             model_name='searchentry',
             index=models.Index(fields=['kind', 'state', 'therapist', 'formats', 'age_groups', 'insurers', 'open_insurers', 'focus_areas', 'concerns', 'languages', 'states', 'accepting_since', 'last_name', 'first_name', 'capacity', 'fee_min', 'sliding_scale', 'training_level', 'latitude', 'longitude'], name='search_by_state'),
         ),
+        migrations.RunPython(analyze, migrations.RunPython.noop),
     ]
