@@ -215,7 +215,7 @@ def load_candidates(entries: Iterable[QuerySet], *, now: datetime.datetime) -> l
         if row[1] == SearchEntry.Kind.OFFICE:
             offices[row[0]].append(ranking.Office(row[2], row[3]))
     history = offer_history(list(first_rows), now=now)
-    decode = MaskDecoder()
+    decode = mask_decoder()
     candidates = []
     for therapist_id, row in first_rows.items():
         answered, quickly, recent = history.get(therapist_id, (0, 0, 0))
@@ -249,7 +249,10 @@ def load_candidates(entries: Iterable[QuerySet], *, now: datetime.datetime) -> l
 class MaskDecoder:
     """Masks back to the slugs the engine speaks, each distinct mask decoded once."""
 
+    MAX_DECODED = 100_000  # distinct masks kept per vocabulary; then it starts afresh
+
     def __init__(self) -> None:
+        self.sources = tuple(reference_rows(model, key) for model, key in REFERENCE_VOCABULARIES)
         self.names = {
             "formats": {bit: slug for slug, bit in FORMAT_BITS.items()},
             "age_groups": {bit: slug for slug, bit in AGE_GROUP_BITS.items()},
@@ -265,9 +268,26 @@ class MaskDecoder:
         decoded = self.decoded[vocabulary]
         found = decoded.get(value)
         if found is None:
+            if len(decoded) >= self.MAX_DECODED:
+                decoded.clear()
             names = self.names[vocabulary]
             found = decoded[value] = frozenset(names[bit] for bit in set_bits(value) if bit in names)
         return found
+
+
+REFERENCE_VOCABULARIES = ((Insurer, "slug"), (FocusArea, "slug"), (Concern, "slug"), (Language, "code"))
+_decoders: list[MaskDecoder] = []
+
+
+def mask_decoder() -> MaskDecoder:
+    """The process's decoder, so that masks seen by earlier matches are not decoded again.
+
+    Built anew when a reference table changed: its per-process copy (`reference_rows`) is then a new one.
+    """
+    current = tuple(reference_rows(model, key) for model, key in REFERENCE_VOCABULARIES)
+    if not _decoders or any(old is not new for old, new in zip(_decoders[0].sources, current, strict=True)):
+        _decoders[:] = [MaskDecoder()]
+    return _decoders[0]
 
 
 def set_bits(value: int) -> list[int]:
