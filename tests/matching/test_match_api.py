@@ -148,3 +148,14 @@ def test_language_preference_without_requirement_is_soft(api_client: APIClient) 
     speakers = [item for item in results if "es" in {lang["code"] for lang in item["therapist"]["languages"]}]
     assert len(speakers) < len(results), "non-speakers still rank when the language is only preferred"
     assert all(f"Speaks {spanish.name}" in item["reasons"] for item in speakers)
+
+
+def test_a_new_insurer_is_matched_after_earlier_matches(api_client: APIClient) -> None:
+    """The engine's mask decoder lives as long as the process, but learns of a reference row added since."""
+    assert api_client.post(MATCH, {**BROOKLYN_MEDICAID_GRIEF, "insurance": "aetna"}, format="json").status_code == 200
+    services.Insurer.objects.create(slug="harbor-health", name="Harbor Health")
+    therapist = make_therapist(npi="1000000053", last_name="Harbor", insurers=("harbor-health",))
+    response = api_client.post(MATCH, {**BROOKLYN_MEDICAID_GRIEF, "insurance": "harbor-health"}, format="json")
+    assert response.status_code == 200
+    # Excluded under "insurance" if the decoder did not know the new insurer's bit.
+    assert therapist.pk in [item["therapist"]["id"] for item in response.json()["results"]]
