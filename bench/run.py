@@ -360,6 +360,24 @@ def machine() -> str:
     )
 
 
+def cpu_times() -> list[int] | None:
+    """The machine's CPU time counters (Linux /proc/stat: user, nice, system, idle, iowait, irq, softirq, steal)."""
+    try:
+        with open("/proc/stat") as stat:
+            return [int(value) for value in stat.readline().split()[1:9]]
+    except (OSError, ValueError):
+        return None
+
+
+def steal_percent(before: list[int] | None, after: list[int] | None) -> float | None:
+    """Share of CPU time the hypervisor gave to other guests during the run: a virtual machine's noise."""
+    if not before or not after or len(before) < 8 or len(after) < 8:
+        return None
+    elapsed = [later - earlier for earlier, later in zip(before, after, strict=True)]
+    total = sum(elapsed)
+    return round(100 * elapsed[7] / total, 1) if total else None
+
+
 def database_name() -> str:
     from django.db import connection
 
@@ -382,7 +400,7 @@ def run_benchmark(
 
     from directory.models import Therapist
 
-    load_before = os.getloadavg()[0]
+    load_before, cpu_before = os.getloadavg()[0], cpu_times()
     with override_settings(ROOT_URLCONF="bench.urls", ALLOWED_HOSTS=[*settings.ALLOWED_HOSTS, "testserver"]):
         client = Client()
         searches = search_parameters(client)
@@ -422,6 +440,7 @@ def run_benchmark(
         results["search_rps"] = throughput["search_rps"]
         results["throughput"] = throughput
     results["load_average_1min"]["after"] = round(os.getloadavg()[0], 2)
+    results["cpu_steal_percent"] = steal_percent(cpu_before, cpu_times())
     write_results(results, results_dir)
     return results
 
@@ -474,14 +493,14 @@ def results_table(results_dir: Path) -> str:
     rows = result_rows(results_dir)
     header = ("| code | database | therapists | search p50 ms | search p95 ms | worst query p95 ms | floor SQL p50 ms "
               "| floor framework p50 ms | ratio p50 | SQL queries per search | match p95 ms | searches/s "
-              "| load s | date | machine |")  # fmt: skip
+              "| load s | CPU steal % | date | machine |")  # fmt: skip
     lines = [header, "|" + " --- |" * (header.count("|") - 1)]
     for row in rows:
         code = f"{row['label']} ({row.get('code', '?')})"
         cells = [code, row["database"], row["therapists"], row["search_p50_ms"], row["search_p95_ms"],
                  row.get("search_p95_max_ms"), row["floor_sql_p50_ms"], row["floor_framework_p50_ms"],
                  row["ratio_p50"], row["queries_per_search"], row["match_p95_ms"], row["search_rps"],
-                 row.get("load_seconds"), row["date"][:16], row["machine"]]  # fmt: skip
+                 row.get("load_seconds"), row.get("cpu_steal_percent"), row["date"][:16], row["machine"]]  # fmt: skip
         lines.append("| " + " | ".join(_cell(cell) for cell in cells) + " |")
     names = list(SEARCHES)
     lines += ["", "Per query, p50 / p95 ms (SQL queries per request):", ""]

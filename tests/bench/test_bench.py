@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from bench.generate import LARGEST_METROS, national_records, national_regions
 from bench.load import load_national_directory
-from bench.run import REQUIRED_KEYS, SEARCHES, TYPICAL, run_benchmark
+from bench.run import REQUIRED_KEYS, SEARCHES, TYPICAL, run_benchmark, steal_percent
 from directory.models import Office, Therapist
 
 
@@ -66,3 +66,10 @@ def test_make_bench_runs_end_to_end_with_gunicorn(tmp_path: Path) -> None:
     assert results["therapists"] == 500
     assert results["search_rps"] > 0
     assert results["throughput"]["non_2xx"] == 0
+
+
+def test_cpu_steal_is_the_share_of_time_given_to_other_guests() -> None:
+    before = [100, 0, 50, 800, 0, 0, 0, 50]
+    after = [200, 0, 100, 1500, 0, 0, 0, 200]  # 150 of 1,000 ticks stolen
+    assert steal_percent(before, after) == 15.0
+    assert steal_percent(None, after) is None
