@@ -13,6 +13,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from directory.models import Therapist
+from matching import services
 from matching.models import Offer, PHIAccess, Referral
 from tests.conftest import make_therapist, make_user, token_client
 
@@ -296,3 +297,19 @@ def test_referral_list_and_inbox_run_a_constant_number_of_queries(
         assert len(token_client(therapist_user).get("/api/me/offers/").json()) == 4
     with django_assert_max_num_queries(30):
         assert physician.get(f"{REFERRALS}{created['id']}/").status_code == 200
+
+
+def test_offer_history_counts_answers_quick_answers_and_recent_offers(
+    referral: dict, referrer: User, accepting_therapist: Therapist
+) -> None:
+    """What the engine's responsiveness and load read, per therapist, from the offers table."""
+    offer_to(token_client(referrer), referral["id"], accepting_therapist)
+    now = timezone.now()
+    offer = Offer.objects.get(referral_id=referral["id"], therapist=accepting_therapist)
+    Offer.objects.filter(pk=offer.pk).update(
+        created_at=now - datetime.timedelta(days=40), responded_at=now - datetime.timedelta(days=39)
+    )
+    other = make_therapist(npi="1000000061", last_name="Nooffers")
+    history = services.offer_history([accepting_therapist.pk, other.pk], now=now)
+    assert history == {accepting_therapist.pk: (1, 1, 0)}  # answered, within 3 days, none in the last 30 days
+    assert services.offer_history([], now=now) == {}
