@@ -100,6 +100,14 @@ def test_free_text_count_is_the_number_of_therapists_found(api_client: APIClient
     assert response.json()["count"] == 1
 
 
+def test_free_text_follows_an_entry_whose_text_is_updated_in_place(api_client: APIClient) -> None:
+    """The text index follows UPDATEs of the entries too (on SQLite, migration 0007's update trigger)."""
+    therapist = make_therapist(npi="1234567893", last_name="Inplace", bio="Role disputes")
+    SearchEntry.objects.filter(therapist=therapist, kind=SearchEntry.Kind.PROFILE).update(text="life transitions")
+    assert not found(api_client, therapist, q="disputes")
+    assert found(api_client, therapist, q="transitions")
+
+
 def test_free_text_follows_an_edited_bio(api_client: APIClient) -> None:
     therapist = make_therapist(npi="1234567893", last_name="Editor", bio="Role disputes")
     assert found(api_client, therapist, q="disputes")
