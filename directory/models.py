@@ -45,11 +45,11 @@ def npi_check_digit(prefix: str) -> int:
 
 
 def npi_is_valid(npi: str) -> bool:
-    return len(npi) == 10 and npi.isdigit() and npi_check_digit(npi[:9]) == int(npi[9])
+    return len(npi) == 10 and npi.isascii() and npi.isdigit() and npi_check_digit(npi[:9]) == int(npi[9])
 
 
 def validate_npi(value: str) -> None:
-    if not value.isdigit() or len(value) != 10:
+    if not (value.isascii() and value.isdigit()) or len(value) != 10:
         raise ValidationError("An NPI is exactly 10 digits.", code="npi_format")
     if not npi_is_valid(value):
         raise ValidationError("This NPI fails its check digit (Luhn rule): check for a typo.", code="npi_luhn")

@@ -41,7 +41,7 @@ def parse_page_parameters(query: Mapping[str, str]) -> tuple[int, int]:
         if raw in (None, ""):
             values[name] = default
             continue
-        if not str(raw).isdigit() or int(raw) < 1:
+        if not (str(raw).isascii() and str(raw).isdigit()) or int(raw) < 1:
             errors[name] = [f"{name} must be a whole number from 1."]
         elif maximum is not None and int(raw) > maximum:
             errors[name] = [f"{name} must be at most {maximum}."]

@@ -199,7 +199,7 @@ def _run(request: HttpRequest, action: Callable[[], object], success: str) -> No
 @role_required(REFERRERS_GROUP)
 def referral_offer(request: HttpRequest, referral_id: str) -> HttpResponse:
     referral = _own_referral(request, referral_id)
-    therapist_ids = [int(value) for value in request.POST.getlist("therapist") if value.isdigit()]
+    therapist_ids = [int(value) for value in request.POST.getlist("therapist") if value.isascii() and value.isdigit()]
     if not therapist_ids:
         messages.error(request, "Choose at least one therapist to offer the referral to.")
     else:

@@ -24,7 +24,7 @@ def relax(query: QueryDict, suggestion: str) -> str:
     relaxed.pop("page", None)
     if suggestion == "radius":
         current = relaxed.get("radius", "25")
-        relaxed["radius"] = "100" if not current.isdigit() or int(current) < 100 else "500"
+        relaxed["radius"] = "100" if not (current.isascii() and current.isdigit()) or int(current) < 100 else "500"
     elif suggestion == "online":
         relaxed.setlist("format", [*relaxed.getlist("format"), "online"])
     elif suggestion == "accepting":

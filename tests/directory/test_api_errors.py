@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
 from rest_framework.test import APIClient
 
-from directory.models import Therapist
+from directory.models import Therapist, npi_is_valid, validate_npi
 from matching.models import Referral
 from tests.conftest import make_user, token_client
 
@@ -120,3 +121,22 @@ def test_the_token_endpoint_refuses_a_number_for_a_name_but_still_reads_forms(ap
     assert response.json() == {"errors": {"username": ["Expected a string, got an integer."]}}
     form = api_client.post("/api/auth/token/", {"username": "pat", "password": "correct-horse-battery"})
     assert form.status_code == 200 and form.json()["token"]
+
+
+@pytest.mark.parametrize("value", ["３", "٣", "²", "1²"])
+@pytest.mark.parametrize("name", ["page", "page_size"])
+def test_digits_other_than_ascii_are_a_400_naming_the_parameter(
+    api_client: APIClient, db: None, name: str, value: str
+) -> None:
+    """str.isdigit() accepts a full-width 3 (int() reads it as 3) and "²" (int() refuses it): neither is a page."""
+    response = api_client.get("/api/therapists/", {name: value})
+    assert response.status_code == 400
+    assert name in response.json()["errors"]
+    page = api_client.get("/therapists/", {name: value, "radius": "²"})
+    assert page.status_code == 400
+
+
+def test_an_npi_with_other_digits_is_a_validation_error() -> None:
+    assert not npi_is_valid("123456789²")
+    with pytest.raises(ValidationError):
+        validate_npi("１２３４５６７８９３")

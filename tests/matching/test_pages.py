@@ -58,6 +58,12 @@ def test_referrer_submits_offers_and_sees_the_status(referrer: User, therapist_u
     assert "Ana Example-Patient" in html and accepting_therapist.full_name in html
     assert PHIAccess.objects.filter(user=referrer, referral=referral).exists()
 
+    # Digits other than ASCII are no therapist id (int() refuses "²"): the form says to choose one.
+    refused = physician.post(f"/referrals/{referral.pk}/offer/", {"therapist": ["²"]})
+    assert refused.status_code == 302
+    referral.refresh_from_db()
+    assert referral.status != "offered"
+
     physician.post(f"/referrals/{referral.pk}/offer/", {"therapist": [accepting_therapist.pk]})
     referral.refresh_from_db()
     assert referral.status == "offered"
