@@ -124,6 +124,19 @@ class SearchForm(forms.Form):
         return data
 
 
+class AsciiDecimalField(forms.DecimalField):
+    """A number in ASCII digits: Python's Decimal also reads other Unicode digits, which the schema does not."""
+
+    def to_python(self, value: object) -> object:
+        if isinstance(value, str) and not value.isascii():
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        return super().to_python(value)
+
+
+class NumberFilter(django_filters.NumberFilter):
+    field_class = AsciiDecimalField
+
+
 class PlaceFilter(django_filters.Filter):
     field_class = PlaceField
 
@@ -141,7 +154,7 @@ class TherapistFilter(django_filters.FilterSet):
         method="filter_nothing",
         label="Near: ZIP code, “City, ST” or “lat,lng”",
     )
-    radius = django_filters.NumberFilter(
+    radius = NumberFilter(
         method="filter_nothing",
         label="Within",
         min_value=1,
