@@ -226,8 +226,7 @@ class TherapistFilter(django_filters.FilterSet):
     def filter_text(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         if not value.strip():
             return queryset
-        data = self.form.cleaned_data
-        return queryset.matching_text(value, profiles=not data.get("near") and not data.get("state"))
+        return queryset.matching_text(value, profiles=self.starts_from_profiles)
 
     def filter_formats(self, queryset: QuerySet, name: str, value: list[str]) -> QuerySet:
         return queryset.offering_formats(value) if value else queryset
@@ -287,11 +286,17 @@ class TherapistFilter(django_filters.FilterSet):
         data = self.form.cleaned_data
         place: geo.Place | None = data.get("near")
         if place is None:
-            return [self.queryset if data.get("state") else self.queryset.profiles()]
+            return [self.queryset.profiles() if self.starts_from_profiles else self.queryset]
         starts = [self.queryset.near(place, float(data.get("radius") or DEFAULT_RADIUS_MILES))]
         if "online" in (data.get("format") or []):
             starts.append(self.queryset.online_in(place.state))
         return starts
+
+    @property
+    def starts_from_profiles(self) -> bool:
+        """Neither a place nor a state asked for: the search reads one PROFILE entry per therapist."""
+        data = self.form.cleaned_data
+        return not data.get("near") and not data.get("state")
 
     @property
     def sort_order(self) -> str:

@@ -398,13 +398,7 @@ def listing_result(therapist: Therapist, card: dict, *, url: str, now: datetime.
     `therapist` needs its pk, `accepts_new_clients`, `availability_confirmed_at`
     and a `distance_miles` attribute.
     """
-    dynamic = {
-        "id": therapist.pk,
-        "url": url,
-        "accepting_new_clients": therapist.is_accepting(now),
-        "availability_confirmed_at": _datetime_field.to_representation(therapist.availability_confirmed_at),
-        "distance_miles": therapist.distance_miles,
-    }
+    dynamic = _live_fields(therapist, url=url, now=now)
     return {name: dynamic[name] if name in dynamic else card[name] for name in RESULT_FIELDS}
 
 
@@ -414,16 +408,19 @@ def listing_result_json(therapist: Therapist, card: str, *, url: str, now: datet
     The same object as `listing_result` gives (the live fields come first);
     `card` is the therapist's listing card, a JSON object.
     """
-    live = json.dumps(
-        {
-            "id": therapist.pk,
-            "url": url,
-            "accepting_new_clients": therapist.is_accepting(now),
-            "availability_confirmed_at": _datetime_field.to_representation(therapist.availability_confirmed_at),
-            "distance_miles": therapist.distance_miles,
-        }
-    )
+    live = json.dumps(_live_fields(therapist, url=url, now=now))
     return f"{live[:-1]}, {card.lstrip()[1:]}"
+
+
+def _live_fields(therapist: Therapist, *, url: str, now: datetime.datetime) -> dict:
+    """DYNAMIC_FIELDS of one result, in TherapistSerializer's order."""
+    return {
+        "id": therapist.pk,
+        "url": url,
+        "accepting_new_clients": therapist.is_accepting(now),
+        "availability_confirmed_at": _datetime_field.to_representation(therapist.availability_confirmed_at),
+        "distance_miles": therapist.distance_miles,
+    }
 
 
 _datetime_field = serializers.DateTimeField()

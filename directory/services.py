@@ -25,6 +25,7 @@ from directory.models import (
     SearchEntry,
     Therapist,
     TherapistInsurer,
+    is_ascii_digits,
 )
 from directory.serializers import listing_card
 
@@ -41,7 +42,7 @@ def parse_page_parameters(query: Mapping[str, str]) -> tuple[int, int]:
         if raw in (None, ""):
             values[name] = default
             continue
-        if not (str(raw).isascii() and str(raw).isdigit()) or int(raw) < 1:
+        if not is_ascii_digits(str(raw)) or int(raw) < 1:
             errors[name] = [f"{name} must be a whole number from 1."]
         elif maximum is not None and int(raw) > maximum:
             errors[name] = [f"{name} must be at most {maximum}."]

@@ -8,15 +8,13 @@ inside `transaction.atomic`, and every referral status change goes through
 from __future__ import annotations
 
 import datetime
-import json
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import BooleanField, Case, Count, F, Q, QuerySet, Value, When
-from django.db.models.expressions import RawSQL
+from django.db.models import Case, Count, F, Q, QuerySet, Value, When
 from django.db.models.functions import Now
 from django.utils import timezone
 
@@ -306,7 +304,7 @@ def offer_history(therapist_ids: list[int], *, now: datetime.datetime) -> dict[i
     """Per therapist: offers answered, answered within 3 days, offers received in the last 30 days."""
     quick = datetime.timedelta(days=3)
     rows = (
-        Offer.objects.filter(id_in("matching_offer.therapist_id", therapist_ids))
+        Offer.objects.filter(therapist_id__in_ids=therapist_ids)
         .values("therapist_id")
         .annotate(
             answered=Count("pk", filter=Q(responded_at__isnull=False)),
@@ -315,19 +313,6 @@ def offer_history(therapist_ids: list[int], *, now: datetime.datetime) -> dict[i
         )
     )
     return {row["therapist_id"]: (row["answered"], row["quickly"], row["recent"]) for row in rows}
-
-
-def id_in(column: str, ids: list[int]) -> RawSQL:
-    """`column IN (ids)` with the ids as one parameter: a PostgreSQL array, a JSON list on SQLite.
-
-    The ORM prepares and binds each of hundreds of candidate ids on its own, which cost more than the query.
-    """
-    if connection.vendor == "postgresql":
-        return RawSQL(f"{column} = ANY(%s)", [[int(value) for value in ids]], output_field=BooleanField())
-    return RawSQL(
-        f"{column} IN (SELECT value FROM json_each(%s))", [json.dumps([int(value) for value in ids])],
-        output_field=BooleanField(),
-    )  # fmt: skip
 
 
 @dataclass(frozen=True)

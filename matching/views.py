@@ -17,7 +17,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from directory.forms import error_summary
-from directory.models import AGE_GROUPS, FORMATS, Concern, FocusArea, Insurer, Language, Therapist
+from directory.models import AGE_GROUPS, FORMATS, Concern, FocusArea, Insurer, Language, Therapist, is_ascii_digits
 from directory.services import REFERRERS_GROUP, THERAPISTS_GROUP
 from matching import selectors, services
 from matching.api import PHI_FORM_FIELDS
@@ -199,7 +199,7 @@ def _run(request: HttpRequest, action: Callable[[], object], success: str) -> No
 @role_required(REFERRERS_GROUP)
 def referral_offer(request: HttpRequest, referral_id: str) -> HttpResponse:
     referral = _own_referral(request, referral_id)
-    therapist_ids = [int(value) for value in request.POST.getlist("therapist") if value.isascii() and value.isdigit()]
+    therapist_ids = [int(value) for value in request.POST.getlist("therapist") if is_ascii_digits(value)]
     if not therapist_ids:
         messages.error(request, "Choose at least one therapist to offer the referral to.")
     else:

@@ -7,7 +7,7 @@ import datetime
 from django import template
 from django.http import QueryDict
 
-from directory.models import Therapist
+from directory.models import Therapist, is_ascii_digits
 
 register = template.Library()
 
@@ -24,7 +24,7 @@ def relax(query: QueryDict, suggestion: str) -> str:
     relaxed.pop("page", None)
     if suggestion == "radius":
         current = relaxed.get("radius", "25")
-        relaxed["radius"] = "100" if not (current.isascii() and current.isdigit()) or int(current) < 100 else "500"
+        relaxed["radius"] = "100" if not is_ascii_digits(current) or int(current) < 100 else "500"
     elif suggestion == "online":
         relaxed.setlist("format", [*relaxed.getlist("format"), "online"])
     elif suggestion == "accepting":
