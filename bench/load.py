@@ -163,9 +163,9 @@ def insert_rows(model: type[Model], values: list[tuple]) -> None:
             )
 
 
-# The free text index of PostgreSQL, as migration 0006 creates it.
-TEXT_INDEX = "search_text_trigram"
-TEXT_INDEX_SQL = f"CREATE INDEX {TEXT_INDEX} ON directory_searchentry USING gin (text gin_trgm_ops) WHERE kind = 0"
+# The free text index of PostgreSQL, as migration 0009 creates it (its trigger fills the column as rows arrive).
+TEXT_INDEX = "search_words"
+TEXT_INDEX_SQL = f"CREATE INDEX {TEXT_INDEX} ON directory_searchentry USING gin (words) WHERE kind = 0"
 
 
 @contextmanager

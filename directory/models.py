@@ -13,6 +13,7 @@ from django.db import connections, models
 from django.db.models import F, Lookup, Max, Q, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast
+from django.db.models.lookups import Contains
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
@@ -603,6 +604,33 @@ class InIds(Lookup):
         return f"{lhs} IN (SELECT value FROM json_each(%s))", [*lhs_params, json.dumps(ids)]
 
 
+@models.TextField.register_lookup
+class WordContains(Contains):
+    """`text__word_contains=<word>`: `contains`, answered on PostgreSQL by the word index (migration 0009).
+
+    The word holds no whitespace, so it is in the text exactly when it is in
+    one of the text's whitespace-delimited words: the entry's `words` overlap
+    the ids of the vocabulary's words that contain it (pg_trgm finds those).
+    Only the PROFILE entries' `text` is indexed so. Elsewhere, plain `contains`.
+    """
+
+    lookup_name = "word_contains"
+
+    def as_postgresql(self, compiler: object, connection: object) -> tuple[str, list]:
+        text_column, lhs_params = compiler.compile(self.lhs)
+        suffix = "." + connection.ops.quote_name(self.lhs.target.column)
+        if not text_column.endswith(suffix):
+            raise ValueError(f"word_contains needs a column, not {text_column}")
+        words_column = text_column.removesuffix(suffix) + "." + connection.ops.quote_name(WORDS_COLUMN)
+        pattern, pattern_params = self.process_rhs(compiler, connection)
+        vocabulary = f"SELECT id FROM {WORD_TABLE} WHERE word LIKE {pattern}"
+        return f"{words_column} && ARRAY({vocabulary})", [*lhs_params, *pattern_params]
+
+
+WORD_TABLE = "directory_searchword"  # PostgreSQL only, with WORDS_COLUMN: see migration 0009
+WORDS_COLUMN = "words"
+
+
 def has_any(column: str, bits: Iterable[int]) -> Q:
     """The condition "this mask column has at least one of these bits"."""
     return Q(**{f"{column}__has_any_bit": mask(bits)})
@@ -700,35 +728,40 @@ class SearchEntryQuerySet(models.QuerySet):
     def matching_text(self, text: str, *, profiles: bool = False) -> SearchEntryQuerySet:
         """Every word appears in the name, credentials or bio (case-insensitive), by the text index.
 
-        Words of three letters or more are looked up in the trigram index
-        (SQLite: the FTS5 table `directory_searchtext`; PostgreSQL: pg_trgm on
-        `text`); shorter ones are matched on the text itself. `profiles` says
-        these are PROFILE entries, which carry the text: PostgreSQL then tests
-        it on them rather than through the therapist's profile entry.
+        Words of three letters or more are looked up in the text index (SQLite:
+        the FTS5 trigram table `directory_searchtext`; PostgreSQL: the words of
+        the vocabulary `directory_searchword` that contain it, then the profile
+        entries holding any of them, migration 0009); shorter ones are matched
+        on the text itself. `profiles` says these are PROFILE entries, which
+        carry the text and its words: they are tested themselves rather than
+        through the therapist's profile entry.
         """
         words = text_words(text)
+        sqlite = connections[self.db].vendor == "sqlite"
+        phrase = text_index_phrase(words) if sqlite else ""
         queryset = self
-        phrase = text_index_phrase(words)
-        if phrase and connections[self.db].vendor == "sqlite":
+        if phrase:
             # The unary + keeps SQLite from looking up each matching id in the therapist index: a common
             # word matches tens of thousands, and a scan checking membership is then several times faster.
             column = f'+"{self.model._meta.db_table}"."therapist_id"'
             matches = f"{column} IN (SELECT rowid FROM {TEXT_TABLE} WHERE {TEXT_TABLE} MATCH %s)"
             queryset = queryset.filter(RawSQL(matches, [phrase], output_field=models.BooleanField()))
-            words = [word for word in words if len(word) < 3]
-        if not words:
+        conditions = [Q(text__contains=word) for word in words if len(word) < 3]
+        if not sqlite:
+            conditions += [Q(text__word_contains=word) for word in words if len(word) >= 3]
+        if not conditions:
             return queryset
         if profiles:
-            return queryset.filter(*(Q(text__contains=word) for word in words))
-        with_text = SearchEntry.objects.profiles().filter(*(Q(text__contains=word) for word in words))
+            return queryset.filter(*conditions)
+        with_text = SearchEntry.objects.profiles().filter(*conditions)
         return queryset.filter(therapist_id__in=with_text.values("therapist_id"))
 
     def count_matching_text(self, text: str) -> int | None:
         """How many published therapists `matching_text(text)` finds, from SQLite's text index alone.
 
-        None when the index cannot say alone: on PostgreSQL (its trigram index
-        is lossy), or for a word of fewer than three letters. The FTS5 table
-        holds exactly the PROFILE entries' texts (migration 0007's triggers).
+        None on PostgreSQL (its word index counts in the search's own query)
+        or for a word of fewer than three letters. The FTS5 table holds
+        exactly the PROFILE entries' texts (migration 0007's triggers).
         """
         words = text_words(text)
         phrase = text_index_phrase(words)

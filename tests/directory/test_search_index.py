@@ -76,6 +76,10 @@ def test_accepting_ends_when_the_freshness_window_passes_without_a_rebuild(api_c
         ("quixotic astronomy", False),
         ("xq quixotic", False),
         ('"quix"otic', False),  # quotes are text, not query syntax
+        ("qui_otic", False),  # nor are LIKE's wildcards
+        ("qu%tic", False),
+        ("quixotic grief.", True),  # punctuation is part of the text
+        ("c quixotic", True),
     ],
 )
 def test_free_text_needs_every_word_in_name_credentials_or_bio(
@@ -83,6 +87,13 @@ def test_free_text_needs_every_word_in_name_credentials_or_bio(
 ) -> None:
     therapist = make_therapist(npi="1234567893", first_name="Lin", last_name="Wuzzle", bio="A quixotic grief.")
     assert found(api_client, therapist, q=text) is expected
+
+
+@pytest.mark.parametrize("text", ["quixotic", "grief quixotic", "astronomy", "ief\u00a0qui", "my quixotic"])
+def test_a_word_is_found_whatever_whitespace_surrounds_it(api_client: APIClient, text: str) -> None:
+    """PostgreSQL indexes the words between ASCII whitespace; a query is split on any whitespace (here U+00A0)."""
+    therapist = make_therapist(npi="1234567893", bio="In\tmy\r\ngrief\u00a0quixotic\x0bastronomy\x0c.")
+    assert found(api_client, therapist, q=text)
 
 
 @pytest.mark.parametrize("params", [{}, {"accepting": "any"}, {"accepting": "true"}, {"format": "individual"}])
