@@ -29,6 +29,18 @@ def test_results_keep_the_filters_in_the_form(client: Client) -> None:
     assert re.search(r'value="individual"[^>]*checked', html)
 
 
+def test_one_search_leaves_nothing_in_the_form_of_the_next(client: Client) -> None:
+    """Search forms share their fields (filters.SharedFields): values, errors and marks stay with each request."""
+    first = client.get("/therapists/", {"near": "Atlantis, ZZ", "radius": "10", "format": "online"})
+    assert first.status_code == 400 and 'aria-invalid="true"' in first.content.decode()
+    second = client.get("/therapists/", {"near": "11215"})
+    html = second.content.decode()
+    assert second.status_code == 200
+    assert 'aria-invalid="true"' not in html and "Atlantis" not in html
+    assert not re.search(r'<option value="10" selected>', html)
+    assert not re.search(r'value="online"[^>]*checked', html)
+
+
 def test_results_show_count_distance_and_essentials(client: Client) -> None:
     response = client.get("/therapists/", {"near": "11215", "radius": "10"})
     html = response.content.decode()
