@@ -18,6 +18,7 @@ import json
 import os
 import platform
 import re
+import resource
 import shutil
 import socket
 import statistics
@@ -298,9 +299,11 @@ def run_wrk(wrk: str, url: str, seconds: int, connections: int) -> dict[str, obj
     output = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60, check=True).stdout
     rate = re.search(r"Requests/sec:\s+([\d.]+)", output)
     errors = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
+    requests = re.search(r"(\d+) requests in", output)
     return {
         "tool": f"wrk -t2 -c{connections} -d{seconds}s",
         "search_rps": float(rate.group(1)) if rate else None,
+        "requests": int(requests.group(1)) if requests else None,
         "non_2xx": int(errors.group(1)) if errors else 0,
         "wrk_output": output.strip().splitlines(),
     }
@@ -333,6 +336,7 @@ def run_python_load(url: str, seconds: int, connections: int) -> dict[str, objec
     return {
         "tool": f"python threads x{connections}, {seconds}s",
         "search_rps": round(counts["ok"] / elapsed, 1),
+        "requests": counts["ok"] + counts["failed"],
         "non_2xx": counts["failed"],
     }
 
@@ -349,7 +353,10 @@ def measure_throughput(seconds: int, connections: int = 8) -> dict[str, object]:
         for _ in range(20):  # warm both workers: first queries, caches, connections
             urllib.request.urlopen(url, timeout=10).read()
         wrk = ensure_wrk()
+        before = cpu_seconds_by_role(process.pid), children_cpu_seconds()
         figures = run_wrk(wrk, url, seconds, connections) if wrk else run_python_load(url, seconds, connections)
+        after = cpu_seconds_by_role(process.pid), children_cpu_seconds()
+        figures["cpu_ms_per_request"] = cpu_per_request(before, after, figures["requests"], wrk is not None)
     finally:
         process.terminate()
         try:
@@ -358,6 +365,46 @@ def measure_throughput(seconds: int, connections: int = 8) -> dict[str, object]:
             process.kill()
             process.wait(timeout=15)
     return figures
+
+
+def cpu_seconds_by_role(gunicorn: int) -> dict[str, float] | None:
+    """CPU seconds used so far by the live processes of each role: gunicorn (master and workers) and the
+    PostgreSQL server (its backends do the SQL; SQLite's runs inside the workers). None without Linux's /proc."""
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    seconds = {"web": 0.0, "database": 0.0}
+    try:
+        entries = [entry for entry in Path("/proc").iterdir() if entry.name.isdigit()]
+    except OSError:
+        return None
+    for entry in entries:
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue  # ended meanwhile
+        name, fields = stat[stat.index("(") + 1 : stat.rindex(")")], stat[stat.rindex(")") + 2 :].split()
+        pid, parent, used = int(entry.name), int(fields[1]), (int(fields[11]) + int(fields[12])) / tick
+        if gunicorn in (pid, parent):
+            seconds["web"] += used
+        elif name == "postgres":
+            seconds["database"] += used
+    return seconds
+
+
+def children_cpu_seconds() -> float:
+    """CPU seconds of this process's ended children: the load generator, once `wrk` has returned."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def cpu_per_request(before: tuple, after: tuple, requests: int | None, wrk: bool) -> dict[str, float] | None:
+    """Milliseconds of CPU per request by role during the load: where the two cores went."""
+    (roles_before, children_before), (roles_after, children_after) = before, after
+    if not requests or roles_before is None or roles_after is None:
+        return None
+    spent = {role: roles_after[role] - roles_before[role] for role in roles_before}
+    if wrk:
+        spent["load_generator"] = children_after - children_before
+    return {role: round(1000 * value / requests, 2) for role, value in spent.items()}
 
 
 # ---------------------------------------------------------------- results

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from bench.generate import LARGEST_METROS, national_records, national_regions
 from bench.load import load_national_directory
-from bench.run import REQUIRED_KEYS, SEARCHES, TYPICAL, run_benchmark, steal_percent
+from bench.run import REQUIRED_KEYS, SEARCHES, TYPICAL, cpu_per_request, run_benchmark, steal_percent
 from directory.models import Office, Therapist
 
 
@@ -66,6 +66,9 @@ def test_make_bench_runs_end_to_end_with_gunicorn(tmp_path: Path) -> None:
     assert results["therapists"] == 500
     assert results["search_rps"] > 0
     assert results["throughput"]["non_2xx"] == 0
+    # Where the CPU went during the load: SQLite runs inside the gunicorn workers.
+    spent = results["throughput"]["cpu_ms_per_request"]
+    assert spent is None or spent["web"] > 0
 
 
 def test_cpu_steal_is_the_share_of_time_given_to_other_guests() -> None:
@@ -73,3 +76,12 @@ def test_cpu_steal_is_the_share_of_time_given_to_other_guests() -> None:
     after = [200, 0, 100, 1500, 0, 0, 0, 200]  # 150 of 1,000 ticks stolen
     assert steal_percent(before, after) == 15.0
     assert steal_percent(None, after) is None
+
+
+def test_cpu_per_request_splits_the_load_by_role() -> None:
+    before = ({"web": 10.0, "database": 4.0}, 1.0)
+    after = ({"web": 16.0, "database": 7.0}, 1.5)  # 1,000 requests
+    assert cpu_per_request(before, after, 1000, wrk=True) == {"web": 6.0, "database": 3.0, "load_generator": 0.5}
+    assert cpu_per_request(before, after, 1000, wrk=False) == {"web": 6.0, "database": 3.0}
+    assert cpu_per_request((None, 1.0), after, 1000, wrk=True) is None
+    assert cpu_per_request(before, after, 0, wrk=True) is None
