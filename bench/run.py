@@ -146,7 +146,7 @@ FROM (SELECT e.therapist_id, MIN((e.latitude - %(lat)s) * (e.latitude - %(lat)s)
                                  + (e.longitude - %(lng)s) * (e.longitude - %(lng)s) * %(scale)s) AS distance,
              MAX(e.last_name) AS last_name, MAX(e.first_name) AS first_name
       FROM directory_searchentry e
-      WHERE e.kind = %(office)s
+      WHERE e.kind = %(office)s AND e.longitude_band IN ({bands})
         AND e.latitude BETWEEN %(south)s AND %(north)s AND e.longitude BETWEEN %(west)s AND %(east)s
         AND (e.latitude - %(lat)s) * (e.latitude - %(lat)s)
             + (e.longitude - %(lng)s) * (e.longitude - %(lng)s) * %(scale)s <= %(limit)s
@@ -159,15 +159,18 @@ ORDER BY page.distance, page.last_name, page.first_name, t.id
 """
 
 
-def floor_sql_parameters() -> dict[str, object]:
-    """Parameters of FLOOR_SQL for the typical search (ZIP 11215, 25 miles, Aetna, individual)."""
+def floor_sql() -> tuple[str, dict[str, object]]:
+    """FLOOR_SQL and its parameters for the typical search (ZIP 11215, 25 miles, Aetna, individual)."""
     from directory import geo
-    from directory.models import FORMAT_BITS, Insurer, SearchEntry, mask
+    from directory.models import FORMAT_BITS, Insurer, SearchEntry, longitude_bands, mask
 
     place = geo.locate(SEARCHES[TYPICAL]["near"])
     miles = float(SEARCHES[TYPICAL]["radius"])
     box = geo.bounding_box(place.latitude, place.longitude, miles)
-    return {
+    bands = {f"band{n}": band for n, band in enumerate(longitude_bands(box.min_longitude, box.max_longitude))}
+    sql = FLOOR_SQL.format(bands=", ".join(f"%({name})s" for name in bands))
+    return sql, {
+        **bands,
         "lat": place.latitude,
         "lng": place.longitude,
         "scale": (box.miles_per_degree_longitude / geo.MILES_PER_DEGREE_LATITUDE) ** 2,
@@ -192,11 +195,11 @@ def measure_floors(client: object, search: dict[str, str], *, warmup: int, repet
     """
     from django.db import connection
 
-    parameters = floor_sql_parameters()
+    sql, parameters = floor_sql()
 
     def fetch_page() -> list:
         with connection.cursor() as cursor:
-            cursor.execute(FLOOR_SQL, parameters)
+            cursor.execute(sql, parameters)
             return cursor.fetchall()
 
     calls = {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import math
 from collections.abc import Iterable
 
 from django.conf import settings
@@ -706,15 +707,17 @@ class SearchEntryQuerySet(models.QuerySet):
     def near(self, place: geo.Place, miles: float) -> SearchEntryQuerySet:
         """Office entries within `miles` of `place`, annotated with `squared_distance`.
 
-        A bounding box on the indexed coordinates narrows the entries; an
-        equirectangular distance (plain arithmetic, no trigonometry in SQL,
-        never shorter than the great-circle one) filters and sorts them, in
-        squared degrees of latitude.
+        A bounding box on the indexed coordinates narrows the entries: the
+        index is read once per whole degree of longitude the box crosses, over
+        the box's latitudes. An equirectangular distance (plain arithmetic, no
+        trigonometry in SQL, never shorter than the great-circle one) filters
+        and sorts them, in squared degrees of latitude.
         """
         box = geo.bounding_box(place.latitude, place.longitude, miles)
         scale = box.miles_per_degree_longitude / geo.MILES_PER_DEGREE_LATITUDE
         return self.annotate(squared_distance=SquaredDistance(place.latitude, place.longitude, scale)).filter(
             kind=SearchEntry.Kind.OFFICE,
+            longitude_band__in=longitude_bands(box.min_longitude, box.max_longitude),
             latitude__range=(box.min_latitude, box.max_latitude),
             longitude__range=(box.min_longitude, box.max_longitude),
             squared_distance__lte=(miles / geo.MILES_PER_DEGREE_LATITUDE) ** 2,
@@ -772,6 +775,16 @@ class SearchEntryQuerySet(models.QuerySet):
             return cursor.fetchone()[0]
 
 
+def longitude_band(longitude: float) -> int:
+    """The strip of longitude a point lies in: its whole degrees, rounded down (SearchEntry.longitude_band)."""
+    return math.floor(longitude)
+
+
+def longitude_bands(west: float, east: float) -> list[int]:
+    """The strips of longitude from `west` to `east` (at most the 361 that span the globe)."""
+    return list(range(longitude_band(max(west, -180.0)), longitude_band(min(east, 180.0)) + 1))
+
+
 def text_words(text: str) -> list[str]:
     """The words free text searches for: lowercased, split on whitespace, the first eight."""
     return text.lower().split()[:8]
@@ -807,6 +820,9 @@ class SearchEntry(models.Model):
     kind = models.PositiveSmallIntegerField(choices=Kind.choices)
     latitude = models.FloatField(null=True)
     longitude = models.FloatField(null=True)
+    # Office entries: the whole degrees of longitude (floor), leading the coordinates index, so
+    # that a search reads the strips of longitude its box crosses, not the box's whole band of latitude.
+    longitude_band = models.SmallIntegerField(null=True)
     state = models.CharField(max_length=2, blank=True)
     last_name = models.CharField(max_length=80)
     first_name = models.CharField(max_length=80)
@@ -835,7 +851,7 @@ class SearchEntry(models.Model):
         verbose_name_plural = "search entries"
         indexes = [
             models.Index(
-                fields=["kind", "latitude", "longitude", "therapist", *COVERED_FOR_MATCHING],
+                fields=["kind", "longitude_band", "latitude", "longitude", "therapist", *COVERED_FOR_MATCHING],
                 name="search_by_coordinates",
             ),
             # Licence entries have no coordinates; listed so that loading candidates reads the index alone.

@@ -21,6 +21,7 @@ from directory.models import (
     Office,
     SearchEntry,
     Therapist,
+    longitude_band,
     mask,
 )
 
@@ -226,7 +227,13 @@ def build_entries(
     text = " ".join([therapist.first_name, therapist.last_name, therapist.credentials, therapist.bio]).lower()
     entries = [SearchEntry(kind=SearchEntry.Kind.PROFILE, text=text, **common)]
     entries += [
-        SearchEntry(kind=SearchEntry.Kind.OFFICE, latitude=office.latitude, longitude=office.longitude, **common)
+        SearchEntry(
+            kind=SearchEntry.Kind.OFFICE,
+            latitude=office.latitude,
+            longitude=office.longitude,
+            longitude_band=longitude_band(office.longitude),
+            **common,
+        )
         for office in offices
         if office.latitude is not None and office.longitude is not None
     ]

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 import config.wsgi
 from directory import geo
+from directory.models import longitude_band, longitude_bands
 
 
 def test_zip_code_resolves_to_its_coordinates_and_state() -> None:
@@ -92,6 +93,23 @@ def test_bounding_box_holds_every_point_within_the_radius(
     box = geo.bounding_box(latitude, longitude, miles)
     assert box.min_latitude <= target.latitude <= box.max_latitude
     assert box.min_longitude <= target.longitude <= box.max_longitude
+
+
+@given(
+    latitude=st.floats(min_value=18, max_value=89),
+    longitude=st.floats(min_value=-180, max_value=180),
+    miles=st.floats(min_value=1, max_value=500),
+    fraction=st.floats(min_value=0, max_value=1),
+)
+def test_every_longitude_of_a_box_is_in_one_of_its_strips(
+    latitude: float, longitude: float, miles: float, fraction: float
+) -> None:
+    box = geo.bounding_box(latitude, longitude, miles)
+    west, east = max(box.min_longitude, -180.0), min(box.max_longitude, 180.0)
+    inside = west + (east - west) * fraction
+    bands = longitude_bands(box.min_longitude, box.max_longitude)
+    assert longitude_band(inside) in bands
+    assert len(bands) <= 361
 
 
 def test_the_zip_index_is_built_as_the_server_process_starts() -> None:

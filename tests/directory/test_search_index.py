@@ -8,7 +8,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from directory import profiles
-from directory.models import FocusArea, Insurer, SearchEntry, Therapist, mask
+from directory.models import FocusArea, Insurer, Office, SearchEntry, Therapist, mask
 from directory.services import refresh_listing
 from tests.conftest import make_therapist
 
@@ -126,6 +126,17 @@ def test_free_text_follows_an_edited_bio(api_client: APIClient) -> None:
     refresh_listing([therapist.pk])
     assert not found(api_client, therapist, q="disputes")
     assert found(api_client, therapist, q="transitions")
+
+
+@pytest.mark.parametrize("longitude", [-74.0, -74.0001, -73.9999, -74.9999, -73.0001])
+def test_an_office_is_found_whichever_strip_of_longitude_it_lies_in(api_client: APIClient, longitude: float) -> None:
+    """The coordinates index is read by whole degrees of longitude: a box across a degree line reads both strips."""
+    therapist = make_therapist(npi="1234567893", last_name="Meridian")
+    Office.objects.filter(therapist=therapist).update(latitude=40.7, longitude=longitude)
+    refresh_listing([therapist.pk])
+    around = f"40.7,{round(longitude + 0.05, 4)}"  # a few miles east: the box reaches west of the office
+    assert found(api_client, therapist, near=around, radius="10", q="Meridian")
+    assert not found(api_client, therapist, near="40.7,-72.5", radius="10", q="Meridian")
 
 
 def test_online_therapist_in_the_clients_state_matches_a_search_near_a_place(api_client: APIClient) -> None:
