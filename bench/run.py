@@ -434,6 +434,19 @@ def cpu_times() -> list[int] | None:
         return None
 
 
+def cpu_probe_ms(rounds: int = 5) -> float:
+    """Median milliseconds of a fixed pure-Python loop: this virtual machine's speed at the time of the run,
+    which drifts by up to half from minute to minute (the steal counter sees only part of it)."""
+    samples = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        total = 0
+        for number in range(300_000):
+            total += number * number
+        samples.append((time.perf_counter() - started) * 1000)
+    return round(statistics.median(samples), 1)
+
+
 def steal_percent(before: list[int] | None, after: list[int] | None) -> float | None:
     """Share of CPU time the hypervisor gave to other guests during the run: a virtual machine's noise."""
     if not before or not after or len(before) < 8 or len(after) < 8:
@@ -465,7 +478,7 @@ def run_benchmark(
 
     from directory.models import Therapist
 
-    load_before, cpu_before = os.getloadavg()[0], cpu_times()
+    load_before, cpu_before, probe_before = os.getloadavg()[0], cpu_times(), cpu_probe_ms()
     with override_settings(ROOT_URLCONF="bench.urls", ALLOWED_HOSTS=[*settings.ALLOWED_HOSTS, "testserver"]):
         client = Client()
         searches = search_parameters(client)
@@ -508,6 +521,7 @@ def run_benchmark(
         results["throughput"] = throughput
     results["load_average_1min"]["after"] = round(os.getloadavg()[0], 2)
     results["cpu_steal_percent"] = steal_percent(cpu_before, cpu_times())
+    results["cpu_probe_ms"] = {"start": probe_before, "end": cpu_probe_ms()}
     write_results(results, results_dir)
     return results
 
@@ -535,6 +549,10 @@ def _cell(value: object) -> str:
     return "–" if value is None else str(value)
 
 
+def probe_cell(probe: dict | None) -> str | None:
+    return f"{probe['start']} / {probe['end']}" if probe else None
+
+
 def code_version() -> str:
     """The commit measured, "-dirty" when the working tree differs from it."""
     try:
@@ -560,14 +578,15 @@ def results_table(results_dir: Path) -> str:
     rows = result_rows(results_dir)
     header = ("| code | database | therapists | search p50 ms | search p95 ms | worst query p95 ms | floor SQL p50 ms "
               "| floor framework p50 ms | ratio p50 | SQL queries per search | match p95 ms | searches/s "
-              "| load s | CPU steal % | date | machine |")  # fmt: skip
+              "| load s | CPU steal % | CPU probe ms, start / end | date | machine |")  # fmt: skip
     lines = [header, "|" + " --- |" * (header.count("|") - 1)]
     for row in rows:
         code = f"{row['label']} ({row.get('code', '?')})"
         cells = [code, row["database"], row["therapists"], row["search_p50_ms"], row["search_p95_ms"],
                  row.get("search_p95_max_ms"), row["floor_sql_p50_ms"], row["floor_framework_p50_ms"],
                  row["ratio_p50"], row["queries_per_search"], row["match_p95_ms"], row["search_rps"],
-                 row.get("load_seconds"), row.get("cpu_steal_percent"), row["date"][:16], row["machine"]]  # fmt: skip
+                 row.get("load_seconds"), row.get("cpu_steal_percent"), probe_cell(row.get("cpu_probe_ms")),
+                 row["date"][:16], row["machine"]]  # fmt: skip
         lines.append("| " + " | ".join(_cell(cell) for cell in cells) + " |")
     names = list(SEARCHES)
     lines += ["", "Per query, p50 / p95 ms (SQL queries per request):", ""]

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from bench.generate import LARGEST_METROS, national_records, national_regions
 from bench.load import load_national_directory
-from bench.run import REQUIRED_KEYS, SEARCHES, TYPICAL, cpu_per_request, run_benchmark, steal_percent
+from bench.run import REQUIRED_KEYS, SEARCHES, TYPICAL, cpu_per_request, cpu_probe_ms, run_benchmark, steal_percent
 from directory.models import Office, Therapist
 
 
@@ -47,6 +47,7 @@ def test_harness_measures_a_small_directory(tmp_path: Path) -> None:
     # The data floor fetches the very page the API returns for the typical search.
     assert results["floors"]["floor_sql_ids"] == results["queries"][TYPICAL]["page_ids"]
     assert results["match_p95_ms"] is None or results["match_p95_ms"] > 0
+    assert results["cpu_probe_ms"]["start"] > 0 and results["cpu_probe_ms"]["end"] > 0
     written = json.loads((tmp_path / f"{results['database']}-500.json").read_text())
     assert written["search_p50_ms"] == results["search_p50_ms"]
     assert f"| {results['database']} | 500 |" in (tmp_path / "README.md").read_text()
@@ -85,3 +86,7 @@ def test_cpu_per_request_splits_the_load_by_role() -> None:
     assert cpu_per_request(before, after, 1000, wrk=False) == {"web": 6.0, "database": 3.0}
     assert cpu_per_request((None, 1.0), after, 1000, wrk=True) is None
     assert cpu_per_request(before, after, 0, wrk=True) is None
+
+
+def test_the_cpu_probe_times_a_fixed_loop() -> None:
+    assert 0 < cpu_probe_ms(rounds=1) < 60_000
