@@ -605,17 +605,19 @@ class InIds(Lookup):
         return f"{lhs} IN (SELECT value FROM json_each(%s))", [*lhs_params, json.dumps(ids)]
 
 
-@models.TextField.register_lookup
 class WordContains(Contains):
-    """`text__word_contains=<word>`: `contains`, answered on PostgreSQL by the word index (migration 0009).
+    """`SearchEntry.text__word_contains=<word>`: `contains`, answered on PostgreSQL by the word index (0009).
 
     The word holds no whitespace, so it is in the text exactly when it is in
     one of the text's whitespace-delimited words: the entry's `words` overlap
     the ids of the vocabulary's words that contain it (pg_trgm finds those).
-    Only the PROFILE entries' `text` is indexed so. Elsewhere, plain `contains`.
+    Only PROFILE entries carry words (the others have no text). Elsewhere, plain `contains`.
     """
 
     lookup_name = "word_contains"
+
+    def get_rhs_op(self, connection: object, rhs: str) -> str:
+        return connection.operators["contains"] % rhs
 
     def as_postgresql(self, compiler: object, connection: object) -> tuple[str, list]:
         text_column, lhs_params = compiler.compile(self.lhs)
@@ -868,3 +870,6 @@ class SearchEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} entry of therapist {self.therapist_id}"
+
+
+SearchEntry._meta.get_field("text").register_lookup(WordContains)  # the only text with a word index

@@ -164,3 +164,13 @@ def test_a_vocabulary_is_full_at_62_rows(model: type) -> None:
     row = model(slug="one-too-many", name="One too many")
     with pytest.raises(ValidationError, match="62"):
         row.full_clean()
+
+
+@pytest.mark.parametrize("word", ["ixoti", "grief.", "qui_otic", "wuzzle", "astronomy"])
+def test_the_word_index_finds_the_entries_that_contain_the_word(word: str) -> None:
+    """`text__word_contains` (PostgreSQL: the word index; SQLite: LIKE) agrees with `text__contains`."""
+    make_therapist(npi="1234567893", first_name="Lin", last_name="Wuzzle", bio="A quixotic grief.")
+    profiles = SearchEntry.objects.profiles()
+    expected = set(profiles.filter(text__contains=word).values_list("therapist_id", flat=True))
+    assert set(profiles.filter(text__word_contains=word).values_list("therapist_id", flat=True)) == expected
+    assert bool(expected) is (word in {"ixoti", "grief.", "wuzzle"})
