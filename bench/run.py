@@ -162,12 +162,12 @@ ORDER BY page.distance, page.last_name, page.first_name, t.id
 def floor_sql() -> tuple[str, dict[str, object]]:
     """FLOOR_SQL and its parameters for the typical search (ZIP 11215, 25 miles, Aetna, individual)."""
     from directory import geo
-    from directory.models import FORMAT_BITS, Insurer, SearchEntry, longitude_bands, mask
+    from directory.models import FORMAT_BITS, Insurer, SearchEntry, mask
 
     place = geo.locate(SEARCHES[TYPICAL]["near"])
     miles = float(SEARCHES[TYPICAL]["radius"])
     box = geo.bounding_box(place.latitude, place.longitude, miles)
-    bands = {f"band{n}": band for n, band in enumerate(longitude_bands(box.min_longitude, box.max_longitude))}
+    bands = {f"band{n}": band for n, band in enumerate(box.longitude_bands)}
     sql = FLOOR_SQL.format(bands=", ".join(f"%({name})s" for name in bands))
     return sql, {
         **bands,

@@ -271,6 +271,17 @@ class BoundingBox:
     # it never underestimates east-west distance inside the box.
     miles_per_degree_longitude: float
 
+    @property
+    def longitude_bands(self) -> list[int]:
+        """The strips of longitude the box crosses (see `longitude_band`; at most the 361 that span the globe)."""
+        west, east = max(self.min_longitude, -180.0), min(self.max_longitude, 180.0)
+        return list(range(longitude_band(west), longitude_band(east) + 1))
+
+
+def longitude_band(longitude: float) -> int:
+    """The strip of longitude a point lies in: its whole degrees, rounded down (SearchEntry.longitude_band)."""
+    return math.floor(longitude)
+
 
 def bounding_box(latitude: float, longitude: float, miles: float) -> BoundingBox:
     """The latitude/longitude box that holds every point within `miles`."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime
 import json
-import math
 from collections.abc import Iterable
 
 from django.conf import settings
@@ -620,14 +619,11 @@ class WordContains(Contains):
         return connection.operators["contains"] % rhs
 
     def as_postgresql(self, compiler: object, connection: object) -> tuple[str, list]:
-        text_column, lhs_params = compiler.compile(self.lhs)
-        suffix = "." + connection.ops.quote_name(self.lhs.target.column)
-        if not text_column.endswith(suffix):
-            raise ValueError(f"word_contains needs a column, not {text_column}")
-        words_column = text_column.removesuffix(suffix) + "." + connection.ops.quote_name(WORDS_COLUMN)
+        # The lhs is the text column itself (the lookup is registered on that field only): its table's words.
+        words_column = f"{compiler.quote_name_unless_alias(self.lhs.alias)}.{connection.ops.quote_name(WORDS_COLUMN)}"
         pattern, pattern_params = self.process_rhs(compiler, connection)
         vocabulary = f"SELECT id FROM {WORD_TABLE} WHERE word LIKE {pattern}"
-        return f"{words_column} && ARRAY({vocabulary})", [*lhs_params, *pattern_params]
+        return f"{words_column} && ARRAY({vocabulary})", pattern_params
 
 
 WORD_TABLE = "directory_searchword"  # PostgreSQL only, with WORDS_COLUMN: see migration 0009
@@ -719,7 +715,7 @@ class SearchEntryQuerySet(models.QuerySet):
         scale = box.miles_per_degree_longitude / geo.MILES_PER_DEGREE_LATITUDE
         return self.annotate(squared_distance=SquaredDistance(place.latitude, place.longitude, scale)).filter(
             kind=SearchEntry.Kind.OFFICE,
-            longitude_band__in=longitude_bands(box.min_longitude, box.max_longitude),
+            longitude_band__in=box.longitude_bands,
             latitude__range=(box.min_latitude, box.max_latitude),
             longitude__range=(box.min_longitude, box.max_longitude),
             squared_distance__lte=(miles / geo.MILES_PER_DEGREE_LATITUDE) ** 2,
@@ -775,16 +771,6 @@ class SearchEntryQuerySet(models.QuerySet):
         with connections[self.db].cursor() as cursor:
             cursor.execute(f"SELECT COUNT(*) FROM {TEXT_TABLE} WHERE {TEXT_TABLE} MATCH %s", [phrase])
             return cursor.fetchone()[0]
-
-
-def longitude_band(longitude: float) -> int:
-    """The strip of longitude a point lies in: its whole degrees, rounded down (SearchEntry.longitude_band)."""
-    return math.floor(longitude)
-
-
-def longitude_bands(west: float, east: float) -> list[int]:
-    """The strips of longitude from `west` to `east` (at most the 361 that span the globe)."""
-    return list(range(longitude_band(max(west, -180.0)), longitude_band(min(east, 180.0)) + 1))
 
 
 def text_words(text: str) -> list[str]:

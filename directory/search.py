@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from django.db import connection
 from django.db.models import QuerySet
 
+from directory import geo
 from directory.models import (
     AGE_GROUP_BITS,
     FORMAT_BITS,
@@ -21,7 +22,6 @@ from directory.models import (
     Office,
     SearchEntry,
     Therapist,
-    longitude_band,
     mask,
 )
 
@@ -231,7 +231,7 @@ def build_entries(
             kind=SearchEntry.Kind.OFFICE,
             latitude=office.latitude,
             longitude=office.longitude,
-            longitude_band=longitude_band(office.longitude),
+            longitude_band=geo.longitude_band(office.longitude),
             **common,
         )
         for office in offices

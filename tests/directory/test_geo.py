@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 
 import config.wsgi
 from directory import geo
-from directory.models import longitude_band, longitude_bands
 
 
 def test_zip_code_resolves_to_its_coordinates_and_state() -> None:
@@ -107,8 +106,8 @@ def test_every_longitude_of_a_box_is_in_one_of_its_strips(
     box = geo.bounding_box(latitude, longitude, miles)
     west, east = max(box.min_longitude, -180.0), min(box.max_longitude, 180.0)
     inside = west + (east - west) * fraction
-    bands = longitude_bands(box.min_longitude, box.max_longitude)
-    assert longitude_band(inside) in bands
+    bands = box.longitude_bands
+    assert geo.longitude_band(inside) in bands
     assert len(bands) <= 361
 
 
