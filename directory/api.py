@@ -158,7 +158,7 @@ class TherapistSearchView(APIView):
             result = filterset.result_page(page, page_size, cards=True)
         except search.PageNotFound as error:
             raise exceptions.NotFound(str(error)) from error
-        therapists = result.therapists
+        therapists = result.cards
         cards = page_card_texts(therapists, filterset.place)
         now, url_of = timezone.now(), profile_urls(request)
         results = [

@@ -150,6 +150,18 @@ class Language(Vocabulary):
         return self.name
 
 
+def is_fresh(confirmed_at: datetime.datetime | None, now: datetime.datetime | None = None) -> bool:
+    """Availability confirmed within the freshness window (TherapistQuerySet.freshness_cutoff)."""
+    return confirmed_at is not None and confirmed_at >= Therapist.objects.freshness_cutoff(now)
+
+
+def is_accepting(
+    accepts_new_clients: bool, confirmed_at: datetime.datetime | None, now: datetime.datetime | None = None
+) -> bool:
+    """What the public sees: accepting, and confirmed recently enough to believe (`TherapistQuerySet.accepting`)."""
+    return bool(accepts_new_clients) and is_fresh(confirmed_at, now)
+
+
 class TherapistQuerySet(models.QuerySet):
     def published(self) -> TherapistQuerySet:
         return self.filter(status=Therapist.Status.PUBLISHED)
@@ -331,13 +343,11 @@ class Therapist(models.Model):
         return [AGE_GROUPS[slug] for slug in self.age_groups]
 
     def is_availability_fresh(self, now: datetime.datetime | None = None) -> bool:
-        if self.availability_confirmed_at is None:
-            return False
-        return self.availability_confirmed_at >= Therapist.objects.freshness_cutoff(now)
+        return is_fresh(self.availability_confirmed_at, now)
 
     def is_accepting(self, now: datetime.datetime | None = None) -> bool:
         """What the public sees: accepting, and confirmed recently enough to believe."""
-        return self.accepts_new_clients and self.is_availability_fresh(now)
+        return is_accepting(self.accepts_new_clients, self.availability_confirmed_at, now)
 
     def get_absolute_url(self) -> str:
         return reverse("directory:therapist-detail", kwargs={"slug": self.slug})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import json
 from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
 
 from django.http import QueryDict
 from django.utils import timezone
@@ -24,6 +25,9 @@ from directory.models import (
     Office,
     Therapist,
 )
+
+if TYPE_CHECKING:
+    from directory.search import ResultCard
 
 # The JSON type each kind of input field takes; the first match wins (a list of choices is an array).
 # Choices are strings throughout this project, as the schema's enums say.
@@ -402,7 +406,7 @@ def listing_result(therapist: Therapist, card: dict, *, url: str, now: datetime.
     return {name: dynamic[name] if name in dynamic else card[name] for name in RESULT_FIELDS}
 
 
-def listing_result_json(therapist: Therapist, card: str, *, url: str, now: datetime.datetime) -> str:
+def listing_result_json(therapist: Therapist | ResultCard, card: str, *, url: str, now: datetime.datetime) -> str:
     """`listing_result` as JSON text: the live fields, then the stored card's own text, neither parsed nor re-encoded.
 
     The same object as `listing_result` gives (the live fields come first);
@@ -412,7 +416,7 @@ def listing_result_json(therapist: Therapist, card: str, *, url: str, now: datet
     return f"{live[:-1]}, {card.lstrip()[1:]}"
 
 
-def _live_fields(therapist: Therapist, *, url: str, now: datetime.datetime) -> dict:
+def _live_fields(therapist: Therapist | ResultCard, *, url: str, now: datetime.datetime) -> dict:
     """DYNAMIC_FIELDS of one result, in TherapistSerializer's order."""
     return {
         "id": therapist.pk,

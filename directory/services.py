@@ -112,7 +112,7 @@ def page_therapists(result: search.ResultPage, therapists: QuerySet) -> list[The
     return page
 
 
-def page_card_texts(therapists: list[Therapist], place: geo.Place | None) -> list[str]:
+def page_card_texts(therapists: list[Therapist] | list[search.ResultCard], place: geo.Place | None) -> list[str]:
     """The listing cards of one page of results as stored (JSON text), with `distance_miles` set on each therapist.
 
     A card that was never built (a profile written without `refresh_listing`)
