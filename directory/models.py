@@ -666,6 +666,42 @@ class SquaredDistance(models.Func):
         return sql, [lat, lat, lng, lng, squared_scale]
 
 
+class WithinDistance(models.Expression):
+    """Entries of one kind within a squared distance of a point, looked up by its bounding box: one condition.
+
+    The same as filtering `kind`, `longitude_band__in`, `latitude__range`,
+    `longitude__range` and the distance one by one, in the order of the
+    coordinates index; built as one node, the ORM resolves and compiles it in
+    a fraction of the time, and every search near a place applies it.
+    """
+
+    output_field = models.BooleanField()
+    conditional = True
+
+    def __init__(self, kind: int, box: geo.BoundingBox, distance: SquaredDistance, limit: float) -> None:
+        super().__init__()
+        self.kind, self.box, self.limit = kind, box, limit
+        self.operands = [F("kind"), F("longitude_band"), F("latitude"), F("longitude"), distance]
+
+    def get_source_expressions(self) -> list:
+        return self.operands
+
+    def set_source_expressions(self, expressions: list) -> None:
+        self.operands = list(expressions)
+
+    def as_sql(self, compiler: object, connection: object, **extra: object) -> tuple[str, list]:
+        (kind, _), (band, _), (latitude, _), (longitude, _), (distance, distance_params) = (
+            compiler.compile(operand) for operand in self.operands
+        )
+        box, bands = self.box, self.box.longitude_bands
+        sql = (
+            f"{kind} = %s AND {band} IN ({', '.join(['%s'] * len(bands))}) AND {latitude} BETWEEN %s AND %s "
+            f"AND {longitude} BETWEEN %s AND %s AND {distance} <= %s"
+        )
+        params = [self.kind, *bands, box.min_latitude, box.max_latitude, box.min_longitude, box.max_longitude]
+        return sql, [*params, *distance_params, self.limit]
+
+
 # What a search filters and sorts on, copied into each index so that it answers alone;
 # matching's hard constraints also read capacity and fees near a place or in a state.
 COVERED = ["formats", "age_groups", "insurers", "open_insurers", "focus_areas", "concerns", "languages", "states",
@@ -723,13 +759,10 @@ class SearchEntryQuerySet(models.QuerySet):
         """
         box = geo.bounding_box(place.latitude, place.longitude, miles)
         scale = box.miles_per_degree_longitude / geo.MILES_PER_DEGREE_LATITUDE
-        return self.annotate(squared_distance=SquaredDistance(place.latitude, place.longitude, scale)).filter(
-            kind=SearchEntry.Kind.OFFICE,
-            longitude_band__in=box.longitude_bands,
-            latitude__range=(box.min_latitude, box.max_latitude),
-            longitude__range=(box.min_longitude, box.max_longitude),
-            squared_distance__lte=(miles / geo.MILES_PER_DEGREE_LATITUDE) ** 2,
-        )
+        distance = SquaredDistance(place.latitude, place.longitude, scale)
+        limit = (miles / geo.MILES_PER_DEGREE_LATITUDE) ** 2
+        within = WithinDistance(SearchEntry.Kind.OFFICE, box, distance, limit)
+        return self.annotate(squared_distance=distance).filter(within)
 
     def online_in(self, state: str) -> SearchEntryQuerySet:
         """Licence entries of therapists who offer online sessions in `state`: in reach with no distance."""
