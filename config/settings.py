@@ -127,16 +127,10 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool("DATABASE_PREPARED_STATEMENTS", True):
-    # Parameters bound by the server, and a statement prepared from its second run on a connection: PostgreSQL
-    # then parses and plans a search once per connection instead of once per request (0.5 ms of its 3; a tenth
-    # more searches per second). Set DATABASE_PREPARED_STATEMENTS=false behind a transaction-mode pooler
-    # (PgBouncer) that does not keep prepared statements.
-    DATABASES["default"].setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=1)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Writers take the lock up front: no "database is locked" on upgrade, and
     # concurrent compare-and-set updates queue instead of failing.
-    DATABASES["default"].setdefault("OPTIONS", {}).update(transaction_mode="IMMEDIATE", timeout=20)
+    DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Memory-mapped reads and a 64 MB page cache per connection: searches over
