@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -175,3 +177,14 @@ def test_the_word_index_finds_the_entries_that_contain_the_word(word: str) -> No
     expected = set(profiles.filter(text__contains=word).values_list("therapist_id", flat=True))
     assert set(profiles.filter(text__word_contains=word).values_list("therapist_id", flat=True)) == expected
     assert bool(expected) is (word in {"ixoti", "grief.", "wuzzle"})
+
+
+def test_near_a_place_the_parameters_conditions_are_tested_before_the_distance(api_client: APIClient) -> None:
+    """SQLite tests what its index range leaves in the written order; the bitmask tests are the cheaper filter."""
+    params = {"near": "11215", "radius": 25, "insurance": "aetna", "format": "individual"}
+    api_client.get(SEARCH, params)  # reads the reference tables into the per-process cache
+    with CaptureQueriesContext(connection) as queries:
+        assert api_client.get(SEARCH, params).status_code == 200
+    [page] = [query["sql"] for query in queries.captured_queries if "directory_searchentry" in query["sql"]]
+    where = page[page.index(" WHERE ") :]
+    assert max(where.index('"formats" &'), where.index('"insurers" &')) < where.index(") <= ")
