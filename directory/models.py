@@ -680,7 +680,7 @@ class WithinDistance(models.Expression):
 
     def __init__(self, kind: int, box: geo.BoundingBox, distance: SquaredDistance, limit: float) -> None:
         super().__init__()
-        self.kind, self.box, self.limit = kind, box, limit
+        self.kind, self.box, self.limit = int(kind), box, limit
         self.operands = [F("kind"), F("longitude_band"), F("latitude"), F("longitude"), distance]
 
     def get_source_expressions(self) -> list:
