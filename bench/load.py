@@ -163,9 +163,12 @@ def insert_rows(model: type[Model], values: list[tuple]) -> None:
             )
 
 
-# The free text index of PostgreSQL, as migration 0009 creates it (its trigger fills the column as rows arrive).
-TEXT_INDEX = "search_words"
-TEXT_INDEX_SQL = f"CREATE INDEX {TEXT_INDEX} ON directory_searchentry USING gin (words) WHERE kind = 0"
+# The free text indexes of PostgreSQL, as migrations 0009 and 0011 create them (triggers fill their columns
+# as rows arrive).
+TEXT_INDEXES = {
+    "search_words": "CREATE INDEX search_words ON directory_searchentry USING gin (words) WHERE kind = 0",
+    "profile_words_gin": "CREATE INDEX profile_words_gin ON directory_profilewords USING gin (words)",
+}
 
 
 @contextmanager
@@ -181,9 +184,9 @@ def search_indexes_dropped() -> Iterator[None]:
         drops.append(f"DROP INDEX IF EXISTS {quote(index.name)}")
         creates.append(f"CREATE INDEX {quote(index.name)} ON {quote(table)} ({columns})")
     if connection.vendor == "postgresql":
-        drops.append(f"DROP INDEX IF EXISTS {TEXT_INDEX}")
+        drops += [f"DROP INDEX IF EXISTS {name}" for name in TEXT_INDEXES]
         # Inside a transaction, the rows' deferred foreign key checks must run before an index is built.
-        creates = ["SET CONSTRAINTS ALL IMMEDIATE", *creates, TEXT_INDEX_SQL]
+        creates = ["SET CONSTRAINTS ALL IMMEDIATE", *creates, *TEXT_INDEXES.values()]
     with connection.cursor() as cursor:
         for statement in drops:
             cursor.execute(statement)

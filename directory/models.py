@@ -637,6 +637,7 @@ class WordContains(Contains):
 
 
 WORD_TABLE = "directory_searchword"  # PostgreSQL only, with WORDS_COLUMN: see migration 0009
+PROFILE_WORDS_TABLE = "directory_profilewords"  # PostgreSQL only: the profiles' words to count, migration 0011
 WORDS_COLUMN = "words"
 
 
@@ -801,18 +802,27 @@ class SearchEntryQuerySet(models.QuerySet):
         return queryset.filter(therapist_id__in=with_text.values("therapist_id"))
 
     def count_matching_text(self, text: str) -> int | None:
-        """How many published therapists `matching_text(text)` finds, from SQLite's text index alone.
+        """How many published therapists `matching_text(text)` finds, from the text index alone.
 
-        None on PostgreSQL (its word index counts in the search's own query)
-        or for a word of fewer than three letters. The FTS5 table holds
-        exactly the PROFILE entries' texts (migration 0007's triggers).
+        SQLite: its FTS5 table, which holds exactly the PROFILE entries' texts
+        (migration 0007's triggers). PostgreSQL: the PROFILE entries' word ids
+        in their narrow table (migration 0011), every word overlapping the ids
+        of the vocabulary's words that contain it, as `word_contains` tests.
+        None for a word of fewer than three letters (matched on the text itself).
         """
         words = text_words(text)
-        phrase = text_index_phrase(words)
-        if not phrase or any(len(word) < 3 for word in words) or connections[self.db].vendor != "sqlite":
+        if not words or any(len(word) < 3 for word in words):
             return None
-        with connections[self.db].cursor() as cursor:
-            cursor.execute(f"SELECT COUNT(*) FROM {TEXT_TABLE} WHERE {TEXT_TABLE} MATCH %s", [phrase])
+        connection = connections[self.db]
+        if connection.vendor == "sqlite":
+            sql, params = f"SELECT COUNT(*) FROM {TEXT_TABLE} WHERE {TEXT_TABLE} MATCH %s", [text_index_phrase(words)]
+        else:
+            pattern = connection.operators["contains"] % "%s"  # LIKE %s, the pattern escaped as `contains` does
+            overlaps = " AND ".join([f"words && ARRAY(SELECT id FROM {WORD_TABLE} WHERE word {pattern})"] * len(words))
+            sql = f"SELECT COUNT(*) FROM {PROFILE_WORDS_TABLE} WHERE {overlaps}"
+            params = [f"%{connection.ops.prep_for_like_query(word)}%" for word in words]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
             return cursor.fetchone()[0]
 
 
