@@ -158,12 +158,12 @@ class TherapistSearchView(APIView):
             result = filterset.result_page(page, page_size, cards=True)
         except search.PageNotFound as error:
             raise exceptions.NotFound(str(error)) from error
-        therapists = result.cards
-        cards = page_card_texts(therapists, filterset.place)
+        shown = result.cards
+        texts = page_card_texts(shown, filterset.place)
         now, url_of = timezone.now(), profile_urls(request)
         results = [
-            listing_result_json(therapist, card, url=url_of(therapist.slug), now=now)
-            for therapist, card in zip(therapists, cards, strict=True)
+            listing_result_json(card, text, url=url_of(card.slug), now=now)
+            for card, text in zip(shown, texts, strict=True)
         ]
         page, pages = result.page, result.pages
         # Written out around the stored cards' text rather than parsed and re-encoded by a renderer:

@@ -632,8 +632,12 @@ class WordContains(Contains):
         # The lhs is the text column itself (the lookup is registered on that field only): its table's words.
         words_column = f"{compiler.quote_name_unless_alias(self.lhs.alias)}.{connection.ops.quote_name(WORDS_COLUMN)}"
         pattern, pattern_params = self.process_rhs(compiler, connection)
-        vocabulary = f"SELECT id FROM {WORD_TABLE} WHERE word LIKE {pattern}"
-        return f"{words_column} && ARRAY({vocabulary})", pattern_params
+        return words_overlap(words_column, pattern), pattern_params
+
+
+def words_overlap(words_column: str, pattern: str) -> str:
+    """PostgreSQL: the word ids in `words_column` include one of a vocabulary word that is `LIKE` the pattern."""
+    return f"{words_column} && ARRAY(SELECT id FROM {WORD_TABLE} WHERE word LIKE {pattern})"
 
 
 WORD_TABLE = "directory_searchword"  # PostgreSQL only, with WORDS_COLUMN: see migration 0009
@@ -817,10 +821,9 @@ class SearchEntryQuerySet(models.QuerySet):
         if connection.vendor == "sqlite":
             sql, params = f"SELECT COUNT(*) FROM {TEXT_TABLE} WHERE {TEXT_TABLE} MATCH %s", [text_index_phrase(words)]
         else:
-            pattern = connection.operators["contains"] % "%s"  # LIKE %s, the pattern escaped as `contains` does
-            overlaps = " AND ".join([f"words && ARRAY(SELECT id FROM {WORD_TABLE} WHERE word {pattern})"] * len(words))
+            overlaps = " AND ".join([words_overlap(WORDS_COLUMN, "%s")] * len(words))
             sql = f"SELECT COUNT(*) FROM {PROFILE_WORDS_TABLE} WHERE {overlaps}"
-            params = [f"%{connection.ops.prep_for_like_query(word)}%" for word in words]
+            params = [f"%{connection.ops.prep_for_like_query(word)}%" for word in words]  # as `contains` escapes
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             return cursor.fetchone()[0]

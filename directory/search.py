@@ -11,7 +11,6 @@ import datetime
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import reduce
 
 from django.db import connection
 from django.db.models import QuerySet
@@ -148,7 +147,7 @@ ORDER_FIELDS = {
     "name": ("last_name", "first_name", "therapist_id"),
     "-updated": ("-updated_at", "therapist_id"),
 }
-# What the API shows of each therapist on a page (`Therapist.objects.for_result_cards()`).
+# What the API shows of each therapist on a page (`Therapist.objects.for_result_cards()`), in ResultCard's order.
 CARD_COLUMNS = ("id", "slug", "listing_card", "accepts_new_clients", "availability_confirmed_at")
 
 
@@ -184,10 +183,8 @@ def _grouped_page(parts: list[QuerySet], ordering: str, start: int, size: int, *
     )
     params = [*params, size, start]
     if cards:
-        rows = _card_rows(_with_cards(query, "page.distance, page.total", ordering), params)
-        count = rows[0][-1] if rows else 0
-        hits = [Hit(card.pk, card.distance_sort, card) for card in (_result_card(row) for row in rows)]
-        return hits, count
+        cards_read, count = _read_cards(_with_cards(query, "page.distance, page.total", ordering), params)
+        return [Hit(card.pk, card.distance_sort, card) for card in cards_read], count or 0
     with connection.cursor() as cursor:
         cursor.execute(query, params)
         rows = cursor.fetchall()
@@ -201,8 +198,8 @@ def _ordered_page(entries: QuerySet, ordering: str, start: int, size: int, *, ca
     if not cards:
         return [Hit(therapist_id) for therapist_id in page.values_list("therapist_id", flat=True)]
     query, params = page.values("therapist_id", *SORT_COLUMNS[ordering]).query.sql_with_params()
-    rows = _card_rows(_with_cards(query, "NULL", ordering), params)
-    return [Hit(card.pk, None, card) for card in (_result_card(row) for row in rows)]
+    cards_read, _ = _read_cards(_with_cards(query, "NULL, NULL", ordering), params)
+    return [Hit(card.pk, None, card) for card in cards_read]
 
 
 def _with_cards(page_query: str, extra_columns: str, ordering: str) -> str:
@@ -215,33 +212,27 @@ def _with_cards(page_query: str, extra_columns: str, ordering: str) -> str:
     )
 
 
-def _card_rows(query: str, params: list) -> list[tuple]:
-    """The rows of a `_with_cards` query, CARD_COLUMNS converted to Python as the ORM would (SQLite's text
-    datetimes and integer booleans among them), the extra columns as the database gives them."""
+def _read_cards(query: str, params: list) -> tuple[list[ResultCard], int | None]:
+    """The cards a `_with_cards` query reads, with the number its last extra column carries (None without rows).
+
+    Its first extra column is the distance to sort by. CARD_COLUMNS are
+    converted as the ORM converts them (SQLite gives datetimes as text and
+    booleans as 0 or 1), without building model instances.
+    """
     table = Therapist._meta.db_table
     columns = [Therapist._meta.get_field(name).get_col(table) for name in CARD_COLUMNS]
-    converters = [
-        (index, column, connection.ops.get_db_converters(column) + column.get_db_converters(connection))
-        for index, column in enumerate(columns)
-    ]
-    converters = [(index, column, functions) for index, column, functions in converters if functions]
+    converters = [connection.ops.get_db_converters(column) + column.get_db_converters(connection) for column in columns]
     with connection.cursor() as cursor:
         cursor.execute(query, params)
         rows = cursor.fetchall()
-    if not converters:
-        return rows
-    converted = []
+    cards = []
     for row in rows:
-        values = list(row)
-        for index, column, functions in converters:
-            values[index] = reduce(lambda value, convert: convert(value, column, connection), functions, values[index])
-        converted.append(tuple(values))
-    return converted
-
-
-def _result_card(row: tuple) -> ResultCard:
-    therapist_id, slug, listing_card, accepts_new_clients, confirmed_at, distance = row[:6]
-    return ResultCard(therapist_id, slug, listing_card, accepts_new_clients, confirmed_at, distance)
+        values = list(row[: len(CARD_COLUMNS)])
+        for index, (column, functions) in enumerate(zip(columns, converters, strict=True)):
+            for convert in functions:
+                values[index] = convert(values[index], column, connection)
+        cards.append(ResultCard(*values, distance_sort=row[len(CARD_COLUMNS)]))
+    return cards, rows[0][-1] if rows else None
 
 
 # --- Building entries ---------------------------------------------------------------

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from bench.generate import LARGEST_METROS, national_records, national_regions
 from bench.load import load_national_directory
-from bench.run import REQUIRED_KEYS, SEARCHES, TYPICAL, cpu_per_request, cpu_probe_ms, run_benchmark, steal_percent
+from bench.run import REQUIRED_KEYS, SEARCHES, TYPICAL, cpu_per_request, run_benchmark, steal_percent
 from directory.models import Office, Therapist
 
 
@@ -86,7 +86,3 @@ def test_cpu_per_request_splits_the_load_by_role() -> None:
     assert cpu_per_request(before, after, 1000, wrk=False) == {"web": 6.0, "database": 3.0}
     assert cpu_per_request((None, 1.0), after, 1000, wrk=True) is None
     assert cpu_per_request(before, after, 0, wrk=True) is None
-
-
-def test_the_cpu_probe_times_a_fixed_loop() -> None:
-    assert 0 < cpu_probe_ms(rounds=1) < 60_000

@@ -26,9 +26,7 @@ def search(api_client: APIClient, **params: object) -> dict:
 
 
 def found(api_client: APIClient, therapist: Therapist, **params: object) -> bool:
-    response = api_client.get(SEARCH, {"page_size": 100, **params})
-    assert response.status_code == 200, response.json()
-    return therapist.pk in {row["id"] for row in response.json()["results"]}
+    return therapist.pk in {row["id"] for row in search(api_client, page_size=100, **params)["results"]}
 
 
 def test_every_published_therapist_has_one_entry_per_profile_office_and_state() -> None:
