@@ -21,12 +21,13 @@ from functools import cache
 from importlib import import_module
 
 import zipcodes
-from geopy.distance import great_circle
+from geopy import units
+from geopy.distance import EARTH_RADIUS
 from geopy.geocoders.base import Geocoder
 from geopy.location import Location
 from geopy.point import Point
 
-EARTH_RADIUS_MILES = 3958.7613
+EARTH_RADIUS_MILES = units.miles(kilometers=EARTH_RADIUS)  # geopy's mean radius: 3958.76 miles
 MILES_PER_DEGREE_LATITUDE = EARTH_RADIUS_MILES * math.pi / 180
 
 US_STATES = {
@@ -257,8 +258,22 @@ def zip_state(postal_code: str) -> str:
 
 
 def miles_between(first: tuple[float, float], second: tuple[float, float]) -> float:
-    """Great-circle miles: within 0.3% of geodesic and about 18 times faster."""
-    return great_circle(first, second).miles
+    """Great-circle miles (within 0.3% of geodesic), as geopy's `great_circle` measures them.
+
+    The same formula and Earth radius, without the two geopy Points it builds
+    per call: those made the 20-odd distances of a page of results 9% of a
+    search's instructions, and ranking's distances the larger part of ranking.
+    """
+    latitude_1, longitude_1 = math.radians(first[0]), math.radians(first[1])
+    latitude_2, longitude_2 = math.radians(second[0]), math.radians(second[1])
+    sin_1, cos_1 = math.sin(latitude_1), math.cos(latitude_1)
+    sin_2, cos_2 = math.sin(latitude_2), math.cos(latitude_2)
+    cos_delta, sin_delta = math.cos(longitude_2 - longitude_1), math.sin(longitude_2 - longitude_1)
+    angle = math.atan2(
+        math.hypot(cos_2 * sin_delta, cos_1 * sin_2 - sin_1 * cos_2 * cos_delta),
+        sin_1 * sin_2 + cos_1 * cos_2 * cos_delta,
+    )
+    return EARTH_RADIUS_MILES * angle
 
 
 @dataclass(frozen=True)

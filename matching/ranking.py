@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from geopy.distance import great_circle
+from directory.geo import miles_between
 
 IN_PERSON_FORMATS = frozenset({"individual", "family", "group"})
 TRAINING_SCORES = {"trained": 1 / 3, "certified": 2 / 3, "supervisor": 1.0}
@@ -151,7 +151,7 @@ class Ranking:
 
 
 def nearest_office_miles(need: Need, candidate: Candidate) -> float | None:
-    distances = [great_circle((need.latitude, need.longitude), (office.latitude, office.longitude)).miles
+    distances = [miles_between((need.latitude, need.longitude), (office.latitude, office.longitude))
                  for office in candidate.offices]  # fmt: skip
     return min(distances) if distances else None
 

@@ -75,6 +75,16 @@ def test_miles_between_agrees_with_geodesic() -> None:
     assert geo.miles_between(brooklyn, manhattan) == pytest.approx(geodesic(brooklyn, manhattan).miles, rel=0.003)
 
 
+@given(
+    first=st.tuples(st.floats(min_value=-90, max_value=90), st.floats(min_value=-180, max_value=180)),
+    second=st.tuples(st.floats(min_value=-90, max_value=90), st.floats(min_value=-180, max_value=180)),
+)
+def test_miles_between_measures_as_geopys_great_circle(first: tuple[float, float], second: tuple[float, float]) -> None:
+    from geopy.distance import great_circle
+
+    assert geo.miles_between(first, second) == pytest.approx(great_circle(first, second).miles, rel=1e-9, abs=1e-9)
+
+
 @settings(max_examples=200, deadline=None)
 @given(
     latitude=st.floats(min_value=18, max_value=65),
