@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.db import connection
 from django.utils import timezone
 
 from bench.generate import LARGEST_METROS, national_records, national_regions
-from bench.load import load_national_directory
+from bench.load import checkpoint, load_national_directory
 from bench.run import REQUIRED_KEYS, SEARCHES, TYPICAL, cpu_per_request, run_benchmark, steal_percent
 from directory.models import Office, Therapist
 
@@ -70,6 +71,23 @@ def test_make_bench_runs_end_to_end_with_gunicorn(tmp_path: Path) -> None:
     # Where the CPU went during the load: SQLite runs inside the gunicorn workers.
     spent = results["throughput"]["cpu_ms_per_request"]
     assert spent is None or spent["web"] > 0
+
+
+@pytest.mark.django_db
+def test_a_postgresql_load_ends_with_its_pages_written() -> None:
+    """The load's CHECKPOINT: the measurements then do not run beside a checkpoint spread over minutes."""
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite has no checkpoint to wait for (its writes are done when the transaction commits)")
+
+    def checkpoint_position() -> str:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT checkpoint_lsn FROM pg_control_checkpoint()")
+            return cursor.fetchone()[0]
+
+    before = checkpoint_position()
+    with connection.cursor() as cursor:
+        checkpoint(cursor)
+    assert checkpoint_position() != before
 
 
 def test_cpu_steal_is_the_share_of_time_given_to_other_guests() -> None:
