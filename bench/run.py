@@ -638,7 +638,10 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--throughput-rounds", type=int, default=3, help="runs of that length; the median is kept")
     parser.add_argument("--data-dir", type=Path, default=DATA_DIR)
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
-    return parser.parse_args(argv)
+    arguments = parser.parse_args(argv)
+    if arguments.throughput_rounds < 1:
+        parser.error("--throughput-rounds must be at least 1")
+    return arguments
 
 
 def configure_database(arguments: argparse.Namespace) -> None:

@@ -15,7 +15,15 @@ from django.utils import timezone
 
 from bench.generate import LARGEST_METROS, national_records, national_regions
 from bench.load import checkpoint, load_national_directory
-from bench.run import REQUIRED_KEYS, SEARCHES, TYPICAL, cpu_per_request, run_benchmark, steal_percent
+from bench.run import (
+    REQUIRED_KEYS,
+    SEARCHES,
+    TYPICAL,
+    cpu_per_request,
+    parse_arguments,
+    run_benchmark,
+    steal_percent,
+)
 from directory.models import Office, Therapist
 
 
@@ -74,6 +82,12 @@ def test_make_bench_runs_end_to_end_with_gunicorn(tmp_path: Path) -> None:
     # Where the CPU went during the load: SQLite runs inside the gunicorn workers.
     spent = results["throughput"]["cpu_ms_per_request"]
     assert spent is None or spent["web"] > 0
+
+
+def test_throughput_needs_at_least_one_run() -> None:
+    with pytest.raises(SystemExit):
+        parse_arguments(["--throughput-rounds", "0"])
+    assert parse_arguments([]).throughput_rounds == 3
 
 
 @pytest.mark.django_db
