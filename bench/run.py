@@ -142,14 +142,14 @@ def explain(sql: str) -> list[str]:
 # (no count): the entries in the box and radius that pass the filters, grouped by therapist, then their cards.
 FLOOR_SQL = """
 SELECT t.id, t.listing_card, t.accepts_new_clients, t.availability_confirmed_at, page.distance
-FROM (SELECT e.therapist_id, MIN((e.latitude - %(lat)s) * (e.latitude - %(lat)s)
-                                 + (e.longitude - %(lng)s) * (e.longitude - %(lng)s) * %(scale)s) AS distance,
+FROM (SELECT e.therapist_id, MIN((e.unit_x - %(x)s) * (e.unit_x - %(x)s) + (e.unit_y - %(y)s) * (e.unit_y - %(y)s)
+                                 + (e.unit_z - %(z)s) * (e.unit_z - %(z)s)) AS distance,
              MAX(e.last_name) AS last_name, MAX(e.first_name) AS first_name
       FROM directory_searchentry e
       WHERE e.kind = %(office)s AND e.longitude_band IN ({bands})
         AND e.latitude BETWEEN %(south)s AND %(north)s AND e.longitude BETWEEN %(west)s AND %(east)s
-        AND (e.latitude - %(lat)s) * (e.latitude - %(lat)s)
-            + (e.longitude - %(lng)s) * (e.longitude - %(lng)s) * %(scale)s <= %(limit)s
+        AND (e.unit_x - %(x)s) * (e.unit_x - %(x)s) + (e.unit_y - %(y)s) * (e.unit_y - %(y)s)
+            + (e.unit_z - %(z)s) * (e.unit_z - %(z)s) <= %(limit)s
         AND (e.formats & %(individual)s) > 0 AND (e.insurers & %(insurer)s) > 0
       GROUP BY e.therapist_id
       ORDER BY distance, last_name, first_name, e.therapist_id
@@ -169,16 +169,17 @@ def floor_sql() -> tuple[str, dict[str, object]]:
     box = geo.bounding_box(place.latitude, place.longitude, miles)
     bands = {f"band{n}": band for n, band in enumerate(box.longitude_bands)}
     sql = FLOOR_SQL.format(bands=", ".join(f"%({name})s" for name in bands))
+    x, y, z = geo.unit_vector(place.latitude, place.longitude)
     return sql, {
         **bands,
-        "lat": place.latitude,
-        "lng": place.longitude,
-        "scale": (box.miles_per_degree_longitude / geo.MILES_PER_DEGREE_LATITUDE) ** 2,
+        "x": x,
+        "y": y,
+        "z": z,
         "south": box.min_latitude,
         "north": box.max_latitude,
         "west": box.min_longitude,
         "east": box.max_longitude,
-        "limit": (miles / geo.MILES_PER_DEGREE_LATITUDE) ** 2,
+        "limit": geo.squared_chord(miles),
         "office": SearchEntry.Kind.OFFICE.value,
         "individual": mask([FORMAT_BITS["individual"]]),
         "insurer": mask([Insurer.objects.get(slug=SEARCHES[TYPICAL]["insurance"]).pk]),

@@ -282,9 +282,6 @@ class BoundingBox:
     max_latitude: float
     min_longitude: float
     max_longitude: float
-    # Miles per degree of longitude at the box's latitude nearest the equator:
-    # it never underestimates east-west distance inside the box.
-    miles_per_degree_longitude: float
 
     @property
     def longitude_bands(self) -> list[int]:
@@ -304,13 +301,23 @@ def bounding_box(latitude: float, longitude: float, miles: float) -> BoundingBox
     min_latitude = max(-90.0, latitude - latitude_delta)
     max_latitude = min(90.0, latitude + latitude_delta)
     widest = max(abs(min_latitude), abs(max_latitude))
-    narrowest = 0.0 if min_latitude <= 0 <= max_latitude else min(abs(min_latitude), abs(max_latitude))
     cosine_widest = max(math.cos(math.radians(widest)), 0.01)
     longitude_delta = min(180.0, miles / (MILES_PER_DEGREE_LATITUDE * cosine_widest))
-    return BoundingBox(
-        min_latitude,
-        max_latitude,
-        longitude - longitude_delta,
-        longitude + longitude_delta,
-        MILES_PER_DEGREE_LATITUDE * math.cos(math.radians(narrowest)),
-    )
+    return BoundingBox(min_latitude, max_latitude, longitude - longitude_delta, longitude + longitude_delta)
+
+
+def unit_vector(latitude: float, longitude: float) -> tuple[float, float, float]:
+    """The point on the unit sphere (x towards 0° E on the equator, y towards 90° E, z towards the north pole).
+
+    The squared chord between two such points, plain arithmetic, grows with
+    their great-circle distance: compared with `squared_chord(miles)`, it says
+    exactly whether a point is within `miles`, and it sorts points by distance.
+    """
+    phi, lam = math.radians(latitude), math.radians(longitude)
+    return (math.cos(phi) * math.cos(lam), math.cos(phi) * math.sin(lam), math.sin(phi))
+
+
+def squared_chord(miles: float) -> float:
+    """The squared chord, on the unit sphere, of a great-circle distance of `miles` (see `unit_vector`)."""
+    angle = min(miles / EARTH_RADIUS_MILES, math.pi)
+    return (2 * math.sin(angle / 2)) ** 2

@@ -650,25 +650,25 @@ def has_any(column: str, bits: Iterable[int]) -> Q:
     return Q(**{f"{column}__has_any_bit": mask(bits)})
 
 
-class SquaredDistance(models.Func):
-    """Equirectangular distance from a point to (latitude, longitude), squared, in degrees of latitude.
+class SquaredChord(models.Func):
+    """The squared chord from a point to an entry's office, on the unit sphere (see `geo.unit_vector`).
 
-    `(latitude - lat)² + (longitude - lng)² · scale²`: plain arithmetic, no
-    trigonometry in SQL; `scale` is the miles per degree of longitude over
-    those of latitude at the point. One node for the ORM to build and compile.
+    `(x - x₀)² + (y - y₀)² + (z - z₀)²` over the entry's stored unit vector:
+    plain arithmetic, no trigonometry in SQL, and it grows with the
+    great-circle distance, so it filters (against `geo.squared_chord(miles)`)
+    and sorts exactly. One node for the ORM to build and compile.
     """
 
     output_field = models.FloatField()
 
-    def __init__(self, latitude: float, longitude: float, scale: float) -> None:
-        super().__init__(F("latitude"), F("longitude"))
-        self.origin = (latitude, longitude, scale * scale)
+    def __init__(self, latitude: float, longitude: float) -> None:
+        super().__init__(F("unit_x"), F("unit_y"), F("unit_z"))
+        self.origin = geo.unit_vector(latitude, longitude)
 
     def as_sql(self, compiler: object, connection: object, **extra: object) -> tuple[str, list]:
-        (latitude, _), (longitude, _) = (compiler.compile(column) for column in self.get_source_expressions())
-        lat, lng, squared_scale = self.origin
-        sql = f"(({latitude} - %s) * ({latitude} - %s) + ({longitude} - %s) * ({longitude} - %s) * %s)"
-        return sql, [lat, lat, lng, lng, squared_scale]
+        columns = [compiler.compile(column)[0] for column in self.get_source_expressions()]
+        sql = " + ".join(f"({column} - %s) * ({column} - %s)" for column in columns)
+        return f"({sql})", [value for value in self.origin for _ in range(2)]
 
 
 class WithinDistance(models.Expression):
@@ -683,7 +683,7 @@ class WithinDistance(models.Expression):
     output_field = models.BooleanField()
     conditional = True
 
-    def __init__(self, kind: int, box: geo.BoundingBox, distance: SquaredDistance, limit: float) -> None:
+    def __init__(self, kind: int, box: geo.BoundingBox, distance: SquaredChord, limit: float) -> None:
         super().__init__()
         self.kind, self.box, self.limit = int(kind), box, limit
         self.operands = [F("kind"), F("longitude_band"), F("latitude"), F("longitude"), distance]
@@ -758,15 +758,13 @@ class SearchEntryQuerySet(models.QuerySet):
 
         A bounding box on the indexed coordinates narrows the entries: the
         index is read once per whole degree of longitude the box crosses, over
-        the box's latitudes. An equirectangular distance (plain arithmetic, no
-        trigonometry in SQL, never shorter than the great-circle one) filters
-        and sorts them, in squared degrees of latitude.
+        the box's latitudes. The squared chord to each office on the unit
+        sphere (plain arithmetic over stored coordinates, no trigonometry in
+        SQL) keeps those within the great-circle distance, exactly, and sorts them.
         """
         box = geo.bounding_box(place.latitude, place.longitude, miles)
-        scale = box.miles_per_degree_longitude / geo.MILES_PER_DEGREE_LATITUDE
-        distance = SquaredDistance(place.latitude, place.longitude, scale)
-        limit = (miles / geo.MILES_PER_DEGREE_LATITUDE) ** 2
-        within = WithinDistance(SearchEntry.Kind.OFFICE, box, distance, limit)
+        distance = SquaredChord(place.latitude, place.longitude)
+        within = WithinDistance(SearchEntry.Kind.OFFICE, box, distance, geo.squared_chord(miles))
         return self.annotate(squared_distance=distance).filter(within)
 
     def online_in(self, state: str) -> SearchEntryQuerySet:
@@ -867,6 +865,10 @@ class SearchEntry(models.Model):
     # Office entries: the whole degrees of longitude (floor), leading the coordinates index, so
     # that a search reads the strips of longitude its box crosses, not the box's whole band of latitude.
     longitude_band = models.SmallIntegerField(null=True)
+    # Office entries: the office on the unit sphere (`geo.unit_vector`), for exact distances in plain arithmetic.
+    unit_x = models.FloatField(null=True)
+    unit_y = models.FloatField(null=True)
+    unit_z = models.FloatField(null=True)
     state = models.CharField(max_length=2, blank=True)
     last_name = models.CharField(max_length=80)
     first_name = models.CharField(max_length=80)
@@ -895,7 +897,17 @@ class SearchEntry(models.Model):
         verbose_name_plural = "search entries"
         indexes = [
             models.Index(
-                fields=["kind", "longitude_band", "latitude", "longitude", "therapist", *COVERED_FOR_MATCHING],
+                fields=[
+                    "kind",
+                    "longitude_band",
+                    "latitude",
+                    "longitude",
+                    "unit_x",
+                    "unit_y",
+                    "unit_z",
+                    "therapist",
+                    *COVERED_FOR_MATCHING,
+                ],
                 name="search_by_coordinates",
             ),
             # Licence entries have no coordinates; listed so that loading candidates reads the index alone.

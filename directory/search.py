@@ -42,7 +42,7 @@ class ResultCard:
     listing_card: str
     accepts_new_clients: bool
     availability_confirmed_at: datetime.datetime | None
-    # Squared equirectangular distance to the nearest matching office (None: matched without one).
+    # Squared chord (models.SquaredChord) to the nearest matching office (None: matched without one).
     distance_sort: float | None = None
     # Great-circle miles to that office, set by `services.page_card_texts`.
     distance_miles: float | None = None
@@ -54,7 +54,7 @@ class ResultCard:
 @dataclass(frozen=True)
 class Hit:
     therapist_id: int
-    # Squared equirectangular distance to the nearest matching office; None when
+    # Squared chord (models.SquaredChord) to the nearest matching office; None when
     # the therapist matched without one (online in the client's state) or no place was given.
     squared_distance: float | None = None
     # With `result_page(..., cards=True)`: the therapist's stored card and live availability.
@@ -274,17 +274,22 @@ def build_entries(
     }
     text = " ".join([therapist.first_name, therapist.last_name, therapist.credentials, therapist.bio]).lower()
     entries = [SearchEntry(kind=SearchEntry.Kind.PROFILE, text=text, **common)]
-    entries += [
-        SearchEntry(
-            kind=SearchEntry.Kind.OFFICE,
-            latitude=office.latitude,
-            longitude=office.longitude,
-            longitude_band=geo.longitude_band(office.longitude),
-            **common,
+    for office in offices:
+        if office.latitude is None or office.longitude is None:
+            continue
+        unit_x, unit_y, unit_z = geo.unit_vector(office.latitude, office.longitude)
+        entries.append(
+            SearchEntry(
+                kind=SearchEntry.Kind.OFFICE,
+                latitude=office.latitude,
+                longitude=office.longitude,
+                longitude_band=geo.longitude_band(office.longitude),
+                unit_x=unit_x,
+                unit_y=unit_y,
+                unit_z=unit_z,
+                **common,
+            )
         )
-        for office in offices
-        if office.latitude is not None and office.longitude is not None
-    ]
     entries += [SearchEntry(kind=SearchEntry.Kind.LICENCE, state=state, **common) for state in states]
     return entries
 

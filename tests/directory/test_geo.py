@@ -85,6 +85,18 @@ def test_miles_between_measures_as_geopys_great_circle(first: tuple[float, float
     assert geo.miles_between(first, second) == pytest.approx(great_circle(first, second).miles, rel=1e-9, abs=1e-9)
 
 
+@given(
+    first=st.tuples(st.floats(min_value=-90, max_value=90), st.floats(min_value=-180, max_value=180)),
+    second=st.tuples(st.floats(min_value=-90, max_value=90), st.floats(min_value=-180, max_value=180)),
+)
+def test_the_squared_chord_of_two_points_is_that_of_their_great_circle_distance(
+    first: tuple[float, float], second: tuple[float, float]
+) -> None:
+    """So comparing squared chords in SQL decides "within the radius" exactly, and sorts by distance."""
+    chord = sum((a - b) ** 2 for a, b in zip(geo.unit_vector(*first), geo.unit_vector(*second), strict=True))
+    assert chord == pytest.approx(geo.squared_chord(geo.miles_between(first, second)), rel=1e-9, abs=1e-12)
+
+
 @settings(max_examples=200, deadline=None)
 @given(
     latitude=st.floats(min_value=18, max_value=65),

@@ -118,16 +118,34 @@ def test_near_returns_offices_within_radius_nearest_first(api_client: APIClient)
         assert row["distance_miles"] == pytest.approx(nearest, abs=0.06)
 
 
-def test_near_excludes_therapists_outside_the_radius(api_client: APIClient) -> None:
-    inside = {row["id"] for row in all_results(api_client, near="11215", radius=10)}
-    origin = geo.locate("11215")
+@pytest.mark.parametrize(("near", "radius"), [("11215", 10), ("11215", 77), ("11215", 190), ("94110", 500)])
+def test_near_finds_exactly_the_therapists_with_an_office_within_the_radius(
+    api_client: APIClient, near: str, radius: int
+) -> None:
+    """Exactly, by great-circle distance: an office 24.9 miles due east must not fall out of a 25-mile search."""
+    results = all_results(api_client, near=near, radius=radius, accepting="any")
+    origin = geo.locate(near)
+    within = set()
     for therapist in Therapist.objects.published().for_listing():
         offices = [(office.latitude, office.longitude) for office in therapist.offices.all()]
         distance = min((geo.miles_between(origin.point, office) for office in offices), default=None)
-        if distance is not None and distance > 10.1:
-            assert therapist.pk not in inside
-        if distance is not None and distance < 9.9:
-            assert therapist.pk in inside
+        if distance is not None and distance <= radius:
+            within.add(therapist.pk)
+    assert {row["id"] for row in results} == within
+    distances = [row["distance_miles"] for row in results]
+    assert distances == sorted(distances)
+
+
+def test_near_keeps_an_office_just_inside_the_radius_east_of_the_place(api_client: APIClient) -> None:
+    """East-west distances are not overestimated: the office is 24.90 miles due east, at Brooklyn's latitude."""
+    therapist = make_therapist(npi="1234567893", postal_code=None)
+    therapist.offices.create(address="1 Test St", city="Brooklyn", state="NY", postal_code="11215",
+                             latitude=40.6669, longitude=-73.9828)  # fmt: skip
+    refresh_listing([therapist.pk])
+    place = "40.6669,-74.45792"
+    assert geo.miles_between((40.6669, -74.45792), (40.6669, -73.9828)) == pytest.approx(24.90, abs=0.01)
+    assert therapist.pk in {row["id"] for row in all_results(api_client, near=place, radius=25)}
+    assert therapist.pk not in {row["id"] for row in all_results(api_client, near=place, radius=24.8)}
 
 
 def test_larger_radius_finds_more(api_client: APIClient) -> None:

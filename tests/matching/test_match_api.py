@@ -159,3 +159,16 @@ def test_a_new_insurer_is_matched_after_earlier_matches(api_client: APIClient) -
     assert response.status_code == 200
     # Excluded under "insurance" if the decoder did not know the new insurer's bit.
     assert therapist.pk in [item["therapist"]["id"] for item in response.json()["results"]]
+
+
+def test_match_reaches_an_office_just_inside_the_distance_east_of_the_client(api_client: APIClient) -> None:
+    """The reach is a great-circle distance, exactly: 24.90 miles due east is within 25 (and not within 24)."""
+    therapist = make_therapist(npi="1000000061", last_name="Eastward", insurers=("optum",), postal_code=None)
+    therapist.offices.create(address="1 Test St", city="Brooklyn", state="NY", postal_code="11215",
+                             latitude=40.6669, longitude=-73.9828)  # fmt: skip
+    refresh_listing([therapist.pk])
+    body = {"near": "40.6669,-74.45792", "insurance": "optum", "formats": ["individual"]}
+    within = api_client.post(MATCH, {**body, "max_distance_miles": 25}, format="json").json()
+    assert therapist.pk in {item["therapist"]["id"] for item in within["results"]}
+    beyond = api_client.post(MATCH, {**body, "max_distance_miles": 24}, format="json").json()
+    assert therapist.pk not in {item["therapist"]["id"] for item in beyond["results"]}
