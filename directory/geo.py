@@ -210,6 +210,14 @@ def locate_offline(query: str) -> Place | None:
     return None
 
 
+def nearest_postal_code(place: Place) -> str:
+    """The place's ZIP code, else the ZIP nearest to it (a place given as coordinates or a city has none)."""
+    if place.postal_code:
+        return place.postal_code
+    record = zip_index().nearest_zip(place.latitude, place.longitude)
+    return record.postal_code if record else ""
+
+
 def locate(query: str) -> Place:
     """Resolve search input to a place, offline, or raise PlaceNotFound."""
     if not query or not query.strip():

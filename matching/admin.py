@@ -46,6 +46,15 @@ class ReferralAdmin(admin.ModelAdmin):
     readonly_fields = ["id", "referrer", "status", "created_at", "updated_at", "consent_confirmed_at"]
     inlines = [ReferralEventInline, OfferInline, MatchInline]
 
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
+        """No filtering the list by a patient's details (`?notes__icontains=…`): that reads PHI unlogged.
+
+        Django allows any lookup on a local field; this one is refused (400).
+        """
+        if lookup.split("__", 1)[0] in PHI_FIELDS:
+            return False
+        return super().lookup_allowed(lookup, value, request)
+
     @admin.display(description="Referral")
     def short_id(self, referral: Referral) -> str:
         return str(referral.pk)[:8]

@@ -156,9 +156,12 @@ def inbox_offers(therapist: Therapist) -> QuerySet:
 
 
 def offer_payloads(offers: list[Offer], *, user: object, labels: ranking.Labels, now: datetime.datetime,
-                   channel: str) -> list[dict]:  # fmt: skip
-    """Offers for their therapist; a patient's details only on offers they accepted (each read logged)."""
-    accepted = [offer.referral for offer in offers if offer.status == Offer.Status.ACCEPTED]
+                   channel: str, patients: bool = True) -> list[dict]:  # fmt: skip
+    """Offers for their therapist; a patient's details only on offers they accepted (each read logged).
+
+    Without `patients` (a page that shows none), no offer carries them and no read is logged.
+    """
+    accepted = [offer.referral for offer in offers if patients and offer.status == Offer.Status.ACCEPTED]
     log_phi_reads(user=user, referrals=accepted, fields=PHI_FIELDS, channel=channel)
     return [
         {
@@ -173,7 +176,7 @@ def offer_payloads(offers: list[Offer], *, user: object, labels: ranking.Labels,
             "summary": offer_summary(offer, labels=labels, now=now),
             "patient": (
                 {name: getattr(offer.referral, name) for name in PHI_FIELDS}
-                if offer.status == Offer.Status.ACCEPTED
+                if patients and offer.status == Offer.Status.ACCEPTED
                 else None
             ),
         }

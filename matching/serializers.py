@@ -75,7 +75,8 @@ class NeedSerializer(StrictJsonTypes, serializers.Serializer):
             data["place"] = geo.locate(where)
         except geo.PlaceNotFound as error:
             raise serializers.ValidationError({field: [str(error)]}) from error
-        data["postal_code"] = data["place"].postal_code or where
+        # A 5-digit ZIP even for a place given as coordinates or a city: what de-identified summaries coarsen.
+        data["postal_code"] = geo.nearest_postal_code(data["place"])
         data.setdefault("formats", list(FORMATS))
         return data
 

@@ -513,6 +513,8 @@ def accept_offer(*, offer: Offer, actor: object, now: datetime.datetime | None =
     """
     now = now or timezone.now()
     referral = _locked(offer.referral_id)
+    if offer.status == Offer.Status.DECLINED:
+        raise ReferralConflict("You declined this offer; it can no longer be accepted.")
     if referral.status != Status.OFFERED or offer.status != Offer.Status.OPEN:
         raise ReferralConflict("This referral has already been taken, withdrawn or closed.")
     _transition(referral, Status.ACCEPTED, actor=actor, note=f"Accepted by {offer.therapist.full_name}")

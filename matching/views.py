@@ -24,6 +24,7 @@ from matching.api import PHI_FORM_FIELDS
 from matching.models import Offer, Referral
 from matching.serializers import (
     CRISIS_GUIDANCE,
+    MAX_ID,
     DeclineSerializer,
     NeedSerializer,
     ReferralCreateSerializer,
@@ -199,9 +200,10 @@ def _run(request: HttpRequest, action: Callable[[], object], success: str) -> No
 @role_required(REFERRERS_GROUP)
 def referral_offer(request: HttpRequest, referral_id: str) -> HttpResponse:
     referral = _own_referral(request, referral_id)
-    therapist_ids = [int(value) for value in request.POST.getlist("therapist") if is_ascii_digits(value)]
-    if not therapist_ids:
-        messages.error(request, "Choose at least one therapist to offer the referral to.")
+    values = request.POST.getlist("therapist")
+    therapist_ids = [int(value) for value in values if is_ascii_digits(value) and int(value) <= MAX_ID]
+    if not therapist_ids or len(therapist_ids) < len(values):
+        messages.error(request, "Choose at least one therapist from the matches to offer the referral to.")
     else:
         _run(
             request,
@@ -238,9 +240,11 @@ def _my_profile(request: HttpRequest) -> Therapist:
 @role_required(THERAPISTS_GROUP)
 def offer_list(request: HttpRequest) -> HttpResponse:
     offers = list(selectors.inbox_offers(_my_profile(request))[:200])
+    # The list shows de-identified summaries only: no patient details read, so none logged.
     payloads = selectors.offer_payloads(
-        offers, user=request.user, labels=services.reference_labels(), now=timezone.now(), channel="page:offers"
-    )
+        offers, user=request.user, labels=services.reference_labels(), now=timezone.now(), channel="page:offers",
+        patients=False,
+    )  # fmt: skip
     return render(request, "matching/offer_list.html", {"offers": payloads})
 
 

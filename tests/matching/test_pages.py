@@ -63,6 +63,12 @@ def test_referrer_submits_offers_and_sees_the_status(referrer: User, therapist_u
     assert refused.status_code == 302
     referral.refresh_from_db()
     assert referral.status != "offered"
+    # Nor is a number past the largest id (the database would overflow), alone or beside a real one.
+    for values in (["9223372036854775808"], [accepting_therapist.pk, "99999999999999999999999"]):
+        refused = physician.post(f"/referrals/{referral.pk}/offer/", {"therapist": values}, follow=True)
+        assert refused.status_code == 200 and "Choose at least one therapist" in refused.content.decode()
+        referral.refresh_from_db()
+        assert referral.status != "offered"
 
     physician.post(f"/referrals/{referral.pk}/offer/", {"therapist": [accepting_therapist.pk]})
     referral.refresh_from_db()
@@ -77,6 +83,11 @@ def test_referrer_submits_offers_and_sees_the_status(referrer: User, therapist_u
     therapist.post(f"/me/offers/{offer.pk}/accept/")
     after = therapist.get(f"/me/offers/{offer.pk}/").content.decode()
     assert "Ana Example-Patient" in after and "555-222-3333" in after
+    assert PHIAccess.objects.filter(user=therapist_user, channel="page:offer").exists()
+    # The inbox shows summaries only, even of an accepted offer: it reads no patient details, so logs none.
+    inbox = therapist.get("/me/offers/").content.decode()
+    assert "Ana Example-Patient" not in inbox
+    assert not PHIAccess.objects.filter(user=therapist_user, channel="page:offers").exists()
     assert re.search(r"Status: Accepted", physician.get(f"/referrals/{referral.pk}/").content.decode())
 
 
@@ -146,3 +157,14 @@ def test_forms_send_strings_and_the_shared_serializers_still_read_them(referrer:
     assert response.status_code == 302
     referral = Referral.objects.get(referrer=referrer)
     assert (referral.max_fee, referral.language, referral.insurance) == (150, "es", None)
+
+
+def test_staff_cannot_filter_referrals_by_patient_details(referrer: User) -> None:
+    """`?notes__icontains=…` on the admin list would read PHI by trial and error, unlogged: refused."""
+    signed_in(referrer).post("/referrals/new/", FORM)
+    staff = User.objects.create_superuser("staff-reviewer", "staff@example.org", "correct-horse-battery")
+    admin = signed_in(staff)
+    assert admin.get("/admin/matching/referral/", {"status": "matched"}).status_code == 200
+    for lookup in ("patient_name__startswith", "notes__icontains", "patient_birth_date", "patient_phone__contains"):
+        assert admin.get("/admin/matching/referral/", {lookup: "A"}).status_code == 400, lookup
+    assert not PHIAccess.objects.filter(user=staff).exists()

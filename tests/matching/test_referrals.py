@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import json
 import logging
 
 import pytest
@@ -162,6 +163,9 @@ def test_decline_with_reason_moves_the_referral_to_declined(
     assert declined.status_code == 200
     assert Referral.objects.get(pk=referral["id"]).status == "declined"
     assert Offer.objects.get(pk=offer.pk).decline_reason == "no_capacity"
+    # Changing one's mind afterwards is refused, and the message says why (nobody else took the referral).
+    late = therapist.post(f"/api/me/offers/{offer.pk}/accept/")
+    assert late.status_code == 409 and "You declined this offer" in json.dumps(late.json())
 
 
 def test_illegal_transitions_are_409_and_change_nothing(referral: dict, referrer: User, therapist_user: User,
@@ -313,3 +317,16 @@ def test_offer_history_counts_answers_quick_answers_and_recent_offers(
     history = services.offer_history([accepting_therapist.pk, other.pk], now=now)
     assert history == {accepting_therapist.pk: (1, 1, 0)}  # answered, within 3 days, none in the last 30 days
     assert services.offer_history([], now=now) == {}
+
+
+@pytest.mark.parametrize(("near", "postal_code"), [("40.67123,-73.97765", "11215"), ("Brooklyn, NY", "112")])
+def test_a_referral_placed_by_coordinates_or_city_keeps_a_zip_code(referrer: User, near: str, postal_code: str) -> None:
+    """What therapists see of where the patient is ("ZIP 112xx, NY") needs a real ZIP, not the text typed."""
+    body = {**{key: value for key, value in NEED.items() if key != "postal_code"}, **PATIENT}
+    response = token_client(referrer).post(REFERRALS, {**body, "near": near, "consent": True}, format="json")
+    assert response.status_code == 201, response.content
+    created = response.json()
+    stored = Referral.objects.get(pk=created["id"])
+    assert len(stored.postal_code) == 5 and stored.postal_code.isdigit()
+    assert stored.postal_code.startswith(postal_code)
+    assert stored.area == f"ZIP {stored.postal_code[:3]}xx, NY"
