@@ -159,7 +159,7 @@ class TherapistSearchView(APIView):
         except search.PageNotFound as error:
             raise exceptions.NotFound(str(error)) from error
         shown = result.cards
-        texts = page_card_texts(shown, filterset.place)
+        texts = page_card_texts(shown)
         now, url_of = timezone.now(), profile_urls(request)
         results = [
             listing_result_json(card, text, url=url_of(card.slug), now=now)

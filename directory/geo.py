@@ -329,3 +329,8 @@ def squared_chord(miles: float) -> float:
     """The squared chord, on the unit sphere, of a great-circle distance of `miles` (see `unit_vector`)."""
     angle = min(miles / EARTH_RADIUS_MILES, math.pi)
     return (2 * math.sin(angle / 2)) ** 2
+
+
+def chord_miles(squared: float) -> float:
+    """The great-circle miles of a squared chord on the unit sphere: the inverse of `squared_chord`."""
+    return EARTH_RADIUS_MILES * 2 * math.asin(min(1.0, math.sqrt(squared) / 2))

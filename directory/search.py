@@ -44,7 +44,7 @@ class ResultCard:
     availability_confirmed_at: datetime.datetime | None
     # Squared chord (models.SquaredChord) to the nearest matching office (None: matched without one).
     distance_sort: float | None = None
-    # Great-circle miles to that office, set by `services.page_card_texts`.
+    # Great-circle miles to that office, from `distance_sort` (`services.attach_distances`).
     distance_miles: float | None = None
 
     def is_accepting(self, now: datetime.datetime | None = None) -> bool:

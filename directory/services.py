@@ -53,23 +53,16 @@ def parse_page_parameters(query: Mapping[str, str]) -> tuple[int, int]:
     return values["page"], values["page_size"]
 
 
-def nearest_miles(place: geo.Place, points: Iterable[tuple[float | None, float | None]]) -> float | None:
-    """Great-circle miles to the nearest of `points`, to a tenth; None without a located point."""
-    distances = [geo.miles_between(place.point, point) for point in points if point[0] is not None]
-    return round(min(distances), 1) if distances else None
+def attach_distances(therapists: Iterable[Therapist] | Iterable[search.ResultCard]) -> None:
+    """Set `distance_miles` on therapists of one page: great-circle miles to their nearest office, to a tenth.
 
-
-def attach_distances(therapists: Iterable[Therapist], place: geo.Place | None) -> None:
-    """Set `distance_miles` (nearest office, great-circle) on therapists of one page.
-
-    Only rows that matched by an office get a distance; an online-only match
-    keeps None. Offices must be prefetched.
+    Read from `distance_sort`, the squared chord the search sorted by (exact,
+    see `SquaredChord`); a therapist found without an office (online only, or
+    no place given) gets None.
     """
     for therapist in therapists:
-        therapist.distance_miles = None
-        if place is not None and getattr(therapist, "distance_sort", None) is not None:
-            offices = therapist.offices.all()
-            therapist.distance_miles = nearest_miles(place, ((office.latitude, office.longitude) for office in offices))
+        squared = getattr(therapist, "distance_sort", None)
+        therapist.distance_miles = None if squared is None else round(geo.chord_miles(squared), 1)
 
 
 REFRESH_BATCH_SIZE = 1000
@@ -112,28 +105,20 @@ def page_therapists(result: search.ResultPage, therapists: QuerySet) -> list[The
     return page
 
 
-def page_card_texts(therapists: list[Therapist] | list[search.ResultCard], place: geo.Place | None) -> list[str]:
+def page_card_texts(therapists: list[Therapist] | list[search.ResultCard]) -> list[str]:
     """The listing cards of one page of results as stored (JSON text), with `distance_miles` set on each therapist.
 
-    A card that was never built (a profile written without `refresh_listing`)
-    is built now. Only the cards of therapists found near `place` are parsed, for their offices.
+    A card that was never built (a profile written without `refresh_listing`) is built now.
     """
     missing = [therapist.pk for therapist in therapists if not therapist.listing_card]
     rebuilt = refresh_listing(missing) if missing else {}
-    texts = [therapist.listing_card or rebuilt[therapist.pk] for therapist in therapists]
-    for therapist, text in zip(therapists, texts, strict=True):
-        therapist.distance_miles = None
-        if place is not None and getattr(therapist, "distance_sort", None) is not None:
-            offices = json.loads(text)["offices"]
-            therapist.distance_miles = nearest_miles(
-                place, ((office["latitude"], office["longitude"]) for office in offices)
-            )
-    return texts
+    attach_distances(therapists)
+    return [therapist.listing_card or rebuilt[therapist.pk] for therapist in therapists]
 
 
-def page_cards(therapists: list[Therapist], place: geo.Place | None) -> list[dict]:
+def page_cards(therapists: list[Therapist]) -> list[dict]:
     """The parsed listing cards of one page of results, with `distance_miles` set on each therapist."""
-    return [json.loads(text) for text in page_card_texts(therapists, place)]
+    return [json.loads(text) for text in page_card_texts(therapists)]
 
 
 def _therapist_fields(record: dict, now: datetime.datetime) -> dict:

@@ -72,7 +72,7 @@ def therapist_list(request: HttpRequest) -> HttpResponse:
     except search.PageNotFound as error:
         raise Http404("That page of results does not exist.") from error
     therapists = page_therapists(result, Therapist.objects.for_listing())
-    attach_distances(therapists, filterset.place)
+    attach_distances(therapists)
     context.update(
         {
             "therapists": therapists,

@@ -30,7 +30,7 @@ def match_results(result: MatchResult, *, url_of: Callable[[str], str], now: dat
     The therapists must be loaded with `Therapist.objects.for_result_cards()`.
     """
     therapists = [result.therapists[item.candidate.id] for item in result.ranking.results]
-    cards = page_cards(therapists, place=None)
+    cards = page_cards(therapists)
     items = []
     for item, therapist, card in zip(result.ranking.results, therapists, cards, strict=True):
         therapist.distance_miles = item.distance_miles

@@ -97,6 +97,12 @@ def test_the_squared_chord_of_two_points_is_that_of_their_great_circle_distance(
     assert chord == pytest.approx(geo.squared_chord(geo.miles_between(first, second)), rel=1e-9, abs=1e-12)
 
 
+@given(miles=st.floats(min_value=0, max_value=12_000))
+def test_chord_miles_undoes_squared_chord(miles: float) -> None:
+    """A result's distance in miles is read back from the squared chord the search sorted by."""
+    assert geo.chord_miles(geo.squared_chord(miles)) == pytest.approx(miles, rel=1e-9, abs=1e-6)
+
+
 @settings(max_examples=200, deadline=None)
 @given(
     latitude=st.floats(min_value=18, max_value=65),
