@@ -32,8 +32,7 @@ from directory.models import (
     Therapist,
     TherapistInsurer,
 )
-from directory.search import build_entries
-from directory.serializers import build_listing_card
+from directory.search import build_card, build_entries
 from directory.services import _therapist_fields
 
 BATCH_SIZE = 2000
@@ -91,7 +90,7 @@ class BulkLoader:
 
     @transaction.atomic
     def load(self, records: list[dict]) -> list[int]:
-        """Insert one batch; the listing cards and search entries are built in memory, as refresh_listing would."""
+        """Insert one batch; the listing cards and search entries are built in memory, as `search.refresh` would."""
         therapists, related = [], []
         for record in records:
             therapist = Therapist(npi=record["npi"], **_therapist_fields(record, self.now))
@@ -105,7 +104,7 @@ class BulkLoader:
                 "concerns": [self.concerns[slug] for slug in record["concerns"]],
                 "languages": [self.languages[code] for code in record["languages"]],
             }
-            therapist.listing_card = build_listing_card(therapist, **links)
+            therapist.listing_card = build_card(therapist, **links)
             therapists.append(therapist)
             related.append((record, links))
         Therapist.objects.bulk_create(therapists)

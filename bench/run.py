@@ -162,7 +162,8 @@ ORDER BY page.distance, page.last_name, page.first_name, t.id
 def floor_sql() -> tuple[str, dict[str, object]]:
     """FLOOR_SQL and its parameters for the typical search (ZIP 11215, 25 miles, Aetna, individual)."""
     from directory import geo
-    from directory.models import FORMAT_BITS, Insurer, SearchEntry, mask
+    from directory.models import Insurer
+    from directory.search.models import FORMAT_BITS, SearchEntry, mask
 
     place = geo.locate(SEARCHES[TYPICAL]["near"])
     miles = float(SEARCHES[TYPICAL]["radius"])

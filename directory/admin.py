@@ -28,7 +28,6 @@ from directory.models import (
     TherapistInsurer,
     npi_is_valid,
 )
-from directory.services import refresh_listing
 
 
 class ModerationActionForm(ActionForm):
@@ -126,7 +125,7 @@ class TherapistAdmin(admin.ModelAdmin):
 
     def save_related(self, request: HttpRequest, form: ModelForm, formsets: list, change: bool) -> None:
         super().save_related(request, form, formsets, change)
-        refresh_listing([form.instance.pk])
+        profiles.record_staff_edit(therapist_ids=[form.instance.pk])
 
     @admin.action(description="Publish selected profiles")
     def publish(self, request: HttpRequest, queryset: QuerySet) -> None:
@@ -258,16 +257,16 @@ class TherapistPartAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Model, form: ModelForm, change: bool) -> None:
         super().save_model(request, obj, form, change)
-        refresh_listing([obj.therapist_id])
+        profiles.record_staff_edit(therapist_ids=[obj.therapist_id])
 
     def delete_model(self, request: HttpRequest, obj: Model) -> None:
         super().delete_model(request, obj)
-        refresh_listing([obj.therapist_id])
+        profiles.record_staff_edit(therapist_ids=[obj.therapist_id])
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
         therapist_ids = list(queryset.values_list("therapist_id", flat=True))
         super().delete_queryset(request, queryset)
-        refresh_listing(therapist_ids)
+        profiles.record_staff_edit(therapist_ids=therapist_ids)
 
 
 class ReferenceAdmin(admin.ModelAdmin):
@@ -276,7 +275,7 @@ class ReferenceAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: Model, form: ModelForm, change: bool) -> None:
         super().save_model(request, obj, form, change)
         if change:
-            refresh_listing(obj.therapist_set.values_list("pk", flat=True))
+            profiles.record_staff_edit(therapist_ids=obj.therapist_set.values_list("pk", flat=True))
 
 
 @admin.register(Office)

@@ -19,8 +19,8 @@ from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from directory import profiles, search
-from directory.filters import TherapistFilter, query_errors
-from directory.models import FORMATS, Concern, FocusArea, Insurer, Language, SearchEntry, Therapist
+from directory.filters import TherapistFilter, parse_page_parameters, query_errors
+from directory.models import FORMATS, Concern, FocusArea, Insurer, Language, Therapist
 from directory.serializers import (
     LanguageSerializer,
     MyProfileSerializer,
@@ -28,9 +28,7 @@ from directory.serializers import (
     ReferenceSerializer,
     TherapistSerializer,
     TokenRequestSerializer,
-    listing_result_json,
 )
-from directory.services import page_card_texts, parse_page_parameters
 
 
 class QueryInvalid(exceptions.ValidationError):
@@ -150,21 +148,16 @@ class TherapistSearchView(APIView):
         responses={200: SearchPage, 400: ErrorSerializer, 404: DetailSerializer},
     )
     def get(self, request: Request) -> Response:
-        page, page_size = parse_page_parameters(request.query_params)
-        filterset = TherapistFilter(request.query_params, queryset=SearchEntry.objects.all())
+        number, size = parse_page_parameters(request.query_params)
+        filterset = TherapistFilter(request.query_params)
         if not filterset.is_valid():
             raise QueryInvalid(query_errors(filterset))
         try:
-            result = filterset.result_page(page, page_size, cards=True)
+            result = search.page(filterset.query(), number=number, size=size, cards=True)
         except search.PageNotFound as error:
             raise exceptions.NotFound(str(error)) from error
-        shown = result.cards
-        texts = page_card_texts(shown)
         now, url_of = timezone.now(), profile_urls(request)
-        results = [
-            listing_result_json(card, text, url=url_of(card.slug), now=now)
-            for card, text in zip(shown, texts, strict=True)
-        ]
+        results = [search.result_json(card, card.listing_card, url=url_of(card.slug), now=now) for card in result.cards]
         page, pages = result.page, result.pages
         # Written out around the stored cards' text rather than parsed and re-encoded by a renderer:
         # the same JSON as TherapistSearchPage documents, in a fraction of the time.

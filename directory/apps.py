@@ -7,7 +7,7 @@ class DirectoryConfig(AppConfig):
     name = "directory"
 
     def ready(self) -> None:
-        from directory.filters import forget_reference_rows
+        from directory.vocabularies import forget_reference_rows
 
         # Search validates slugs against a per-process copy of the reference tables.
         for model_name in ("Insurer", "FocusArea", "Concern", "Language"):
@@ -20,12 +20,6 @@ class DirectoryConfig(AppConfig):
 
 
 def index_unindexed_therapists(using: str = "default", **_: object) -> None:
-    from django.db import connections
+    from directory import search
 
-    from directory.models import SearchEntry, Therapist
-    from directory.services import refresh_listing
-
-    if SearchEntry._meta.db_table not in connections[using].introspection.table_names():
-        return  # migrated backwards, to before the index
-    unindexed = Therapist.objects.using(using).published().exclude(search_entries__kind=SearchEntry.Kind.PROFILE)
-    refresh_listing(unindexed.values_list("pk", flat=True))
+    search.index_unindexed(using)

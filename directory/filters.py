@@ -1,24 +1,28 @@
-"""The one FilterSet behind both the search page and the search API.
+"""The one FilterSet behind both the search page and the search API: it parses, the search package plans.
 
 Within a parameter values are any-of (repeat it or separate by commas);
-across parameters they are all-of. `near`, `radius` and `ordering` act
-together, so they are applied in `filter_queryset` rather than one by one.
+across parameters they are all-of. The FilterSet validates the parameters
+(its form is the page's search form) and turns them into a `search.Query`;
+`search.page` plans the query over the index, so no filter is applied here.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
-from django.db.models import Model, QuerySet
+from django.db.models import Model
 from django.http import QueryDict
-from django_filters.constants import EMPTY_VALUES
 
 from directory import geo, search
-from directory.models import AGE_GROUPS, FORMATS, Concern, FocusArea, Insurer, Language, SearchEntry
+from directory.models import AGE_GROUPS, FORMATS, Concern, FocusArea, Insurer, Language, Therapist, is_ascii_digits
+from directory.vocabularies import reference_rows
 
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
 ORDERINGS = {"distance": "Distance", "name": "Name", "-updated": "Recently updated"}
 ACCEPTING_CHOICES = {"true": "Accepting new clients", "false": "Not accepting", "any": "Everyone"}
 DEFAULT_RADIUS_MILES = 25
@@ -39,25 +43,6 @@ class CommaSeparatedMultipleChoiceField(forms.MultipleChoiceField):
 
     def to_python(self, value: object) -> list[str]:
         return split_values(value)  # type: ignore[arg-type]
-
-
-_reference_rows: dict[tuple[str, str], dict[str, Model]] = {}
-
-
-def reference_rows(model: type[Model], key: str) -> dict[str, Model]:
-    """Every row of a small reference table by slug (or code), read once per process.
-
-    Validating `insurance=aetna` then costs no query; saving or deleting a
-    reference row empties the cache (see `DirectoryConfig.ready`).
-    """
-    cache_key = (model._meta.label, key)
-    if cache_key not in _reference_rows:
-        _reference_rows[cache_key] = {str(getattr(row, key)): row for row in model._default_manager.all()}
-    return _reference_rows[cache_key]
-
-
-def forget_reference_rows(**_: object) -> None:
-    _reference_rows.clear()
 
 
 class CommaSeparatedModelMultipleChoiceField(forms.ModelMultipleChoiceField):
@@ -160,61 +145,49 @@ _form_classes: dict[type, type[forms.Form]] = {}
 
 
 class TherapistFilter(django_filters.FilterSet):
-    q = django_filters.CharFilter(method="filter_text", label="Name, credentials or keywords")
-    near = PlaceFilter(
-        method="filter_nothing",
-        label="Near: ZIP code, “City, ST” or “lat,lng”",
-    )
+    q = django_filters.CharFilter(label="Name, credentials or keywords")
+    near = PlaceFilter(label="Near: ZIP code, “City, ST” or “lat,lng”")
     radius = NumberFilter(
-        method="filter_nothing",
         label="Within",
         min_value=1,
         max_value=MAX_RADIUS_MILES,
     )
-    format = CommaSeparatedMultipleChoiceFilter(choices=list(FORMATS.items()), method="filter_formats", label="Format")
+    format = CommaSeparatedMultipleChoiceFilter(choices=list(FORMATS.items()), label="Format")
     insurance = SlugMultipleChoiceFilter(
         queryset=Insurer.objects.all(),
         to_field_name="slug",
-        method="filter_insurance",
         label="Insurance",
     )
     focus = SlugMultipleChoiceFilter(
         queryset=FocusArea.objects.all(),
         to_field_name="slug",
-        method="filter_focus",
         label="IPT focus area",
     )
     concern = SlugMultipleChoiceFilter(
         queryset=Concern.objects.all(),
         to_field_name="slug",
-        method="filter_concern",
         label="Concern",
     )
     language = SlugMultipleChoiceFilter(
         queryset=Language.objects.all(),
         to_field_name="code",
-        method="filter_language",
         label="Language",
     )
-    age_group = CommaSeparatedMultipleChoiceFilter(
-        choices=list(AGE_GROUPS.items()), method="filter_age_group", label="Age group"
-    )
-    state = StateFilter(method="filter_state", label="Licensed in state (two letters)")
+    age_group = CommaSeparatedMultipleChoiceFilter(choices=list(AGE_GROUPS.items()), label="Age group")
+    state = StateFilter(label="Licensed in state (two letters)")
     accepting = django_filters.ChoiceFilter(
         choices=list(ACCEPTING_CHOICES.items()),
-        method="filter_accepting",
         empty_label=None,
         label="Availability",
     )
     ordering = django_filters.ChoiceFilter(
         choices=list(ORDERINGS.items()),
-        method="filter_nothing",
         empty_label="Nearest first, or by name",
         label="Sort by",
     )
 
     class Meta:
-        model = SearchEntry
+        model = Therapist
         form = SearchForm
         fields = [
             "q", "near", "radius", "format", "insurance", "focus", "concern",
@@ -233,117 +206,23 @@ class TherapistFilter(django_filters.FilterSet):
             _form_classes[type(self)] = form_class
         return _form_classes[type(self)]
 
-    def filter_nothing(self, queryset: QuerySet, name: str, value: object) -> QuerySet:
-        return queryset  # applied together in filter_queryset
-
-    def filter_text(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        if not value.strip():
-            return queryset
-        return queryset.matching_text(value, profiles=self.starts_from_profiles)
-
-    def filter_formats(self, queryset: QuerySet, name: str, value: list[str]) -> QuerySet:
-        return queryset.offering_formats(value) if value else queryset
-
-    def filter_insurance(self, queryset: QuerySet, name: str, value: QuerySet) -> QuerySet:
-        if not value:
-            return queryset
-        # "Accepting" is per plan too: a therapist may stay in a network but close it to new clients.
-        wants_accepting = (self.form.cleaned_data.get("accepting") or self.default_accepting) == "true"
-        return queryset.accepting_insurance([insurer.pk for insurer in value], open_panels_only=wants_accepting)
-
-    def filter_focus(self, queryset: QuerySet, name: str, value: QuerySet) -> QuerySet:
-        return queryset.with_focus_areas([area.pk for area in value]) if value else queryset
-
-    def filter_concern(self, queryset: QuerySet, name: str, value: QuerySet) -> QuerySet:
-        return queryset.with_concerns([concern.pk for concern in value]) if value else queryset
-
-    def filter_language(self, queryset: QuerySet, name: str, value: QuerySet) -> QuerySet:
-        return queryset.speaking([language.pk for language in value]) if value else queryset
-
-    def filter_age_group(self, queryset: QuerySet, name: str, value: list[str]) -> QuerySet:
-        return queryset.serving_age_groups(value) if value else queryset
-
-    def filter_state(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        if not value:
-            return queryset
-        # Without a place, the search starts from the state's licence entries (see filter_queryset).
-        return queryset.licensed_in(value) if self.form.cleaned_data.get("near") else queryset.licensed_here(value)
-
-    def filter_accepting(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        value = value or self.default_accepting or "any"
-        if value == "true":
-            return queryset.accepting()
-        if value == "false":
-            return queryset.not_accepting()
-        return queryset
-
-    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
-        """Every parameter's condition on `queryset`, entries the search starts from; unordered.
-
-        Each filter names a method of this class, called here directly (see SharedFilters).
-        """
-        for name, value in self.form.cleaned_data.items():
-            if value not in EMPTY_VALUES:
-                queryset = getattr(self, self.base_filters[name].method)(queryset, name, value)
-        if not self.form.cleaned_data.get("accepting") and self.default_accepting:
-            queryset = self.filter_accepting(queryset, "accepting", self.default_accepting)
-        return queryset
-
-    def starting_entries(self, entries: QuerySet) -> list[QuerySet]:
-        """`entries` narrowed to those a search starts from, each set answered by one index.
-
-        Near a place: the offices within the radius and, when online sessions
-        are asked for, the licences in the place's state. Else the licences in
-        the `state` asked for (see filter_state), else one profile entry per therapist.
-        """
+    def query(self) -> search.Query:
+        """The validated parameters as a search query (call after `is_valid()`)."""
         data = self.form.cleaned_data
-        place: geo.Place | None = data.get("near")
-        if place is None:
-            return [entries.profiles() if self.starts_from_profiles else entries]
-        starts = [entries.near(place, float(data.get("radius") or DEFAULT_RADIUS_MILES))]
-        if "online" in (data.get("format") or []):
-            starts.append(entries.online_in(place.state))
-        return starts
-
-    @property
-    def starts_from_profiles(self) -> bool:
-        """Neither a place nor a state asked for: the search reads one PROFILE entry per therapist."""
-        data = self.form.cleaned_data
-        return not data.get("near") and not data.get("state")
-
-    @property
-    def sort_order(self) -> str:
-        """ "distance", "name" or "-updated": nearest first when a place is given, else by name."""
-        data = self.form.cleaned_data
-        return data.get("ordering") or ("distance" if data.get("near") else "name")
-
-    def result_page(self, page: int, page_size: int, *, cards: bool = False) -> search.ResultPage:
-        """The page of matching therapists, with their stored cards if `cards`; PageNotFound past the last."""
-        # The parameters' conditions first: SQLite tests what its index range leaves in the order written, and
-        # the bitmask tests are cheaper and more selective than the distance (the typical page's SQL 3.4 -> 2.8 ms).
-        parts = self.starting_entries(self.filter_queryset(self.queryset))
-        return search.result_page(
-            parts,
-            ordering=self.sort_order,
-            grouped=self.place is not None,
-            page=page,
-            page_size=page_size,
-            cards=cards,
-            count=self.text_only_count(),
+        return search.Query(
+            text=data.get("q") or "",
+            place=data.get("near"),
+            radius_miles=float(data.get("radius") or DEFAULT_RADIUS_MILES),
+            formats=tuple(data.get("format") or ()),
+            insurer_ids=tuple(insurer.pk for insurer in data.get("insurance") or ()),
+            focus_area_ids=tuple(area.pk for area in data.get("focus") or ()),
+            concern_ids=tuple(concern.pk for concern in data.get("concern") or ()),
+            language_ids=tuple(language.pk for language in data.get("language") or ()),
+            age_groups=tuple(data.get("age_group") or ()),
+            state=data.get("state") or "",
+            accepting=data.get("accepting") or self.default_accepting or "any",
+            ordering=data.get("ordering") or None,
         )
-
-    def text_only_count(self) -> int | None:
-        """The number of results when free text is the only condition and the text index can count alone."""
-        data = self.form.cleaned_data
-        unconditional = {"q", "radius", "ordering"}  # radius means nothing without near
-        conditions = [
-            name
-            for name, value in data.items()
-            if name not in unconditional and value not in EMPTY_VALUES and not (name == "accepting" and value == "any")
-        ]
-        if conditions or not (data.get("q") or "").strip() or self.default_accepting not in (None, "any"):
-            return None
-        return SearchEntry.objects.count_matching_text(data["q"])
 
     @property
     def place(self) -> geo.Place | None:
@@ -355,8 +234,7 @@ class SharedFilters(dict):
 
     django-filter copies every filter for every FilterSet so that each copy can
     find its `parent`; that copy cost more than validating the whole query. The
-    filters of TherapistFilter are stateless and each names a method, which
-    `filter_queryset` calls on the instance itself.
+    filters of TherapistFilter are stateless: they only build the form's fields.
     """
 
     def __deepcopy__(self, memo: dict) -> SharedFilters:
@@ -387,3 +265,23 @@ def query_errors(filterset: TherapistFilter) -> dict[str, list[str]]:
                 re.sub(r"^Select a valid choice\. ", "Unknown value: ", message) for message in errors[name]
             ]
     return errors
+
+
+def parse_page_parameters(query: Mapping[str, str]) -> tuple[int, int]:
+    """`page` (from 1) and `page_size` (1 to 100), or a ValidationError naming the field."""
+    errors: dict[str, list[str]] = {}
+    values = {}
+    for name, default, maximum in (("page", 1, None), ("page_size", DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)):
+        raw = query.get(name)
+        if raw in (None, ""):
+            values[name] = default
+            continue
+        if not is_ascii_digits(str(raw)) or int(raw) < 1:
+            errors[name] = [f"{name} must be a whole number from 1."]
+        elif maximum is not None and int(raw) > maximum:
+            errors[name] = [f"{name} must be at most {maximum}."]
+        else:
+            values[name] = int(raw)
+    if errors:
+        raise ValidationError(errors)
+    return values["page"], values["page_size"]

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import datetime
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from functools import wraps
+from typing import ParamSpec, TypeVar
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -19,7 +21,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
-from directory import geo
+from directory import geo, search
 from directory.models import (
     AGE_GROUPS,
     FORMATS,
@@ -33,7 +35,7 @@ from directory.models import (
     Therapist,
     TherapistInsurer,
 )
-from directory.services import REFERRERS_GROUP, THERAPISTS_GROUP, refresh_listing
+from directory.services import REFERRERS_GROUP, THERAPISTS_GROUP
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +54,27 @@ EDITABLE_FIELDS = frozenset(
 REVIEWED_FIELDS = ("first_name", "last_name", "credentials", "npi")
 CREDENTIAL_FIELDS = ("issuer", "level", "awarded_on", "expires_on", "certificate_number")
 TRAINING_RANK = [Therapist.TrainingLevel.TRAINED, Therapist.TrainingLevel.CERTIFIED, Therapist.TrainingLevel.SUPERVISOR]
+
+
+Parameters = ParamSpec("Parameters")
+Returned = TypeVar("Returned")
+
+
+def changes_listing(service: Callable[Parameters, Returned]) -> Callable[Parameters, Returned]:
+    """Marks a service that changes what search shows of the therapist it is given (`therapist=` or
+    `credential=`): once it has written, the search index follows, in the same transaction.
+
+    The one path by which profile writes reach the index (`directory.search.refresh`).
+    """
+
+    @wraps(service)
+    def wrapper(*args: Parameters.args, **kwargs: Parameters.kwargs) -> Returned:
+        returned = service(*args, **kwargs)
+        therapist = kwargs["therapist"] if "therapist" in kwargs else kwargs["credential"].therapist
+        search.refresh([therapist.pk])
+        return returned
+
+    return wrapper
 
 
 def flag_fields(*, formats: list[str] | None, age_groups: list[str] | None) -> dict[str, bool]:
@@ -202,6 +225,7 @@ def _credential_rows(therapist: Therapist, rows: list[Mapping], errors: dict[str
 
 
 @transaction.atomic
+@changes_listing
 def update_profile(
     *,
     therapist: Therapist,
@@ -262,7 +286,6 @@ def update_profile(
         therapist.status = Therapist.Status.PENDING
         therapist.save(update_fields=["status", "updated_at"])
     refresh_training_level(therapist=therapist, today=timezone.localdate())
-    refresh_listing([therapist.pk])
     return therapist
 
 
@@ -276,6 +299,13 @@ def refresh_training_level(*, therapist: Therapist, today: datetime.date) -> str
         therapist.training_level = level
         therapist.save(update_fields=["training_level", "updated_at"])
     return level
+
+
+@transaction.atomic
+def record_staff_edit(*, therapist_ids: Iterable[int]) -> None:
+    """Staff changed these profiles, or rows of them (offices, licences) or a name they show, in the back
+    office, which writes through its own forms: search follows."""
+    search.refresh(therapist_ids)
 
 
 @transaction.atomic
@@ -315,11 +345,11 @@ def _profile_link() -> str:
 
 
 @transaction.atomic
+@changes_listing
 def publish_profile(*, therapist: Therapist) -> None:
     therapist.status = Therapist.Status.PUBLISHED
     therapist.moderation_note = ""
     therapist.save(update_fields=["status", "moderation_note", "updated_at"])
-    refresh_listing([therapist.pk])
     _notify(
         therapist,
         "Your profile is published",
@@ -328,6 +358,7 @@ def publish_profile(*, therapist: Therapist) -> None:
 
 
 @transaction.atomic
+@changes_listing
 def request_changes(*, therapist: Therapist, message: str) -> None:
     """Send a profile back to its therapist with staff's message (stored and emailed)."""
     if not message.strip():
@@ -335,38 +366,37 @@ def request_changes(*, therapist: Therapist, message: str) -> None:
     therapist.status = Therapist.Status.RETURNED
     therapist.moderation_note = message.strip()
     therapist.save(update_fields=["status", "moderation_note", "updated_at"])
-    refresh_listing([therapist.pk])
     _notify(
         therapist, "Changes requested on your profile", f"{message.strip()}\n\nEdit and resubmit: {_profile_link()}"
     )
 
 
 @transaction.atomic
+@changes_listing
 def suspend_profile(*, therapist: Therapist, message: str = "") -> None:
     therapist.status = Therapist.Status.SUSPENDED
     therapist.moderation_note = message.strip()
     therapist.save(update_fields=["status", "moderation_note", "updated_at"])
-    refresh_listing([therapist.pk])
     _notify(
         therapist, "Your profile is suspended", message.strip() or "Staff suspended your listing; reply to ask why."
     )
 
 
 @transaction.atomic
+@changes_listing
 def verify_credential(*, credential: Credential, moderator: AbstractBaseUser, now: datetime.datetime) -> None:
     credential.verified_at, credential.verified_by = now, moderator
     credential.save(update_fields=["verified_at", "verified_by"])
     refresh_training_level(therapist=credential.therapist, today=timezone.localdate(now))
-    refresh_listing([credential.therapist_id])
 
 
 @transaction.atomic
+@changes_listing
 def confirm_availability(*, therapist: Therapist, now: datetime.datetime) -> Therapist:
     """The therapist vouches for their availability today; open reports are answered by it."""
     therapist.availability_confirmed_at = now
     therapist.reconfirmation_requested_at = None
     therapist.save(update_fields=["availability_confirmed_at", "reconfirmation_requested_at", "updated_at"])
-    refresh_listing([therapist.pk])
     return therapist
 
 

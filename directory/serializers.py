@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import datetime
-import json
-from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
 
 from django.http import QueryDict
 from django.utils import timezone
@@ -21,13 +18,8 @@ from directory.models import (
     FocusArea,
     Insurer,
     Language,
-    LicensedState,
-    Office,
     Therapist,
 )
-
-if TYPE_CHECKING:
-    from directory.search import ResultCard
 
 # The JSON type each kind of input field takes; the first match wins (a list of choices is an array).
 # Choices are strings throughout this project, as the schema's enums say.
@@ -176,8 +168,8 @@ class TherapistSerializer(serializers.Serializer):
     `distance_miles` attribute, when set by the search, is reported too.
     """
 
-    # The fields that depend on the request and the clock first (DYNAMIC_FIELDS); the rest, in
-    # this order, is the stored listing card, which the search API writes out as it is stored.
+    # The fields that depend on the request and the clock first; the rest, in this order, is the
+    # stored listing card (`directory.search.cards`), which the search API writes out as it is stored.
     id = serializers.IntegerField()
     url = serializers.SerializerMethodField()
     accepting_new_clients = serializers.SerializerMethodField()
@@ -318,113 +310,3 @@ class ProfileInputSerializer(StrictJsonTypes, serializers.Serializer):
     licensed_states = LicensedStateInputSerializer(many=True, required=False)
     insurers = InsurerInputSerializer(many=True, required=False)
     ipt_credentials = CredentialInputSerializer(many=True, required=False)
-
-
-# Fields of a result that depend on the request, the clock or the search; the
-# others are stored per therapist as its listing card (Therapist.listing_card).
-DYNAMIC_FIELDS = ("id", "url", "accepting_new_clients", "availability_confirmed_at", "distance_miles")
-RESULT_FIELDS = list(TherapistSerializer().fields)
-
-
-def listing_card(therapist: Therapist) -> str:
-    """The static part of a therapist's search result, as JSON text.
-
-    Expects a therapist loaded with `Therapist.objects.for_listing()`.
-    """
-    return build_listing_card(
-        therapist,
-        offices=therapist.offices.all(),
-        licences=therapist.licensed_states.all(),
-        insurers=therapist.insurer_list,
-        focus_areas=therapist.focus_areas.all(),
-        concerns=therapist.concerns.all(),
-        languages=therapist.languages.all(),
-    )
-
-
-def _by_name(rows: Iterable[object], key: str = "slug") -> list[dict]:
-    return [{key: getattr(row, key), "name": row.name} for row in sorted(rows, key=lambda row: row.name)]
-
-
-def build_listing_card(
-    therapist: Therapist,
-    *,
-    offices: Iterable[Office],
-    licences: Iterable[LicensedState],
-    insurers: Iterable[Insurer],
-    focus_areas: Iterable[FocusArea],
-    concerns: Iterable[Concern],
-    languages: Iterable[Language],
-) -> str:
-    """The fields of `TherapistSerializer` but DYNAMIC_FIELDS, as JSON text, from given relations.
-
-    Written out rather than run through the serializer, which is some forty
-    times slower; a test holds the two to the same output.
-    """
-    card = {
-        "slug": therapist.slug,
-        "name": therapist.full_name,
-        "credentials": therapist.credentials,
-        "pronouns": therapist.pronouns,
-        "training_level": therapist.training_level,
-        "formats": therapist.formats,
-        "age_groups": therapist.age_groups,
-        "insurance": _by_name(insurers),
-        "focus_areas": _by_name(focus_areas),
-        "concerns": _by_name(concerns),
-        "languages": _by_name(languages, key="code"),
-        "session_cadence": therapist.session_cadence,
-        "offices": [
-            {
-                "label": office.label,
-                "address": office.address,
-                "city": office.city,
-                "state": office.state,
-                "postal_code": office.postal_code,
-                "latitude": office.latitude,
-                "longitude": office.longitude,
-                "wheelchair_accessible": office.wheelchair_accessible,
-            }
-            for office in offices
-        ],
-        "licensed_states": sorted({licence.state for licence in licences}),
-        "fee_min": therapist.fee_min,
-        "fee_max": therapist.fee_max,
-        "sliding_scale": therapist.sliding_scale,
-        "is_demo": therapist.is_demo,
-    }
-    return json.dumps(card)
-
-
-def listing_result(therapist: Therapist, card: dict, *, url: str, now: datetime.datetime) -> dict:
-    """A search result exactly as `TherapistSerializer` shapes it, from a stored card.
-
-    `therapist` needs its pk, `accepts_new_clients`, `availability_confirmed_at`
-    and a `distance_miles` attribute.
-    """
-    dynamic = _live_fields(therapist, url=url, now=now)
-    return {name: dynamic[name] if name in dynamic else card[name] for name in RESULT_FIELDS}
-
-
-def listing_result_json(therapist: Therapist | ResultCard, card: str, *, url: str, now: datetime.datetime) -> str:
-    """`listing_result` as JSON text: the live fields, then the stored card's own text, neither parsed nor re-encoded.
-
-    The same object as `listing_result` gives (the live fields come first);
-    `card` is the therapist's listing card, a JSON object.
-    """
-    live = json.dumps(_live_fields(therapist, url=url, now=now))
-    return f"{live[:-1]}, {card.lstrip()[1:]}"
-
-
-def _live_fields(therapist: Therapist | ResultCard, *, url: str, now: datetime.datetime) -> dict:
-    """DYNAMIC_FIELDS of one result, in TherapistSerializer's order."""
-    return {
-        "id": therapist.pk,
-        "url": url,
-        "accepting_new_clients": therapist.is_accepting(now),
-        "availability_confirmed_at": _datetime_field.to_representation(therapist.availability_confirmed_at),
-        "distance_miles": therapist.distance_miles,
-    }
-
-
-_datetime_field = serializers.DateTimeField()

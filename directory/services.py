@@ -1,18 +1,15 @@
-"""Directory reads and writes that the page, the API and commands share."""
+"""Directory writes that the pages, the API and commands share: loading therapists in bulk, demo accounts."""
 
 from __future__ import annotations
 
 import datetime
-import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import QuerySet
 
-from directory import geo, search
+from directory import search
 from directory.models import (
     AGE_GROUPS,
     FORMATS,
@@ -22,103 +19,9 @@ from directory.models import (
     Language,
     LicensedState,
     Office,
-    SearchEntry,
     Therapist,
     TherapistInsurer,
-    is_ascii_digits,
 )
-from directory.serializers import listing_card
-
-DEFAULT_PAGE_SIZE = 20
-MAX_PAGE_SIZE = 100
-
-
-def parse_page_parameters(query: Mapping[str, str]) -> tuple[int, int]:
-    """`page` (from 1) and `page_size` (1 to 100), or a ValidationError naming the field."""
-    errors: dict[str, list[str]] = {}
-    values = {}
-    for name, default, maximum in (("page", 1, None), ("page_size", DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)):
-        raw = query.get(name)
-        if raw in (None, ""):
-            values[name] = default
-            continue
-        if not is_ascii_digits(str(raw)) or int(raw) < 1:
-            errors[name] = [f"{name} must be a whole number from 1."]
-        elif maximum is not None and int(raw) > maximum:
-            errors[name] = [f"{name} must be at most {maximum}."]
-        else:
-            values[name] = int(raw)
-    if errors:
-        raise ValidationError(errors)
-    return values["page"], values["page_size"]
-
-
-def attach_distances(therapists: Iterable[Therapist] | Iterable[search.ResultCard]) -> None:
-    """Set `distance_miles` on therapists of one page: great-circle miles to their nearest office, to a tenth.
-
-    Read from `distance_sort`, the squared chord the search sorted by (exact,
-    see `SquaredChord`); a therapist found without an office (online only, or
-    no place given) gets None.
-    """
-    for therapist in therapists:
-        squared = getattr(therapist, "distance_sort", None)
-        therapist.distance_miles = None if squared is None else round(geo.chord_miles(squared), 1)
-
-
-REFRESH_BATCH_SIZE = 1000
-
-
-def refresh_listing(therapist_ids: Iterable[int]) -> dict[int, str]:
-    """Rebuild what search reads of these therapists: the listing card and the search entries.
-
-    Search finds therapists through their `SearchEntry` rows and shows their
-    stored cards (`Therapist.listing_card`), not the related tables: every
-    service that changes a profile (its status, availability, offices,
-    licences, insurer links, focus areas, concerns or languages), or the name
-    of a reference row, must call this for the therapists it touched, after its
-    writes. Returns the new cards by id.
-    """
-    ids = list(dict.fromkeys(therapist_ids))
-    cards = {}
-    for start in range(0, len(ids), REFRESH_BATCH_SIZE):
-        batch = ids[start : start + REFRESH_BATCH_SIZE]
-        with transaction.atomic():
-            therapists = list(Therapist.objects.filter(pk__in=batch).for_listing())
-            for therapist in therapists:
-                therapist.listing_card = cards[therapist.pk] = listing_card(therapist)
-            Therapist.objects.bulk_update(therapists, ["listing_card"], batch_size=500)
-            entries = [entry for therapist in therapists for entry in search.entries_of(therapist)]
-            SearchEntry.objects.filter(therapist_id__in=batch).delete()
-            SearchEntry.objects.bulk_create(entries, batch_size=1000)
-    return cards
-
-
-def page_therapists(result: search.ResultPage, therapists: QuerySet) -> list[Therapist]:
-    """The therapists of a page of results, in its order, each with its `distance_sort` (None without an office)."""
-    by_id = therapists.order_by().in_bulk(result.therapist_ids)
-    page = []
-    for hit in result.hits:
-        therapist = by_id.get(hit.therapist_id)
-        if therapist is not None:  # unless unpublished between the two queries
-            therapist.distance_sort = hit.squared_distance
-            page.append(therapist)
-    return page
-
-
-def page_card_texts(therapists: list[Therapist] | list[search.ResultCard]) -> list[str]:
-    """The listing cards of one page of results as stored (JSON text), with `distance_miles` set on each therapist.
-
-    A card that was never built (a profile written without `refresh_listing`) is built now.
-    """
-    missing = [therapist.pk for therapist in therapists if not therapist.listing_card]
-    rebuilt = refresh_listing(missing) if missing else {}
-    attach_distances(therapists)
-    return [therapist.listing_card or rebuilt[therapist.pk] for therapist in therapists]
-
-
-def page_cards(therapists: list[Therapist]) -> list[dict]:
-    """The parsed listing cards of one page of results, with `distance_miles` set on each therapist."""
-    return [json.loads(text) for text in page_card_texts(therapists)]
 
 
 def _therapist_fields(record: dict, now: datetime.datetime) -> dict:
@@ -173,7 +76,7 @@ def load_directory(records: list[dict], *, now: datetime.datetime) -> int:
             LicensedState(therapist=therapist, **licence) for licence in record["licensed_states"]
         )
         loaded.append(therapist.pk)
-    refresh_listing(loaded)
+    search.refresh(loaded)
     return len(records)
 
 

@@ -19,7 +19,13 @@ from django.views import defaults
 from django.views.decorators.http import require_POST
 
 from directory import profiles, search
-from directory.filters import DEFAULT_RADIUS_MILES, TherapistFilter, normalized_query, query_errors
+from directory.filters import (
+    DEFAULT_RADIUS_MILES,
+    TherapistFilter,
+    normalized_query,
+    parse_page_parameters,
+    query_errors,
+)
 from directory.forms import (
     CredentialFormSet,
     LicensedStateFormSet,
@@ -32,15 +38,16 @@ from directory.forms import (
     error_summary,
     formset_rows,
 )
-from directory.models import FocusArea, SearchEntry, Therapist
+from directory.models import FocusArea, Therapist
 from directory.security import client_ip, is_rate_limited
-from directory.services import REFERRERS_GROUP, attach_distances, page_therapists, parse_page_parameters
+from directory.selectors import page_therapists
+from directory.services import REFERRERS_GROUP
 
 RADIUS_CHOICES = [5, 10, 25, 50, 100, 250, 500]
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    filterset = TherapistFilter(queryset=SearchEntry.objects.none())
+    filterset = TherapistFilter()
     context = {
         "form": filterset.form,
         "radius_choices": RADIUS_CHOICES,
@@ -52,7 +59,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 def therapist_list(request: HttpRequest) -> HttpResponse:
     query = normalized_query(request.GET)
-    filterset = TherapistFilter(query, queryset=SearchEntry.objects.all(), default_accepting="true")
+    filterset = TherapistFilter(query, default_accepting="true")
     context = {
         "form": filterset.form,
         "radius_choices": RADIUS_CHOICES,
@@ -68,11 +75,10 @@ def therapist_list(request: HttpRequest) -> HttpResponse:
         context.update(_search_errors(query_errors(filterset), filterset.form))
         return render(request, "directory/therapist_list.html", context, status=400)
     try:
-        result = filterset.result_page(page, page_size)
+        result = search.page(filterset.query(), number=page, size=page_size)
     except search.PageNotFound as error:
         raise Http404("That page of results does not exist.") from error
-    therapists = page_therapists(result, Therapist.objects.for_listing())
-    attach_distances(therapists)
+    therapists = page_therapists(result)
     context.update(
         {
             "therapists": therapists,

@@ -100,10 +100,10 @@ class MatchView(APIView):
         need_input = NeedSerializer(data=request.data)
         need_input.is_valid(raise_exception=True)
         need = services.build_need(**need_input.need_arguments())
-        result = services.rank_therapists(need, therapists=Therapist.objects.for_result_cards())
+        result = services.rank_therapists(need)
         # Shaped as MatchResponseSerializer documents it; the therapists come from their stored listing cards.
         results = selectors.match_results(result, url_of=profile_urls(request), now=timezone.now())
-        return Response({"results": results, "excluded": result.ranking.excluded})
+        return Response({"results": results, "excluded": result.excluded})
 
 
 @method_decorator(sensitive_post_parameters(*PHI_FORM_FIELDS), name="dispatch")

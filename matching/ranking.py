@@ -4,7 +4,7 @@ Pure Python: frozen dataclasses in, a `Ranking` out. No ORM, no settings, no
 clock: the caller passes `now`, the weights and the policy. Two stages:
 
 1. Hard constraints exclude a candidate, and each exclusion is counted under
-   the first reason that applies (see `EXCLUSION_REASONS`, in checking order).
+   the first that applies (`HARD_CONSTRAINTS`, declared once, in checking order).
 2. Every remaining candidate gets components in [0, 1], a weighted mean of
    them scaled to a 0-100 score, and short human reasons. Results sort by
    score, then distance, then id, so equal inputs always give equal order.
@@ -15,27 +15,14 @@ from __future__ import annotations
 import datetime
 import math
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from directory.geo import miles_between
+from geometry import miles_between
 
 IN_PERSON_FORMATS = frozenset({"individual", "family", "group"})
 TRAINING_SCORES = {"trained": 1 / 3, "certified": 2 / 3, "supervisor": 1.0}
 NEUTRAL = 0.5
-
-# Reason keys, in the order they are checked; the first that applies is counted.
-EXCLUSION_REASONS = {
-    "not_accepting": "Not published or not accepting new clients",
-    "availability_stale": "Availability not confirmed recently",
-    "no_capacity": "No open capacity",
-    "insurance": "Insurance not accepted, or fee above the budget",
-    "format": "None of the acceptable formats offered",
-    "distance": "In person only, and no office within reach",
-    "license": "Online only, and not licensed in the client's state",
-    "age_group": "Age group not served",
-    "language": "Required language not spoken",
-}
 
 COMPONENTS = ("focus", "concern", "distance", "availability", "language", "training", "responsiveness", "load")
 
@@ -123,6 +110,10 @@ class Policy:
     full_capacity: int = 5
     busy_offer_count: int = 10
 
+    def freshness_cutoff(self, now: datetime.datetime) -> datetime.datetime:
+        """The oldest availability confirmation still believed: a candidate confirmed before it is stale."""
+        return now - datetime.timedelta(days=self.freshness_days)
+
 
 @dataclass(frozen=True)
 class Labels:
@@ -167,33 +158,86 @@ def delivery_options(need: Need, candidate: Candidate, distance: float | None) -
     return frozenset(options)
 
 
-def _undeliverable_reason(need: Need, candidate: Candidate) -> str:
-    shared = need.formats & candidate.formats
-    if not shared:
-        return "format"
-    return "distance" if shared & IN_PERSON_FORMATS else "license"
+@dataclass(frozen=True)
+class Facts:
+    """What the hard constraints read besides the need and the candidate."""
+
+    now: datetime.datetime
+    policy: Policy
+    distance: float | None  # miles to the candidate's nearest office, None without one
+
+    def options(self, need: Need, candidate: Candidate) -> frozenset[str]:
+        return delivery_options(need, candidate, self.distance)
+
+
+@dataclass(frozen=True)
+class Constraint:
+    key: str
+    label: str
+    fails: Callable[[Need, Candidate, Facts], bool]
+
+
+def _stale(need: Need, candidate: Candidate, facts: Facts) -> bool:
+    confirmed = candidate.availability_confirmed_at
+    return confirmed is None or confirmed < facts.policy.freshness_cutoff(facts.now)
+
+
+def _shares_in_person(need: Need, candidate: Candidate) -> bool:
+    return bool(need.formats & candidate.formats & IN_PERSON_FORMATS)
+
+
+# The hard constraints, in the order they are checked: a candidate is excluded, and counted,
+# under the first it fails. The one declaration: `matching.services` maps each key to its SQL.
+HARD_CONSTRAINTS: tuple[Constraint, ...] = (
+    Constraint(
+        "not_accepting",
+        "Not published or not accepting new clients",
+        lambda need, candidate, facts: not (candidate.is_published and candidate.accepts_new_clients),
+    ),
+    Constraint("availability_stale", "Availability not confirmed recently", _stale),
+    Constraint("no_capacity", "No open capacity", lambda need, candidate, facts: candidate.capacity <= 0),
+    Constraint(
+        "insurance",
+        "Insurance not accepted, or fee above the budget",
+        lambda need, candidate, facts: not _affordable(need, candidate),
+    ),
+    Constraint(
+        "format",
+        "None of the acceptable formats offered",
+        lambda need, candidate, facts: not need.formats & candidate.formats,
+    ),
+    Constraint(
+        "distance",
+        "In person only, and no office within reach",
+        lambda need, candidate, facts: _shares_in_person(need, candidate) and not facts.options(need, candidate),
+    ),
+    Constraint(
+        "license",
+        "Online only, and not licensed in the client's state",
+        lambda need, candidate, facts: not facts.options(need, candidate),
+    ),
+    Constraint(
+        "age_group",
+        "Age group not served",
+        lambda need, candidate, facts: bool(need.age_group) and need.age_group not in candidate.age_groups,
+    ),
+    Constraint(
+        "language",
+        "Required language not spoken",
+        lambda need, candidate, facts: (
+            need.language_required and bool(need.language) and need.language not in candidate.languages
+        ),
+    ),
+)
+EXCLUSION_REASONS = {constraint.key: constraint.label for constraint in HARD_CONSTRAINTS}
 
 
 def exclusion_reason(
     need: Need, candidate: Candidate, *, now: datetime.datetime, policy: Policy, distance: float | None
 ) -> str | None:
     """The first hard constraint the candidate fails, or None when it qualifies."""
-    if not (candidate.is_published and candidate.accepts_new_clients):
-        return "not_accepting"
-    confirmed = candidate.availability_confirmed_at
-    if confirmed is None or now - confirmed > datetime.timedelta(days=policy.freshness_days):
-        return "availability_stale"
-    if candidate.capacity <= 0:
-        return "no_capacity"
-    if not _affordable(need, candidate):
-        return "insurance"
-    if not delivery_options(need, candidate, distance):
-        return _undeliverable_reason(need, candidate)
-    if need.age_group and need.age_group not in candidate.age_groups:
-        return "age_group"
-    if need.language_required and need.language and need.language not in candidate.languages:
-        return "language"
-    return None
+    facts = Facts(now=now, policy=policy, distance=distance)
+    return next((rule.key for rule in HARD_CONSTRAINTS if rule.fails(need, candidate, facts)), None)
 
 
 def _affordable(need: Need, candidate: Candidate) -> bool:

@@ -8,34 +8,39 @@ from collections.abc import Callable
 from django.db.models import Case, IntegerField, Prefetch, QuerySet, Value, When
 from django.utils import timezone
 
+from directory import search
 from directory.models import FORMATS, Therapist
-from directory.serializers import listing_result
-from directory.services import page_cards
 from matching import ranking
 from matching.models import Match, Offer, Referral
-from matching.services import PHI_FIELDS, MatchResult, log_phi_reads, read_patient_details
+from matching.services import PHI_FIELDS, log_phi_reads, read_patient_details
 
 
-def match_items(result: MatchResult) -> list[dict]:
-    """Ranked results as `{"therapist", "score", "reasons", "components", ...}`, best first."""
-    return [
-        _match_item(item, _with_distance(result.therapists[item.candidate.id], item.distance_miles))
-        for item in result.ranking.results
-    ]
+def match_items(result: ranking.Ranking) -> list[dict]:
+    """Ranked results as `{"therapist", "score", "reasons", "components", ...}`, best first, for the pages.
 
-
-def match_results(result: MatchResult, *, url_of: Callable[[str], str], now: datetime.datetime) -> list[dict]:
-    """Ranked results as the API shows them: like match_items, each therapist from its stored listing card.
-
-    The therapists must be loaded with `Therapist.objects.for_result_cards()`.
+    Each therapist is loaded with all its card shows, in a fixed number of queries.
     """
-    therapists = [result.therapists[item.candidate.id] for item in result.ranking.results]
-    cards = page_cards(therapists)
+    therapists = Therapist.objects.for_listing().in_bulk([item.candidate.id for item in result.results])
     items = []
-    for item, therapist, card in zip(result.ranking.results, therapists, cards, strict=True):
-        therapist.distance_miles = item.distance_miles
-        items.append(_match_item(item, listing_result(therapist, card, url=url_of(card["slug"]), now=now)))
+    for item in result.results:
+        items.append(_match_item(item, _with_distance(therapists[item.candidate.id], item.distance_miles)))
     return items
+
+
+def match_results(result: ranking.Ranking, *, url_of: Callable[[str], str], now: datetime.datetime) -> list[dict]:
+    """Ranked results as the API shows them: like `match_items`, each therapist a search result from its card."""
+    cards = search.cards_of([item.candidate.id for item in result.results])
+    items = []
+    for item in result.results:
+        card = cards[item.candidate.id]
+        card.distance_miles = item.distance_miles
+        items.append(_match_item(item, search.result(card, card.listing_card, url=url_of(card.slug), now=now)))
+    return items
+
+
+def _with_distance(therapist: Therapist, distance: float | None) -> Therapist:
+    therapist.distance_miles = distance
+    return therapist
 
 
 def _match_item(item: ranking.RankedCandidate, therapist: object) -> dict:
@@ -47,11 +52,6 @@ def _match_item(item: ranking.RankedCandidate, therapist: object) -> dict:
         "delivery": item.delivery,
         "distance_miles": item.distance_miles,
     }
-
-
-def _with_distance(therapist: Therapist, distance: float | None) -> Therapist:
-    therapist.distance_miles = distance
-    return therapist
 
 
 def referrals_of(user: object) -> QuerySet:

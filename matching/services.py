@@ -8,31 +8,19 @@ inside `transaction.atomic`, and every referral status change goes through
 from __future__ import annotations
 
 import datetime
-from collections import defaultdict
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
 
 from django.conf import settings
-from django.db import connection, transaction
-from django.db.models import Case, Count, F, Q, QuerySet, Value, When
+from django.core.exceptions import ImproperlyConfigured
+from django.db import transaction
+from django.db.models import Count, F, Q
 from django.db.models.functions import Now
 from django.utils import timezone
 
-from directory import geo
-from directory.filters import reference_rows
-from directory.models import (
-    AGE_GROUP_BITS,
-    FORMAT_BITS,
-    STATE_BITS,
-    Concern,
-    FocusArea,
-    Insurer,
-    Language,
-    SearchEntry,
-    Therapist,
-    has_any,
-)
-from directory.search import union_all
+from directory import geo, search
+from directory.models import Concern, FocusArea, Insurer, Language, Therapist
+from directory.search import Condition, conditions
+from directory.vocabularies import reference_rows
 from matching import notifications, ranking
 from matching.models import Match, Offer, PHIAccess, Referral, ReferralEvent
 
@@ -119,185 +107,79 @@ def build_need(
     )
 
 
-# Row codes of the SQL pre-filter: the index of the first hard constraint an entry fails,
-# in the engine's order, or ELIGIBLE. A therapist's code is the best (highest) of its entries'.
-REASONS = list(ranking.EXCLUSION_REASONS)
-ELIGIBLE = len(REASONS)
-ALWAYS = Q(pk__isnull=False)
-
-
-def _failures(need: ranking.Need, now: datetime.datetime) -> list[tuple[str, Q]]:
-    """The engine's hard constraints as conditions an entry fails, in the engine's order, on the index's masks."""
-    cutoff = now - datetime.timedelta(days=settings.AVAILABILITY_FRESHNESS_DAYS)
+def _unaffordable(need: ranking.Need, policy: ranking.Policy, now: datetime.datetime) -> Condition | None:
     if need.insurance:
-        insurer = reference_rows(Insurer, "slug").get(need.insurance)
-        unaffordable = ~Q(has_any("open_insurers", [insurer.pk])) if insurer else ALWAYS
-    elif need.max_fee is not None:
-        unaffordable = ~(Q(sliding_scale=True) | Q(fee_min__isnull=True) | Q(fee_min__lte=need.max_fee))
-    else:
-        unaffordable = None
-    in_person_formats = need.formats & ranking.IN_PERSON_FORMATS
-    delivers = Q(pk__in=[])
-    if in_person_formats:
-        in_person = [FORMAT_BITS[slug] for slug in in_person_formats]
-        delivers |= Q(has_any("formats", in_person), kind=SearchEntry.Kind.OFFICE)
-    if "online" in need.formats:
-        delivers |= Q(has_any("formats", [FORMAT_BITS["online"]]), kind=SearchEntry.Kind.LICENCE)
-    language = reference_rows(Language, "code").get(need.language) if need.language else None
-    failures = [
-        ("not_accepting", Q(accepting_since__isnull=True)),
-        ("availability_stale", Q(accepting_since__lt=cutoff)),
-        ("no_capacity", Q(capacity__lte=0)),
-        ("insurance", unaffordable),
-        ("format", ~Q(has_any("formats", [FORMAT_BITS[slug] for slug in need.formats]))),
-        ("distance" if in_person_formats else "license", ~delivers),
-        ("age_group", ~Q(has_any("age_groups", [AGE_GROUP_BITS[need.age_group]])) if need.age_group else None),
-        (
-            "language",
-            (~Q(has_any("languages", [language.pk])) if language else ALWAYS)
-            if need.language_required and need.language
-            else None,
-        ),
-    ]
+        return conditions.panel_closed_to(need.insurance)
+    return conditions.fee_above(need.max_fee) if need.max_fee is not None else None
+
+
+def _out_of_reach_in_person(need: ranking.Need, policy: ranking.Policy, now: datetime.datetime) -> Condition | None:
+    if not need.formats & ranking.IN_PERSON_FORMATS:
+        return None
+    return conditions.cannot_deliver(need.formats) & conditions.offers_in_person(need.formats)
+
+
+# What each hard constraint of the engine (`ranking.HARD_CONSTRAINTS`) means on the search index, by key:
+# the condition an entry fails, or None when the need does not ask for it. The engine gives the order.
+SQL_CONSTRAINTS: dict[str, Callable[[ranking.Need, ranking.Policy, datetime.datetime], Condition | None]] = {
+    "not_accepting": lambda need, policy, now: conditions.not_accepting(),
+    "availability_stale": lambda need, policy, now: conditions.confirmed_before(policy.freshness_cutoff(now)),
+    "no_capacity": lambda need, policy, now: conditions.no_capacity(),
+    "insurance": _unaffordable,
+    "format": lambda need, policy, now: conditions.offers_none_of(need.formats),
+    "distance": _out_of_reach_in_person,
+    "license": lambda need, policy, now: conditions.cannot_deliver(need.formats),
+    "age_group": lambda need, policy, now: conditions.serves_not(need.age_group) if need.age_group else None,
+    "language": lambda need, policy, now: (
+        conditions.speaks_not(need.language) if need.language_required and need.language else None
+    ),
+}
+if set(SQL_CONSTRAINTS) != set(ranking.EXCLUSION_REASONS):
+    raise ImproperlyConfigured(
+        "Every hard constraint of matching.ranking needs its SQL condition in SQL_CONSTRAINTS, and only those: "
+        f"{sorted(set(SQL_CONSTRAINTS) ^ set(ranking.EXCLUSION_REASONS))}"
+    )
+
+
+def sql_failures(need: ranking.Need, policy: ranking.Policy, now: datetime.datetime) -> list[tuple[str, Condition]]:
+    """The hard constraints that apply to this need, in the engine's order, as conditions on the index."""
+    failures = [(rule.key, SQL_CONSTRAINTS[rule.key](need, policy, now)) for rule in ranking.HARD_CONSTRAINTS]
     return [(key, condition) for key, condition in failures if condition is not None]
 
 
-def entries_in_reach(need: ranking.Need, now: datetime.datetime) -> list[QuerySet]:
-    """The search entries that put a therapist in reach of the need, each with `code` (see ELIGIBLE).
-
-    Offices within the distance and, for online sessions, licences in the
-    client's state: two querysets, each answered from its covering index (an OR
-    of the two makes SQLite read every row).
-    """
+def in_reach(need: ranking.Need, *, policy: ranking.Policy, now: datetime.datetime) -> search.InReach:
+    """The therapists in reach of the need: those SQL excludes, counted by reason, and the rest as rows."""
     place = geo.Place(need.latitude, need.longitude, need.state, "")
-    parts = [SearchEntry.objects.near(place, need.max_distance_miles)]
-    if "online" in need.formats:
-        parts.append(SearchEntry.objects.licensed_here(need.state).offering_formats(["online"]))
-    code = Case(
-        *[When(condition, then=Value(REASONS.index(key))) for key, condition in _failures(need, now)],
-        default=Value(ELIGIBLE),
+    failures = sql_failures(need, policy, now)
+    online = "online" in need.formats
+    return search.candidates_in_reach(place, need.max_distance_miles, online=online, failures=failures)
+
+
+def candidate(row: search.CandidateRow, history: tuple[int, int, int] = (0, 0, 0)) -> ranking.Candidate:
+    """The engine's view of a therapist in reach, with its offer history (answered, quickly, recent)."""
+    answered, quickly, recent = history
+    return ranking.Candidate(
+        id=row.therapist_id,
+        name=row.name,
+        is_published=True,  # only published therapists are in the index
+        accepts_new_clients=row.accepts_new_clients,
+        capacity=row.capacity,
+        availability_confirmed_at=row.availability_confirmed_at,
+        formats=row.formats,
+        offices=tuple(ranking.Office(latitude, longitude) for latitude, longitude in row.offices),
+        age_groups=row.age_groups,
+        insurers=row.open_insurers,
+        focus_areas=row.focus_areas,
+        concerns=row.concerns,
+        languages=row.languages,
+        licensed_states=row.licensed_states,
+        fee_min=row.fee_min,
+        sliding_scale=row.sliding_scale,
+        training_level=row.training_level,
+        offers_answered=answered,
+        offers_answered_quickly=quickly,
+        recent_offers=recent,
     )
-    return [part.annotate(code=code) for part in parts]
-
-
-def exclusion_counts(reach: list[QuerySet]) -> dict[str, int]:
-    """How many therapists in reach each hard constraint excludes, each under its first failure: one query.
-
-    A therapist's code is the best of its entries' (an office may be out of
-    reach where a licence is not).
-    """
-    union, params = union_all(reach, ["therapist_id", "code"])
-    per_therapist = f"SELECT MAX(code) AS best FROM ({union}) AS entries GROUP BY therapist_id"
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT best, COUNT(*) FROM ({per_therapist}) AS therapists GROUP BY best", params)
-        return {REASONS[code]: count for code, count in cursor.fetchall() if code != ELIGIBLE}
-
-
-CANDIDATE_COLUMNS = [
-    "therapist_id", "kind", "latitude", "longitude", "first_name", "last_name", "accepting_since", "capacity",
-    "formats", "age_groups", "open_insurers", "focus_areas", "concerns", "languages", "states", "fee_min",
-    "sliding_scale", "training_level",
-]  # fmt: skip
-
-
-def load_candidates(entries: Iterable[QuerySet], *, now: datetime.datetime) -> list[ranking.Candidate]:
-    """Engine inputs for the therapists of these search entries, from the entries alone.
-
-    A query per queryset, and one for the therapists' offer history. A
-    candidate's offices are its OFFICE entries among `entries`: those in
-    reach, where its nearest office is.
-    """
-    rows = [row for part in entries for row in part.values_list(*CANDIDATE_COLUMNS)]
-    offices: dict[int, list[ranking.Office]] = defaultdict(list)
-    first_rows: dict[int, tuple] = {}
-    for row in rows:
-        first_rows.setdefault(row[0], row)
-        if row[1] == SearchEntry.Kind.OFFICE:
-            offices[row[0]].append(ranking.Office(row[2], row[3]))
-    history = offer_history(list(first_rows), now=now)
-    decode = mask_decoder()
-    candidates = []
-    for therapist_id, row in first_rows.items():
-        answered, quickly, recent = history.get(therapist_id, (0, 0, 0))
-        candidates.append(
-            ranking.Candidate(
-                id=therapist_id,
-                name=f"{row[4]} {row[5]}",
-                is_published=True,  # only published therapists have entries
-                accepts_new_clients=row[6] is not None,
-                capacity=row[7],
-                availability_confirmed_at=row[6],
-                formats=decode("formats", row[8]),
-                offices=tuple(offices[therapist_id]),
-                age_groups=decode("age_groups", row[9]),
-                insurers=decode("insurers", row[10]),
-                focus_areas=decode("focus_areas", row[11]),
-                concerns=decode("concerns", row[12]),
-                languages=decode("languages", row[13]),
-                licensed_states=decode("states", row[14]),
-                fee_min=row[15],
-                sliding_scale=row[16],
-                training_level=row[17],
-                offers_answered=answered,
-                offers_answered_quickly=quickly,
-                recent_offers=recent,
-            )
-        )
-    return candidates
-
-
-class MaskDecoder:
-    """Masks back to the slugs the engine speaks, each distinct mask decoded once."""
-
-    MAX_DECODED = 100_000  # distinct masks kept per vocabulary; then it starts afresh
-
-    def __init__(self) -> None:
-        self.sources = tuple(reference_rows(model, key) for model, key in REFERENCE_VOCABULARIES)
-        self.names = {
-            "formats": {bit: slug for slug, bit in FORMAT_BITS.items()},
-            "age_groups": {bit: slug for slug, bit in AGE_GROUP_BITS.items()},
-            "insurers": {row.pk: slug for slug, row in reference_rows(Insurer, "slug").items()},
-            "focus_areas": {row.pk: slug for slug, row in reference_rows(FocusArea, "slug").items()},
-            "concerns": {row.pk: slug for slug, row in reference_rows(Concern, "slug").items()},
-            "languages": {row.pk: code for code, row in reference_rows(Language, "code").items()},
-            "states": {bit: code for code, bit in STATE_BITS.items()},
-        }
-        self.decoded: dict[str, dict[int, frozenset[str]]] = {vocabulary: {} for vocabulary in self.names}
-
-    def __call__(self, vocabulary: str, value: int) -> frozenset[str]:
-        decoded = self.decoded[vocabulary]
-        found = decoded.get(value)
-        if found is None:
-            if len(decoded) >= self.MAX_DECODED:
-                decoded.clear()
-            names = self.names[vocabulary]
-            found = decoded[value] = frozenset(names[bit] for bit in set_bits(value) if bit in names)
-        return found
-
-
-REFERENCE_VOCABULARIES = ((Insurer, "slug"), (FocusArea, "slug"), (Concern, "slug"), (Language, "code"))
-_decoders: list[MaskDecoder] = []
-
-
-def mask_decoder() -> MaskDecoder:
-    """The process's decoder, so that masks seen by earlier matches are not decoded again.
-
-    Built anew when a reference table changed: its per-process copy (`reference_rows`) is then a new one.
-    """
-    current = tuple(reference_rows(model, key) for model, key in REFERENCE_VOCABULARIES)
-    if not _decoders or any(old is not new for old, new in zip(_decoders[0].sources, current, strict=True)):
-        _decoders[:] = [MaskDecoder()]
-    return _decoders[0]
-
-
-def set_bits(value: int) -> list[int]:
-    """The positions of the bits set in `value`, lowest first."""
-    bits = []
-    while value:
-        lowest = value & -value
-        bits.append(lowest.bit_length() - 1)
-        value ^= lowest
-    return bits
 
 
 def offer_history(therapist_ids: list[int], *, now: datetime.datetime) -> dict[int, tuple[int, int, int]]:
@@ -315,43 +197,32 @@ def offer_history(therapist_ids: list[int], *, now: datetime.datetime) -> dict[i
     return {row["therapist_id"]: (row["answered"], row["quickly"], row["recent"]) for row in rows}
 
 
-@dataclass(frozen=True)
-class MatchResult:
-    ranking: ranking.Ranking
-    therapists: dict[int, Therapist]
-
-
 def rank_therapists(
-    need: ranking.Need,
-    *,
-    now: datetime.datetime | None = None,
-    limit: int | None = None,
-    therapists: QuerySet | None = None,
-) -> MatchResult:
-    """Rank every therapist in reach for a need; hard constraints SQL can check run in SQL.
+    need: ranking.Need, *, now: datetime.datetime | None = None, limit: int | None = None
+) -> ranking.Ranking:
+    """Rank every therapist in reach for a need; the hard constraints SQL can check run in SQL.
 
     Exclusions counted in SQL and by the engine are merged, so the counts cover
-    every published therapist in reach. The top `limit` results come with their
-    therapists loaded from `therapists` (default: `for_listing()`, what pages show).
+    every published therapist in reach. Four queries whatever the number in reach.
     """
     now = now or timezone.now()
-    limit = limit or settings.MATCH_RESULT_LIMIT
-    reach = entries_in_reach(need, now)
-    excluded = exclusion_counts(reach)
+    policy = match_policy()
+    reach = in_reach(need, policy=policy, now=now)
+    history = offer_history([row.therapist_id for row in reach.candidates], now=now)
+    candidates = [candidate(row, history.get(row.therapist_id, (0, 0, 0))) for row in reach.candidates]
     result = ranking.rank(
         need,
-        load_candidates([part.filter(code=ELIGIBLE) for part in reach], now=now),
+        candidates,
         now=now,
         weights=match_weights(),
-        policy=match_policy(),
+        policy=policy,
         labels=reference_labels(),
-        limit=limit,
+        limit=limit or settings.MATCH_RESULT_LIMIT,
     )
+    excluded = dict(reach.excluded)
     for reason, count in result.excluded.items():
         excluded[reason] = excluded.get(reason, 0) + count
-    ids = [item.candidate.id for item in result.results]
-    therapists = (Therapist.objects.for_listing() if therapists is None else therapists).in_bulk(ids)
-    return MatchResult(ranking.Ranking(results=result.results, excluded=excluded), therapists)
+    return ranking.Ranking(results=result.results, excluded=excluded)
 
 
 # --- Referrals -----------------------------------------------------------------
@@ -391,7 +262,7 @@ def create_referral(*, referrer: object, need: ranking.Need, place_label: str, p
     result = rank_therapists(need, now=now)
     referral = Referral.objects.create(
         referrer=referrer,
-        status=Status.MATCHED if result.ranking.results else Status.NO_MATCH,
+        status=Status.MATCHED if result.results else Status.NO_MATCH,
         urgency=urgency,
         postal_code=postal_code,
         latitude=need.latitude,
@@ -421,7 +292,7 @@ def create_referral(*, referrer: object, need: ranking.Need, place_label: str, p
             delivery=item.delivery,
             distance_miles=item.distance_miles,
         )
-        for position, item in enumerate(result.ranking.results, start=1)
+        for position, item in enumerate(result.results, start=1)
     )
     ReferralEvent.objects.create(referral=referral, to_status=referral.status, actor=referrer, note="Submitted")
     return referral
@@ -522,8 +393,7 @@ def accept_offer(*, offer: Offer, actor: object, now: datetime.datetime | None =
     has_slot = Therapist.objects.filter(pk=offer.therapist_id, capacity__gt=0).update(capacity=F("capacity") - 1)
     if not has_slot:
         raise ReferralConflict("You have no open capacity; update your capacity before accepting.", "capacity")
-    # The search index's copy follows, in the same transaction (refresh_listing would rebuild every entry).
-    SearchEntry.objects.filter(therapist_id=offer.therapist_id).update(capacity=F("capacity") - 1)
+    search.refresh([offer.therapist_id])  # capacity is in the index
     referral.offers.filter(status=Offer.Status.OPEN).exclude(pk=offer.pk).update(
         status=Offer.Status.WITHDRAWN, responded_at=now
     )

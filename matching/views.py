@@ -117,7 +117,7 @@ def find_my_match(request: HttpRequest) -> HttpResponse:
     result = services.rank_therapists(services.build_need(**need_input.need_arguments()), limit=10)
     context.update(
         results=selectors.match_items(result),
-        excluded=result.ranking.excluded,
+        excluded=result.excluded,
         place=need_input.validated_data["place"],
         now=timezone.now(),
     )

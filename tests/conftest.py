@@ -13,8 +13,9 @@ from django.core.management import call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from directory import search
 from directory.models import Insurer, LicensedState, Office, Therapist, TherapistInsurer
-from directory.services import load_directory, refresh_listing
+from directory.services import load_directory
 
 DEMO_RECORDS = json.loads((Path(settings.BASE_DIR) / "fixtures" / "demo_directory.json").read_text())
 
@@ -80,7 +81,8 @@ def make_therapist(
         TherapistInsurer.objects.create(therapist=therapist, insurer=Insurer.objects.get(slug=slug))
     for state in licensed:
         LicensedState.objects.create(therapist=therapist, state=state)
-    refresh_listing([therapist.pk])
+    search.refresh([therapist.pk])
+    therapist.refresh_from_db()  # with the card just stored, so that a later save() keeps it
     return therapist
 
 

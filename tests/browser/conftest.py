@@ -18,8 +18,9 @@ from django.core import serializers
 from django.core.management import call_command
 from django.utils import timezone
 
+from directory import search
 from directory.models import Credential, LicensedState, Office, Therapist, TherapistInsurer
-from directory.services import load_directory, refresh_listing
+from directory.services import load_directory
 from tests.conftest import DEMO_RECORDS
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -98,7 +99,7 @@ def directory_data(transactional_db: None, tmp_path_factory: pytest.TempPathFact
     if snapshot.exists():
         call_command("loaddata", str(snapshot), verbosity=0)
         # What search reads is derived data, rebuilt as after any restore (`manage.py refresh_listings`).
-        refresh_listing(Therapist.objects.values_list("pk", flat=True))
+        search.refresh(Therapist.objects.values_list("pk", flat=True))
         return
     load_directory(DEMO_RECORDS[:120], now=timezone.now())
     rows = [row for model in DEMO_MODELS for row in model.objects.order_by("pk")]

@@ -8,8 +8,8 @@ import pytest
 from django.contrib.auth.models import User
 from playwright.sync_api import expect
 
+from directory import search
 from directory.models import Concern, FocusArea, Language, LicensedState, Office, Therapist, npi_check_digit
-from directory.services import refresh_listing
 from matching.models import Offer, Referral
 from tests.browser.helpers import PASSWORD_LABEL, assert_accessible, is_focused, sign_in, skip_to_main, tab_to
 from tests.conftest import make_therapist, make_user
@@ -50,7 +50,7 @@ def top_match(directory_data: None) -> Therapist:
     therapist.languages.set(Language.objects.filter(code="en"))
     therapist.user = make_user("tess", "therapists", email="tess@therapy.example")
     therapist.save(update_fields=["user"])
-    refresh_listing([therapist.pk])  # as every service that writes a profile does
+    search.refresh([therapist.pk])  # as every service that writes a profile does
     return therapist
 
 

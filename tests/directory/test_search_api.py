@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from directory import geo
 from directory.models import Insurer, Therapist, TherapistInsurer
+from directory.search import refresh
 from directory.serializers import TherapistSerializer
-from directory.services import refresh_listing
 from tests.conftest import make_therapist
 
 pytestmark = pytest.mark.django_db
@@ -141,7 +143,7 @@ def test_near_keeps_an_office_just_inside_the_radius_east_of_the_place(api_clien
     therapist = make_therapist(npi="1234567893", postal_code=None)
     therapist.offices.create(address="1 Test St", city="Brooklyn", state="NY", postal_code="11215",
                              latitude=40.6669, longitude=-73.9828)  # fmt: skip
-    refresh_listing([therapist.pk])
+    refresh([therapist.pk])
     place = "40.6669,-74.45792"
     assert geo.miles_between((40.6669, -74.45792), (40.6669, -73.9828)) == pytest.approx(24.90, abs=0.01)
     assert therapist.pk in {row["id"] for row in all_results(api_client, near=place, radius=25)}
@@ -183,7 +185,7 @@ def test_accepting_true_hides_full_and_stale_profiles(
     not_accepting = {row["id"] for row in all_results(api_client, accepting="false")}
     assert full_therapist.pk in not_accepting and accepting_therapist.pk not in not_accepting
     stale.update(availability_confirmed_at=accepting_therapist.availability_confirmed_at.replace(year=2020))
-    refresh_listing([accepting_therapist.pk])  # what every service that writes a profile does
+    refresh([accepting_therapist.pk])  # what every service that writes a profile does
     assert accepting_therapist.pk not in {row["id"] for row in all_results(api_client, accepting="true")}
 
 
@@ -291,16 +293,20 @@ def test_search_shows_a_profile_change_once_its_listing_is_refreshed(
     api_client: APIClient, accepting_therapist: Therapist
 ) -> None:
     TherapistInsurer.objects.create(therapist=accepting_therapist, insurer=Insurer.objects.get(slug="cigna"))
-    refresh_listing([accepting_therapist.pk])
+    refresh([accepting_therapist.pk])
     [row] = search(api_client, q="Dana Accepting")["results"]
     assert slugs(row["insurance"]) == {"aetna", "cigna"}
 
 
-def test_a_listing_card_never_built_is_built_when_first_listed(api_client: APIClient) -> None:
+@pytest.mark.parametrize("path", ["/api/therapists/", "/therapists/"])
+def test_a_search_never_writes(api_client: APIClient, path: str) -> None:
+    """The index is kept true by the services that write; reading it changes nothing, even for a stale card."""
     therapist = make_therapist(npi="1234567893", first_name="Nora", last_name="Uncarded")
-    Therapist.objects.filter(pk=therapist.pk).update(listing_card="")
-    [row] = search(api_client, q="Nora Uncarded")["results"]
-    assert row["offices"][0]["postal_code"] == "11215"
+    with CaptureQueriesContext(connection) as queries:
+        for params in ({"q": "Nora Uncarded"}, {"near": "11215", "format": "individual,online"}, {"state": "NY"}):
+            assert api_client.get(path, params).status_code == 200
+    writes = [query["sql"] for query in queries if query["sql"].split()[0] in ("INSERT", "UPDATE", "DELETE")]
+    assert writes == []
     assert Therapist.objects.get(pk=therapist.pk).listing_card
 
 
@@ -347,7 +353,7 @@ def test_accepting_search_skips_a_plan_closed_to_new_clients(
     from directory.models import TherapistInsurer
 
     TherapistInsurer.objects.filter(therapist=accepting_therapist).update(accepting_new_clients=False)
-    refresh_listing([accepting_therapist.pk])
+    refresh([accepting_therapist.pk])
     closed = {row["id"] for row in all_results(api_client, insurance="aetna", accepting="true")}
     anyone = {row["id"] for row in all_results(api_client, insurance="aetna", accepting="any")}
     assert accepting_therapist.pk in anyone

@@ -10,8 +10,9 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from directory import profiles
-from directory.models import FocusArea, Insurer, Office, SearchEntry, Therapist, mask
-from directory.services import refresh_listing
+from directory.models import FocusArea, Insurer, Office, SearchEntry, Therapist
+from directory.search import refresh
+from directory.search.models import mask
 from tests.conftest import make_therapist
 
 pytestmark = pytest.mark.django_db
@@ -130,7 +131,7 @@ def test_free_text_follows_an_edited_bio(api_client: APIClient) -> None:
     therapist = make_therapist(npi="1234567893", last_name="Editor", bio="Role disputes")
     assert found(api_client, therapist, q="disputes")
     Therapist.objects.filter(pk=therapist.pk).update(bio="Life transitions")
-    refresh_listing([therapist.pk])
+    refresh([therapist.pk])
     assert not found(api_client, therapist, q="disputes")
     assert found(api_client, therapist, q="transitions")
 
@@ -140,7 +141,7 @@ def test_an_office_is_found_whichever_strip_of_longitude_it_lies_in(api_client: 
     """The coordinates index is read by whole degrees of longitude: a box across a degree line reads both strips."""
     therapist = make_therapist(npi="1234567893", last_name="Meridian")
     Office.objects.filter(therapist=therapist).update(latitude=40.7, longitude=longitude)
-    refresh_listing([therapist.pk])
+    refresh([therapist.pk])
     around = f"40.7,{round(longitude + 0.05, 4)}"  # a few miles east: the box reaches west of the office
     assert found(api_client, therapist, near=around, radius="10", q="Meridian")
     assert not found(api_client, therapist, near="40.7,-72.5", radius="10", q="Meridian")
@@ -204,7 +205,7 @@ def test_the_text_only_count_follows_entries_updated_in_place_and_deleted(api_cl
     assert search(api_client, q="xylophonic sessions")["count"] == 1
     SearchEntry.objects.filter(therapist=therapist).delete()
     assert search(api_client, q="xylophonic")["count"] == 0
-    refresh_listing([therapist.pk])
+    refresh([therapist.pk])
     assert search(api_client, q="zanzibar")["count"] == 1
     with connection.cursor() as cursor:  # as the bench loader and Django's test flush empty it
         if connection.vendor == "postgresql":

@@ -1,38 +1,138 @@
-"""The search index (`SearchEntry`): building a therapist's entries, and reading a page of results from them.
+"""Reading the index: a search's conditions planned over `SearchEntry`, and one page of results.
 
-A page of results is two queries at most here: the matching therapist ids of
-the page with the total (one windowed, grouped query when a place is given;
-else a count and the page of ids), before the caller loads what it shows.
+A page of results is two queries at most: the matching therapist ids of the
+page with the total (one grouped query when a place is given; else a count
+and the page of ids), with each therapist's stored card when asked for.
 """
 
 from __future__ import annotations
 
 import datetime
 import math
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db import connection
 from django.db.models import QuerySet
 
 from directory import geo
-from directory.models import (
-    AGE_GROUP_BITS,
-    FORMAT_BITS,
-    STATE_BITS,
-    Office,
-    SearchEntry,
-    Therapist,
-    is_accepting,
-    mask,
-)
+from directory.models import Therapist, is_accepting
+from directory.search.models import SearchEntry
+
+ORDERINGS = ("distance", "name", "-updated")
+
+
+@dataclass(frozen=True)
+class Query:
+    """A search, parsed: what `directory.filters.TherapistFilter` makes of the page's or the API's parameters.
+
+    Vocabularies are given by row id (each a bit of the index's masks), formats
+    and age groups by slug. `accepting` is "true", "false" or "any".
+    `ordering` None sorts nearest first near a place, else by name.
+    """
+
+    text: str = ""
+    place: geo.Place | None = None
+    radius_miles: float = 25.0
+    formats: tuple[str, ...] = ()
+    insurer_ids: tuple[int, ...] = ()
+    focus_area_ids: tuple[int, ...] = ()
+    concern_ids: tuple[int, ...] = ()
+    language_ids: tuple[int, ...] = ()
+    age_groups: tuple[str, ...] = ()
+    state: str = ""
+    accepting: str = "any"
+    ordering: str | None = None
+
+    @property
+    def sort_order(self) -> str:
+        return self.ordering or ("distance" if self.place else "name")
+
+    @property
+    def starts_from_profiles(self) -> bool:
+        """Neither a place nor a state asked for: the search reads one PROFILE entry per therapist."""
+        return self.place is None and not self.state
+
+    @property
+    def has_text(self) -> bool:
+        return bool(self.text.strip())
+
+
+def page(query: Query, *, number: int = 1, size: int = 20, cards: bool = False) -> ResultPage:
+    """Page `number` of the therapists `query` finds, with their stored cards if `cards`.
+
+    Raises PageNotFound past the last page (the first page always exists).
+    """
+    parts = _starting_entries(_conditions(SearchEntry.objects.all(), query), query)
+    return result_page(
+        parts,
+        ordering=query.sort_order,
+        grouped=query.place is not None,
+        page=number,
+        page_size=size,
+        cards=cards,
+        count=_text_only_count(query),
+    )
+
+
+def _conditions(entries: QuerySet, query: Query) -> QuerySet:
+    """Every parameter's condition on `entries`, before those the search starts from.
+
+    SQLite tests what its index range leaves in the order written, and the
+    bitmask tests are cheaper and more selective than the distance, so they come first.
+    """
+    if query.has_text:
+        entries = entries.matching_text(query.text, profiles=query.starts_from_profiles)
+    if query.formats:
+        entries = entries.offering_formats(query.formats)
+    if query.insurer_ids:
+        # "Accepting" is per plan too: a therapist may stay in a network but close it to new clients.
+        entries = entries.accepting_insurance(query.insurer_ids, open_panels_only=query.accepting == "true")
+    if query.focus_area_ids:
+        entries = entries.with_focus_areas(query.focus_area_ids)
+    if query.concern_ids:
+        entries = entries.with_concerns(query.concern_ids)
+    if query.language_ids:
+        entries = entries.speaking(query.language_ids)
+    if query.age_groups:
+        entries = entries.serving_age_groups(query.age_groups)
+    if query.state:
+        # Without a place, the search starts from the state's licence entries.
+        entries = entries.licensed_in(query.state) if query.place else entries.licensed_here(query.state)
+    if query.accepting == "true":
+        entries = entries.accepting()
+    elif query.accepting == "false":
+        entries = entries.not_accepting()
+    return entries
+
+
+def _starting_entries(entries: QuerySet, query: Query) -> list[QuerySet]:
+    """`entries` narrowed to those a search starts from, each set answered by one index.
+
+    Near a place: the offices within the radius and, when online sessions
+    are asked for, the licences in the place's state. Else the licences in
+    the state asked for (see `_conditions`), else one profile entry per therapist.
+    """
+    if query.place is None:
+        return [entries.profiles() if query.starts_from_profiles else entries]
+    starts = [entries.near(query.place, query.radius_miles)]
+    if "online" in query.formats:
+        starts.append(entries.online_in(query.place.state))
+    return starts
+
+
+def _text_only_count(query: Query) -> int | None:
+    """The number of results when free text is the only condition and the text index can count alone."""
+    alone = Query(text=query.text, accepting="any", ordering=query.ordering, radius_miles=query.radius_miles)
+    if not query.has_text or query != alone:
+        return None
+    return SearchEntry.objects.count_matching_text(query.text)
 
 
 @dataclass
 class ResultCard:
     """What the API shows of one therapist of a page: the stored listing card and the live availability.
 
-    Read as plain rows with the page (`result_page(..., cards=True)`): building
+    Read as plain rows with the page (`page(..., cards=True)`): building
     Therapist instances for these five columns cost more than the rest of the
     page's Python. Its attributes are named as Therapist's, so either can be shown.
     """
@@ -42,9 +142,7 @@ class ResultCard:
     listing_card: str
     accepts_new_clients: bool
     availability_confirmed_at: datetime.datetime | None
-    # Squared chord (models.SquaredChord) to the nearest matching office (None: matched without one).
-    distance_sort: float | None = None
-    # Great-circle miles to that office, from `distance_sort` (`services.attach_distances`).
+    # Great-circle miles to the nearest matching office, to a tenth (None: matched without one).
     distance_miles: float | None = None
 
     def is_accepting(self, now: datetime.datetime | None = None) -> bool:
@@ -57,8 +155,17 @@ class Hit:
     # Squared chord (models.SquaredChord) to the nearest matching office; None when
     # the therapist matched without one (online in the client's state) or no place was given.
     squared_distance: float | None = None
-    # With `result_page(..., cards=True)`: the therapist's stored card and live availability.
+    # With `page(..., cards=True)`: the therapist's stored card and live availability.
     card: ResultCard | None = None
+
+    @property
+    def distance_miles(self) -> float | None:
+        """Great-circle miles to the nearest matching office, to a tenth: exact, from the squared chord."""
+        return miles_from_chord(self.squared_distance)
+
+
+def miles_from_chord(squared: float | None) -> float | None:
+    return None if squared is None else round(geo.chord_miles(squared), 1)
 
 
 @dataclass(frozen=True)
@@ -111,7 +218,7 @@ def result_page(
     Else `parts` is one set with one entry per therapist, counted first.
     With `cards`, the page's query also reads each therapist's stored listing
     card and availability (`Hit.card`): what the API shows, in no further
-    query. `count`, when the caller knows it (see TherapistFilter.text_only_count),
+    query. `count`, when the caller knows it (see `_text_only_count`),
     spares counting the one set. Raises PageNotFound past the last page (the
     first page always exists).
     """
@@ -184,7 +291,7 @@ def _grouped_page(parts: list[QuerySet], ordering: str, start: int, size: int, *
     params = [*params, size, start]
     if cards:
         cards_read, count = _read_cards(_with_cards(query, "page.distance, page.total", ordering), params)
-        return [Hit(card.pk, card.distance_sort, card) for card in cards_read], count or 0
+        return [Hit(card.pk, squared, card) for card, squared in cards_read], count or 0
     with connection.cursor() as cursor:
         cursor.execute(query, params)
         rows = cursor.fetchall()
@@ -199,7 +306,7 @@ def _ordered_page(entries: QuerySet, ordering: str, start: int, size: int, *, ca
         return [Hit(therapist_id) for therapist_id in page.values_list("therapist_id", flat=True)]
     query, params = page.values("therapist_id", *SORT_COLUMNS[ordering]).query.sql_with_params()
     cards_read, _ = _read_cards(_with_cards(query, "NULL, NULL", ordering), params)
-    return [Hit(card.pk, None, card) for card in cards_read]
+    return [Hit(card.pk, None, card) for card, _ in cards_read]
 
 
 def _with_cards(page_query: str, extra_columns: str, ordering: str) -> str:
@@ -212,10 +319,10 @@ def _with_cards(page_query: str, extra_columns: str, ordering: str) -> str:
     )
 
 
-def _read_cards(query: str, params: list) -> tuple[list[ResultCard], int | None]:
-    """The cards a `_with_cards` query reads, with the number its last extra column carries (None without rows).
+def _read_cards(query: str, params: list) -> tuple[list[tuple[ResultCard, float | None]], int | None]:
+    """The cards a `_with_cards` query reads, each with its squared distance, and the number its last column carries.
 
-    Its first extra column is the distance to sort by. CARD_COLUMNS are
+    Its first extra column is the squared distance to sort by; the number is None without rows. CARD_COLUMNS are
     converted as the ORM converts them (SQLite gives datetimes as text and
     booleans as 0 or 1), without building model instances.
     """
@@ -231,77 +338,12 @@ def _read_cards(query: str, params: list) -> tuple[list[ResultCard], int | None]
         for index, (column, functions) in enumerate(zip(columns, converters, strict=True)):
             for convert in functions:
                 values[index] = convert(values[index], column, connection)
-        cards.append(ResultCard(*values, distance_sort=row[len(CARD_COLUMNS)]))
+        squared = row[len(CARD_COLUMNS)]
+        cards.append((ResultCard(*values, distance_miles=miles_from_chord(squared)), squared))
     return cards, rows[0][-1] if rows else None
 
 
-# --- Building entries ---------------------------------------------------------------
-
-
-def build_entries(
-    therapist: Therapist,
-    *,
-    offices: Iterable[Office],
-    licensed_states: Iterable[str],
-    insurers: Iterable[tuple[int, bool]],
-    focus_area_ids: Iterable[int],
-    concern_ids: Iterable[int],
-    language_ids: Iterable[int],
-) -> list[SearchEntry]:
-    """The entries of one therapist (none unless published); `insurers` as (insurer id, panel open) pairs."""
-    if therapist.status != Therapist.Status.PUBLISHED:
-        return []
-    insurers = list(insurers)
-    states = sorted(set(licensed_states))
-    common = {
-        "therapist_id": therapist.pk,
-        "last_name": therapist.last_name,
-        "first_name": therapist.first_name,
-        "updated_at": therapist.updated_at,
-        "accepting_since": therapist.availability_confirmed_at if therapist.accepts_new_clients else None,
-        "formats": mask(FORMAT_BITS[slug] for slug in therapist.formats),
-        "age_groups": mask(AGE_GROUP_BITS[slug] for slug in therapist.age_groups),
-        "insurers": mask(insurer_id for insurer_id, _ in insurers),
-        "open_insurers": mask(insurer_id for insurer_id, is_open in insurers if is_open),
-        "focus_areas": mask(focus_area_ids),
-        "concerns": mask(concern_ids),
-        "languages": mask(language_ids),
-        "states": mask(STATE_BITS[state] for state in states),
-        "capacity": therapist.capacity,
-        "fee_min": therapist.fee_min,
-        "sliding_scale": therapist.sliding_scale,
-        "training_level": therapist.training_level,
-    }
-    text = " ".join([therapist.first_name, therapist.last_name, therapist.credentials, therapist.bio]).lower()
-    entries = [SearchEntry(kind=SearchEntry.Kind.PROFILE, text=text, **common)]
-    for office in offices:
-        if office.latitude is None or office.longitude is None:
-            continue
-        unit_x, unit_y, unit_z = geo.unit_vector(office.latitude, office.longitude)
-        entries.append(
-            SearchEntry(
-                kind=SearchEntry.Kind.OFFICE,
-                latitude=office.latitude,
-                longitude=office.longitude,
-                longitude_band=geo.longitude_band(office.longitude),
-                unit_x=unit_x,
-                unit_y=unit_y,
-                unit_z=unit_z,
-                **common,
-            )
-        )
-    entries += [SearchEntry(kind=SearchEntry.Kind.LICENCE, state=state, **common) for state in states]
-    return entries
-
-
-def entries_of(therapist: Therapist) -> list[SearchEntry]:
-    """The entries of a therapist loaded with `Therapist.objects.for_listing()`."""
-    return build_entries(
-        therapist,
-        offices=therapist.offices.all(),
-        licensed_states=[licence.state for licence in therapist.licensed_states.all()],
-        insurers=[(link.insurer_id, link.accepting_new_clients) for link in therapist.insurer_links.all()],
-        focus_area_ids=[area.pk for area in therapist.focus_areas.all()],
-        concern_ids=[concern.pk for concern in therapist.concerns.all()],
-        language_ids=[language.pk for language in therapist.languages.all()],
-    )
+def cards_of(therapist_ids: list[int]) -> dict[int, ResultCard]:
+    """The stored cards and live availability of these therapists, by id: one query."""
+    rows = Therapist.objects.filter(pk__in=therapist_ids).values_list(*CARD_COLUMNS)
+    return {row[0]: ResultCard(*row) for row in rows}

@@ -1,0 +1,44 @@
+"""The search index: a read model of the published directory, and the only way to read it.
+
+Everything about it lives in this package: its table (`models`), how a
+therapist's entries and listing card are built and kept true (`index`), the
+card format (`cards`), the query planner and its SQL (`query`), and
+matching's read of the therapists in reach (`reach`). Code outside uses the
+names below and nothing else:
+
+- `refresh(therapist_ids)`: rebuild what search shows of these therapists
+  from the tables; the services call it after every write that changes it.
+- `Query` and `page(query, number=, size=, cards=)`: a page of results.
+- `cards_of(therapist_ids)`, `result(...)`, `result_json(...)`: results as the API shows them.
+- `candidates_in_reach(...)` and the `conditions` it takes: matching's candidates.
+- `build_entries`, `build_card`: for loading many therapists in bulk.
+"""
+
+from directory.search import conditions
+from directory.search.cards import RESULT_FIELDS, build_card, result, result_json
+from directory.search.conditions import Condition
+from directory.search.index import build_entries, index_unindexed, refresh
+from directory.search.query import Hit, PageNotFound, Query, ResultCard, ResultPage, cards_of, page
+from directory.search.reach import CandidateRow, InReach, candidates_in_reach
+
+__all__ = [
+    "RESULT_FIELDS",
+    "CandidateRow",
+    "Condition",
+    "Hit",
+    "InReach",
+    "PageNotFound",
+    "Query",
+    "ResultCard",
+    "ResultPage",
+    "build_card",
+    "build_entries",
+    "candidates_in_reach",
+    "cards_of",
+    "conditions",
+    "index_unindexed",
+    "page",
+    "refresh",
+    "result",
+    "result_json",
+]

@@ -1,0 +1,387 @@
+"""The search index's tables: `SearchEntry`, its bitmask vocabulary, and the SQL it needs.
+
+Internal to the search package: code outside it goes through `directory.search`.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+from collections.abc import Iterable
+
+from django.db import connections, models
+from django.db.models import F, Lookup, Q, Value
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Cast
+from django.db.models.lookups import Contains
+
+from directory import geo
+from directory.models import AGE_GROUPS, FORMATS, MAX_VOCABULARY_ID, freshness_cutoff
+
+# `accepting_since` of a therapist who accepts new clients but never confirmed it: older than any freshness cutoff.
+NEVER_CONFIRMED = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+
+STATE_BITS = {code: index for index, code in enumerate(sorted(geo.US_STATES))}
+FORMAT_BITS = {slug: index for index, slug in enumerate(FORMATS)}
+AGE_GROUP_BITS = {slug: index for index, slug in enumerate(AGE_GROUPS)}
+
+
+def mask(bits: Iterable[int]) -> int:
+    """The bitmask with these bit positions set."""
+    value = 0
+    for bit in bits:
+        if not 0 <= bit <= MAX_VOCABULARY_ID:
+            raise ValueError(f"bit {bit} does not fit the search index's 63-bit masks")
+        value |= 1 << bit
+    return value
+
+
+@models.IntegerField.register_lookup
+class HasAnyBit(Lookup):
+    """`<mask column>__has_any_bit=<mask>`: the two share at least one set bit.
+
+    A lookup rather than an expression tree (`F(column).bitand(m) > 0`): the
+    ORM builds and compiles it in about half the time, and a search applies several.
+    """
+
+    lookup_name = "has_any_bit"
+
+    def as_sql(self, compiler: object, connection: object) -> tuple[str, list]:
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"({lhs} & {rhs}) > 0", [*lhs_params, *rhs_params]
+
+
+@models.IntegerField.register_lookup
+@models.ForeignKey.register_lookup
+class InIds(Lookup):
+    """`<column>__in_ids=[...]`: `IN`, with the ids bound as one parameter (a PostgreSQL array, JSON on SQLite).
+
+    The `in` lookup prepares and binds each value on its own, which for the
+    hundreds of ids of a match costs more than the query.
+    """
+
+    lookup_name = "in_ids"
+    prepare_rhs = False
+
+    def as_sql(self, compiler: object, connection: object) -> tuple[str, list]:
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        ids = [int(value) for value in self.rhs]
+        if connection.vendor == "postgresql":
+            return f"{lhs} = ANY(%s)", [*lhs_params, ids]
+        return f"{lhs} IN (SELECT value FROM json_each(%s))", [*lhs_params, json.dumps(ids)]
+
+
+class WordContains(Contains):
+    """`SearchEntry.text__word_contains=<word>`: `contains`, answered on PostgreSQL by the word index (0009).
+
+    The word holds no whitespace, so it is in the text exactly when it is in
+    one of the text's whitespace-delimited words: the entry's `words` overlap
+    the ids of the vocabulary's words that contain it (pg_trgm finds those).
+    Only PROFILE entries carry words (the others have no text). Elsewhere, plain `contains`.
+    """
+
+    lookup_name = "word_contains"
+
+    def get_rhs_op(self, connection: object, rhs: str) -> str:
+        return connection.operators["contains"] % rhs
+
+    def as_postgresql(self, compiler: object, connection: object) -> tuple[str, list]:
+        # The lhs is the text column itself (the lookup is registered on that field only): its table's words.
+        words_column = f"{compiler.quote_name_unless_alias(self.lhs.alias)}.{connection.ops.quote_name(WORDS_COLUMN)}"
+        pattern, pattern_params = self.process_rhs(compiler, connection)
+        return words_overlap(words_column, pattern), pattern_params
+
+
+def words_overlap(words_column: str, pattern: str) -> str:
+    """PostgreSQL: the word ids in `words_column` include one of a vocabulary word that is `LIKE` the pattern."""
+    return f"{words_column} && ARRAY(SELECT id FROM {WORD_TABLE} WHERE word LIKE {pattern})"
+
+
+WORD_TABLE = "directory_searchword"  # PostgreSQL only, with WORDS_COLUMN: see migration 0009
+PROFILE_WORDS_TABLE = "directory_profilewords"  # PostgreSQL only: the profiles' words to count, migration 0011
+WORDS_COLUMN = "words"
+
+
+def has_any(column: str, bits: Iterable[int]) -> Q:
+    """The condition "this mask column has at least one of these bits"."""
+    return Q(**{f"{column}__has_any_bit": mask(bits)})
+
+
+class SquaredChord(models.Func):
+    """The squared chord from a point to an entry's office, on the unit sphere (see `geo.unit_vector`).
+
+    `(x - x₀)² + (y - y₀)² + (z - z₀)²` over the entry's stored unit vector:
+    plain arithmetic, no trigonometry in SQL, and it grows with the
+    great-circle distance, so it filters (against `geo.squared_chord(miles)`)
+    and sorts exactly. One node for the ORM to build and compile.
+    """
+
+    output_field = models.FloatField()
+
+    def __init__(self, latitude: float, longitude: float) -> None:
+        super().__init__(F("unit_x"), F("unit_y"), F("unit_z"))
+        self.origin = geo.unit_vector(latitude, longitude)
+
+    def as_sql(self, compiler: object, connection: object, **extra: object) -> tuple[str, list]:
+        columns = [compiler.compile(column)[0] for column in self.get_source_expressions()]
+        sql = " + ".join(f"({column} - %s) * ({column} - %s)" for column in columns)
+        return f"({sql})", [value for value in self.origin for _ in range(2)]
+
+
+class WithinDistance(models.Expression):
+    """Entries of one kind within a squared distance of a point, looked up by its bounding box: one condition.
+
+    The same as filtering `kind`, `longitude_band__in`, `latitude__range`,
+    `longitude__range` and the distance one by one, in the order of the
+    coordinates index; built as one node, the ORM resolves and compiles it in
+    a fraction of the time, and every search near a place applies it.
+    """
+
+    output_field = models.BooleanField()
+    conditional = True
+
+    def __init__(self, kind: int, box: geo.BoundingBox, distance: SquaredChord, limit: float) -> None:
+        super().__init__()
+        self.kind, self.box, self.limit = int(kind), box, limit
+        self.operands = [F("kind"), F("longitude_band"), F("latitude"), F("longitude"), distance]
+
+    def get_source_expressions(self) -> list:
+        return self.operands
+
+    def set_source_expressions(self, expressions: list) -> None:
+        self.operands = list(expressions)
+
+    def as_sql(self, compiler: object, connection: object, **extra: object) -> tuple[str, list]:
+        (kind, _), (band, _), (latitude, _), (longitude, _), (distance, distance_params) = (
+            compiler.compile(operand) for operand in self.operands
+        )
+        box, bands = self.box, self.box.longitude_bands
+        sql = (
+            f"{kind} = %s AND {band} IN ({', '.join(['%s'] * len(bands))}) AND {latitude} BETWEEN %s AND %s "
+            f"AND {longitude} BETWEEN %s AND %s AND {distance} <= %s"
+        )
+        params = [self.kind, *bands, box.min_latitude, box.max_latitude, box.min_longitude, box.max_longitude]
+        return sql, [*params, *distance_params, self.limit]
+
+
+# What a search filters and sorts on, copied into each index so that it answers alone;
+# matching's hard constraints also read capacity and fees near a place or in a state.
+COVERED = ["formats", "age_groups", "insurers", "open_insurers", "focus_areas", "concerns", "languages", "states",
+           "accepting_since", "last_name", "first_name"]  # fmt: skip
+COVERED_FOR_MATCHING = [*COVERED, "capacity", "fee_min", "sliding_scale", "training_level"]
+
+
+class SearchEntryQuerySet(models.QuerySet):
+    """Search conditions over the index; each holds on every kind of entry, since all carry the masks."""
+
+    def profiles(self) -> SearchEntryQuerySet:
+        return self.filter(kind=SearchEntry.Kind.PROFILE)
+
+    def licensed_here(self, state: str) -> SearchEntryQuerySet:
+        """One entry per therapist licensed in `state` (use instead of profiles() to start from the state)."""
+        return self.filter(kind=SearchEntry.Kind.LICENCE, state=state)
+
+    def accepting(self, now: datetime.datetime | None = None) -> SearchEntryQuerySet:
+        return self.filter(accepting_since__gte=freshness_cutoff(now))
+
+    def not_accepting(self, now: datetime.datetime | None = None) -> SearchEntryQuerySet:
+        cutoff = freshness_cutoff(now)
+        return self.filter(Q(accepting_since__isnull=True) | Q(accepting_since__lt=cutoff))
+
+    def offering_formats(self, formats: Iterable[str]) -> SearchEntryQuerySet:
+        return self.filter(has_any("formats", (FORMAT_BITS[slug] for slug in formats)))
+
+    def serving_age_groups(self, age_groups: Iterable[str]) -> SearchEntryQuerySet:
+        return self.filter(has_any("age_groups", (AGE_GROUP_BITS[slug] for slug in age_groups)))
+
+    def accepting_insurance(self, insurer_ids: Iterable[int], *, open_panels_only: bool = False) -> SearchEntryQuerySet:
+        """In any of these networks; with `open_panels_only`, only where that panel takes new clients."""
+        return self.filter(has_any("open_insurers" if open_panels_only else "insurers", insurer_ids))
+
+    def with_focus_areas(self, focus_area_ids: Iterable[int]) -> SearchEntryQuerySet:
+        return self.filter(has_any("focus_areas", focus_area_ids))
+
+    def with_concerns(self, concern_ids: Iterable[int]) -> SearchEntryQuerySet:
+        return self.filter(has_any("concerns", concern_ids))
+
+    def speaking(self, language_ids: Iterable[int]) -> SearchEntryQuerySet:
+        return self.filter(has_any("languages", language_ids))
+
+    def licensed_in(self, state: str) -> SearchEntryQuerySet:
+        return self.filter(has_any("states", [STATE_BITS[state]]))
+
+    def near(self, place: geo.Place, miles: float) -> SearchEntryQuerySet:
+        """Office entries within `miles` of `place`, annotated with `squared_distance`.
+
+        A bounding box on the indexed coordinates narrows the entries: the
+        index is read once per whole degree of longitude the box crosses, over
+        the box's latitudes. The squared chord to each office on the unit
+        sphere (plain arithmetic over stored coordinates, no trigonometry in
+        SQL) keeps those within the great-circle distance, exactly, and sorts them.
+        """
+        box = geo.bounding_box(place.latitude, place.longitude, miles)
+        distance = SquaredChord(place.latitude, place.longitude)
+        within = WithinDistance(SearchEntry.Kind.OFFICE, box, distance, geo.squared_chord(miles))
+        return self.annotate(squared_distance=distance).filter(within)
+
+    def online_in(self, state: str) -> SearchEntryQuerySet:
+        """Licence entries of therapists who offer online sessions in `state`: in reach with no distance."""
+        online = self.licensed_here(state).offering_formats(["online"])
+        return online.annotate(squared_distance=Cast(Value(None), models.FloatField()))
+
+    def matching_text(self, text: str, *, profiles: bool = False) -> SearchEntryQuerySet:
+        """Every word appears in the name, credentials or bio (case-insensitive), by the text index.
+
+        Words of three letters or more are looked up in the text index (SQLite:
+        the FTS5 trigram table `directory_searchtext`; PostgreSQL: the words of
+        the vocabulary `directory_searchword` that contain it, then the profile
+        entries holding any of them, migration 0009); shorter ones are matched
+        on the text itself. `profiles` says these are PROFILE entries, which
+        carry the text and its words: they are tested themselves rather than
+        through the therapist's profile entry.
+        """
+        words = text_words(text)
+        sqlite = connections[self.db].vendor == "sqlite"
+        phrase = text_index_phrase(words) if sqlite else ""
+        queryset = self
+        if phrase:
+            # The unary + keeps SQLite from looking up each matching id in the therapist index: a common
+            # word matches tens of thousands, and a scan checking membership is then several times faster.
+            column = f'+"{self.model._meta.db_table}"."therapist_id"'
+            matches = f"{column} IN (SELECT rowid FROM {TEXT_TABLE} WHERE {TEXT_TABLE} MATCH %s)"
+            queryset = queryset.filter(RawSQL(matches, [phrase], output_field=models.BooleanField()))
+        conditions = [Q(text__contains=word) for word in words if len(word) < 3]
+        if not sqlite:
+            conditions += [Q(text__word_contains=word) for word in words if len(word) >= 3]
+        if not conditions:
+            return queryset
+        if profiles:
+            return queryset.filter(*conditions)
+        with_text = SearchEntry.objects.profiles().filter(*conditions)
+        return queryset.filter(therapist_id__in=with_text.values("therapist_id"))
+
+    def count_matching_text(self, text: str) -> int | None:
+        """How many published therapists `matching_text(text)` finds, from the text index alone.
+
+        SQLite: its FTS5 table, which holds exactly the PROFILE entries' texts
+        (migration 0007's triggers). PostgreSQL: the PROFILE entries' word ids
+        in their narrow table (migration 0011), every word overlapping the ids
+        of the vocabulary's words that contain it, as `word_contains` tests.
+        None for a word of fewer than three letters (matched on the text itself).
+        """
+        words = text_words(text)
+        if not words or any(len(word) < 3 for word in words):
+            return None
+        connection = connections[self.db]
+        if connection.vendor == "sqlite":
+            sql, params = f"SELECT COUNT(*) FROM {TEXT_TABLE} WHERE {TEXT_TABLE} MATCH %s", [text_index_phrase(words)]
+        else:
+            overlaps = " AND ".join([words_overlap(WORDS_COLUMN, "%s")] * len(words))
+            sql = f"SELECT COUNT(*) FROM {PROFILE_WORDS_TABLE} WHERE {overlaps}"
+            params = [f"%{connection.ops.prep_for_like_query(word)}%" for word in words]  # as `contains` escapes
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchone()[0]
+
+
+def text_words(text: str) -> list[str]:
+    """The words free text searches for: lowercased, split on whitespace, the first eight."""
+    return text.lower().split()[:8]
+
+
+def text_index_phrase(words: list[str]) -> str:
+    """SQLite FTS5 query for the words of three letters or more, each as a quoted string ("" if none)."""
+    return " AND ".join('"{}"'.format(word.replace('"', '""')) for word in words if len(word) >= 3)
+
+
+TEXT_TABLE = "directory_searchtext"  # SQLite only: see matching_text and migration 0007
+
+
+class SearchEntry(models.Model):
+    """One way a published therapist is found by search: a denormalized, index-only read model.
+
+    Every published therapist has one PROFILE entry (search without a place:
+    name order, counts, free text), one OFFICE entry per located office
+    (distance), and one LICENCE entry per licensed state (the state filter,
+    and online sessions for a client in that state). Every entry carries the
+    therapist's vocabularies as bitmasks (a reference row's id is its bit), so
+    any filter is a bitwise test on the entry itself, answered from one
+    covering index per kind, with no join. Rebuilt by
+    `directory.search.refresh()`; unpublished therapists have none.
+    """
+
+    class Kind(models.IntegerChoices):
+        PROFILE = 0, "Profile"
+        OFFICE = 1, "Office"
+        LICENCE = 2, "Licensed state"
+
+    therapist = models.ForeignKey("directory.Therapist", on_delete=models.CASCADE, related_name="search_entries")
+    kind = models.PositiveSmallIntegerField(choices=Kind.choices)
+    latitude = models.FloatField(null=True)
+    longitude = models.FloatField(null=True)
+    # Office entries: the whole degrees of longitude (floor), leading the coordinates index, so
+    # that a search reads the strips of longitude its box crosses, not the box's whole band of latitude.
+    longitude_band = models.SmallIntegerField(null=True)
+    # Office entries: the office on the unit sphere (`geo.unit_vector`), for exact distances in plain arithmetic.
+    unit_x = models.FloatField(null=True)
+    unit_y = models.FloatField(null=True)
+    unit_z = models.FloatField(null=True)
+    state = models.CharField(max_length=2, blank=True)
+    last_name = models.CharField(max_length=80)
+    first_name = models.CharField(max_length=80)
+    updated_at = models.DateTimeField()
+    # Availability confirmed at, when accepting new clients (else null; NEVER_CONFIRMED if never
+    # confirmed): accepting now is `accepting_since >= the freshness cutoff`, no clock in the stored row.
+    accepting_since = models.DateTimeField(null=True)
+    formats = models.PositiveSmallIntegerField(default=0)
+    age_groups = models.PositiveSmallIntegerField(default=0)
+    insurers = models.BigIntegerField(default=0)
+    open_insurers = models.BigIntegerField(default=0, help_text="Insurers whose panel takes new clients")
+    focus_areas = models.BigIntegerField(default=0)
+    concerns = models.BigIntegerField(default=0)
+    languages = models.BigIntegerField(default=0)
+    states = models.BigIntegerField(default=0)
+    text = models.TextField(blank=True, help_text="Lowercased name, credentials and bio (PROFILE entries only)")
+    # What matching's engine reads besides the masks (see `reach.candidates_in_reach`).
+    capacity = models.PositiveSmallIntegerField(default=0)
+    fee_min = models.PositiveIntegerField(null=True)
+    sliding_scale = models.BooleanField(default=False)
+    training_level = models.CharField(max_length=20)
+
+    objects = SearchEntryQuerySet.as_manager()
+
+    class Meta:
+        verbose_name_plural = "search entries"
+        indexes = [
+            models.Index(
+                fields=[
+                    "kind",
+                    "longitude_band",
+                    "latitude",
+                    "longitude",
+                    "unit_x",
+                    "unit_y",
+                    "unit_z",
+                    "therapist",
+                    *COVERED_FOR_MATCHING,
+                ],
+                name="search_by_coordinates",
+            ),
+            # Licence entries have no coordinates; listed so that loading candidates reads the index alone.
+            models.Index(
+                fields=["kind", "state", "therapist", *COVERED_FOR_MATCHING, "latitude", "longitude"],
+                name="search_by_state",
+            ),
+            models.Index(
+                fields=["kind", "last_name", "first_name", "therapist", *COVERED[:-2], "updated_at"],
+                name="search_by_name",
+            ),
+            models.Index(fields=["kind", "-updated_at", "therapist"], name="search_by_update"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} entry of therapist {self.therapist_id}"
+
+
+SearchEntry._meta.get_field("text").register_lookup(WordContains)  # the only text with a word index

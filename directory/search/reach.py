@@ -1,0 +1,193 @@
+"""Matching's read of the index: the therapists in reach of a client, and the conditions that exclude them.
+
+Matching declares its hard constraints (`matching.ranking.HARD_CONSTRAINTS`)
+and maps each to a condition of `conditions`, in the same order; here each
+entry in reach gets the position of the first condition it fails, a therapist
+the best of its entries' (an office may be out of reach where a licence is
+not), and the therapists that fail none are read as candidates.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from django.db import connection
+from django.db.models import Case, QuerySet, Value, When
+
+from directory import geo
+from directory.models import Concern, FocusArea, Insurer, Language
+from directory.search.conditions import Condition
+from directory.search.models import AGE_GROUP_BITS, FORMAT_BITS, NEVER_CONFIRMED, STATE_BITS, SearchEntry
+from directory.search.query import union_all
+from directory.vocabularies import reference_rows
+
+
+@dataclass(frozen=True)
+class CandidateRow:
+    """A therapist in reach, as the index has it: the vocabularies decoded to slugs (codes for languages)."""
+
+    therapist_id: int
+    name: str
+    accepts_new_clients: bool
+    availability_confirmed_at: datetime.datetime | None
+    capacity: int
+    formats: frozenset[str]
+    age_groups: frozenset[str]
+    open_insurers: frozenset[str]
+    focus_areas: frozenset[str]
+    concerns: frozenset[str]
+    languages: frozenset[str]
+    licensed_states: frozenset[str]
+    fee_min: int | None
+    sliding_scale: bool
+    training_level: str
+    offices: tuple[tuple[float, float], ...]  # those in reach, as (latitude, longitude)
+
+
+@dataclass(frozen=True)
+class InReach:
+    candidates: list[CandidateRow]  # failing no condition
+    excluded: dict[str, int]  # by the key of the first condition failed
+
+
+def candidates_in_reach(
+    place: geo.Place, miles: float, *, online: bool, failures: Sequence[tuple[str, Condition]]
+) -> InReach:
+    """The therapists with an office within `miles` of `place` (or, with `online`, licensed in its state
+    and offering online sessions), each excluded under the first of `failures` it fails, or read as a candidate.
+
+    Three queries: the exclusions counted, the candidates' entries read.
+    """
+    parts = _entries_in_reach(place, miles, online=online, failures=failures)
+    keys = [key for key, _ in failures]
+    excluded = _exclusion_counts(parts, keys)
+    eligible = len(keys)
+    return InReach(candidates=_candidate_rows([part.filter(code=eligible) for part in parts]), excluded=excluded)
+
+
+def _entries_in_reach(
+    place: geo.Place, miles: float, *, online: bool, failures: Sequence[tuple[str, Condition]]
+) -> list[QuerySet]:
+    """Offices within the distance and, for online sessions, licences in the client's state, each with `code`.
+
+    Two querysets, each answered from its covering index (an OR of the two
+    makes SQLite read every row). `code` is the position of the first failure,
+    or the number of failures when the entry fails none.
+    """
+    parts = [SearchEntry.objects.near(place, miles)]
+    if online:
+        parts.append(SearchEntry.objects.licensed_here(place.state).offering_formats(["online"]))
+    code = Case(
+        *[When(condition, then=Value(position)) for position, (_, condition) in enumerate(failures)],
+        default=Value(len(failures)),
+    )
+    return [part.annotate(code=code) for part in parts]
+
+
+def _exclusion_counts(parts: list[QuerySet], keys: list[str]) -> dict[str, int]:
+    """How many therapists in reach each failure excludes, each under its therapist's best code: one query."""
+    union, params = union_all(parts, ["therapist_id", "code"])
+    per_therapist = f"SELECT MAX(code) AS best FROM ({union}) AS entries GROUP BY therapist_id"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT best, COUNT(*) FROM ({per_therapist}) AS therapists GROUP BY best", params)
+        return {keys[code]: count for code, count in cursor.fetchall() if code < len(keys)}
+
+
+CANDIDATE_COLUMNS = [
+    "therapist_id", "kind", "latitude", "longitude", "first_name", "last_name", "accepting_since", "capacity",
+    "formats", "age_groups", "open_insurers", "focus_areas", "concerns", "languages", "states", "fee_min",
+    "sliding_scale", "training_level",
+]  # fmt: skip
+
+
+def _candidate_rows(parts: Iterable[QuerySet]) -> list[CandidateRow]:
+    """The candidates of these entries, from the entries alone: a query per part.
+
+    A candidate's offices are its OFFICE entries among them: those in reach, where its nearest office is.
+    """
+    rows = [row for part in parts for row in part.values_list(*CANDIDATE_COLUMNS)]
+    offices: dict[int, list[tuple[float, float]]] = defaultdict(list)
+    first_rows: dict[int, tuple] = {}
+    for row in rows:
+        first_rows.setdefault(row[0], row)
+        if row[1] == SearchEntry.Kind.OFFICE:
+            offices[row[0]].append((row[2], row[3]))
+    decode = mask_decoder()
+    return [
+        CandidateRow(
+            therapist_id=therapist_id,
+            name=f"{row[4]} {row[5]}",
+            accepts_new_clients=row[6] is not None,
+            availability_confirmed_at=None if row[6] == NEVER_CONFIRMED else row[6],
+            capacity=row[7],
+            formats=decode("formats", row[8]),
+            age_groups=decode("age_groups", row[9]),
+            open_insurers=decode("insurers", row[10]),
+            focus_areas=decode("focus_areas", row[11]),
+            concerns=decode("concerns", row[12]),
+            languages=decode("languages", row[13]),
+            licensed_states=decode("states", row[14]),
+            fee_min=row[15],
+            sliding_scale=row[16],
+            training_level=row[17],
+            offices=tuple(offices[therapist_id]),
+        )
+        for therapist_id, row in first_rows.items()
+    ]
+
+
+class MaskDecoder:
+    """Masks back to slugs (codes for languages and states), each distinct mask decoded once."""
+
+    MAX_DECODED = 100_000  # distinct masks kept per vocabulary; then it starts afresh
+
+    def __init__(self) -> None:
+        self.sources = tuple(reference_rows(model, key) for model, key in REFERENCE_VOCABULARIES)
+        self.names = {
+            "formats": {bit: slug for slug, bit in FORMAT_BITS.items()},
+            "age_groups": {bit: slug for slug, bit in AGE_GROUP_BITS.items()},
+            "insurers": {row.pk: slug for slug, row in reference_rows(Insurer, "slug").items()},
+            "focus_areas": {row.pk: slug for slug, row in reference_rows(FocusArea, "slug").items()},
+            "concerns": {row.pk: slug for slug, row in reference_rows(Concern, "slug").items()},
+            "languages": {row.pk: code for code, row in reference_rows(Language, "code").items()},
+            "states": {bit: code for code, bit in STATE_BITS.items()},
+        }
+        self.decoded: dict[str, dict[int, frozenset[str]]] = {vocabulary: {} for vocabulary in self.names}
+
+    def __call__(self, vocabulary: str, value: int) -> frozenset[str]:
+        decoded = self.decoded[vocabulary]
+        found = decoded.get(value)
+        if found is None:
+            if len(decoded) >= self.MAX_DECODED:
+                decoded.clear()
+            names = self.names[vocabulary]
+            found = decoded[value] = frozenset(names[bit] for bit in set_bits(value) if bit in names)
+        return found
+
+
+REFERENCE_VOCABULARIES = ((Insurer, "slug"), (FocusArea, "slug"), (Concern, "slug"), (Language, "code"))
+_decoders: list[MaskDecoder] = []
+
+
+def mask_decoder() -> MaskDecoder:
+    """The process's decoder, so that masks seen by earlier matches are not decoded again.
+
+    Built anew when a reference table changed: its per-process copy (`reference_rows`) is then a new one.
+    """
+    current = tuple(reference_rows(model, key) for model, key in REFERENCE_VOCABULARIES)
+    if not _decoders or any(old is not new for old, new in zip(_decoders[0].sources, current, strict=True)):
+        _decoders[:] = [MaskDecoder()]
+    return _decoders[0]
+
+
+def set_bits(value: int) -> list[int]:
+    """The positions of the bits set in `value`, lowest first."""
+    bits = []
+    while value:
+        lowest = value & -value
+        bits.append(lowest.bit_length() - 1)
+        value ^= lowest
+    return bits
