@@ -19,6 +19,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.roles import REFERRERS_GROUP, THERAPISTS_GROUP
 from directory import geo
 from directory.models import (
     AGE_GROUPS,
@@ -33,7 +34,7 @@ from directory.models import (
     Therapist,
     TherapistInsurer,
 )
-from directory.services import REFERRERS_GROUP, THERAPISTS_GROUP, refresh_listing
+from directory.services import refresh_listing
 
 logger = logging.getLogger(__name__)
 
@@ -62,17 +63,6 @@ def flag_fields(*, formats: list[str] | None, age_groups: list[str] | None) -> d
     if age_groups is not None:
         fields.update({f"serves_{slug.replace('-', '_')}": slug in age_groups for slug in AGE_GROUPS})
     return fields
-
-
-def is_therapist(user: AbstractBaseUser) -> bool:
-    return user.is_authenticated and user.groups.filter(name=THERAPISTS_GROUP).exists()
-
-
-def profile_of(user: AbstractBaseUser) -> Therapist | None:
-    """The signed-in therapist's own profile, or None for anyone else."""
-    if not is_therapist(user):
-        return None
-    return Therapist.objects.filter(user=user).first()
 
 
 def _unique_slug(therapist: Therapist) -> str:

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 
+from accounts.roles import REFERRERS_GROUP, THERAPISTS_GROUP
 from directory import geo, search
 from directory.models import (
     AGE_GROUPS,
@@ -175,10 +176,6 @@ def load_directory(records: list[dict], *, now: datetime.datetime) -> int:
         loaded.append(therapist.pk)
     refresh_listing(loaded)
     return len(records)
-
-
-THERAPISTS_GROUP = "therapists"
-REFERRERS_GROUP = "referrers"
 
 
 @transaction.atomic

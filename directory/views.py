@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable
-from functools import wraps
 
 from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views import defaults
 from django.views.decorators.http import require_POST
 
+from accounts.decorators import therapist_required
+from accounts.roles import is_referrer, is_therapist
 from directory import profiles, search
 from directory.filters import DEFAULT_RADIUS_MILES, TherapistFilter, normalized_query, query_errors
 from directory.forms import (
@@ -34,7 +34,7 @@ from directory.forms import (
 )
 from directory.models import FocusArea, SearchEntry, Therapist
 from directory.security import client_ip, is_rate_limited
-from directory.services import REFERRERS_GROUP, attach_distances, page_therapists, parse_page_parameters
+from directory.services import attach_distances, page_therapists, parse_page_parameters
 
 RADIUS_CHOICES = [5, 10, 25, 50, 100, 250, 500]
 
@@ -113,20 +113,6 @@ def _without(query: object, name: str) -> str:
     return remaining.urlencode()
 
 
-def therapist_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Signed in (else the login page) as a therapist with a profile (else 403); passes that profile."""
-
-    @login_required
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
-        therapist = profiles.profile_of(request.user)
-        if therapist is None:
-            raise PermissionDenied("This page is for therapists with a profile.")
-        return view(request, therapist, *args, **kwargs)
-
-    return wrapper
-
-
 def sign_up(request: HttpRequest) -> HttpResponse:
     form = TherapistSignUpForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
@@ -149,11 +135,11 @@ def sign_up(request: HttpRequest) -> HttpResponse:
 @login_required
 def my_home(request: HttpRequest) -> HttpResponse:
     """Where sign-in lands: each role's own starting page."""
-    if profiles.profile_of(request.user) is not None:
+    if is_therapist(request.user):
         return redirect("directory:my-profile")
     if request.user.is_staff:
         return redirect("admin:index")
-    if request.user.groups.filter(name=REFERRERS_GROUP).exists():
+    if is_referrer(request.user):
         return redirect("matching:referral-list")
     return redirect("directory:home")
 
