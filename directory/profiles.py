@@ -1,7 +1,7 @@
 """Services for therapist self-service, moderation and keeping listings true.
 
-The writes of sign-up, profile editing, staff review, availability and
-listing reports, shared by the pages, the API, the admin and the commands.
+The writes of a new therapist's draft profile, profile editing, staff review,
+availability and listing reports, shared by the pages, the API, the admin and the commands.
 (Kept apart from services.py, which holds the search and demo-data services.)
 """
 
@@ -12,14 +12,12 @@ import logging
 from collections.abc import Iterable, Mapping
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser, Group
+from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.roles import REFERRERS_GROUP, THERAPISTS_GROUP
 from directory import geo
 from directory.models import (
     AGE_GROUPS,
@@ -74,10 +72,10 @@ def _unique_slug(therapist: Therapist) -> str:
 
 
 @transaction.atomic
-def sign_up_therapist(
-    *, username: str, email: str, password: str, first_name: str, last_name: str, credentials: str, npi: str
+def create_draft_profile(
+    *, user: AbstractBaseUser, first_name: str, last_name: str, credentials: str, npi: str, email: str
 ) -> Therapist:
-    """A therapist account (group `therapists`) with a draft profile; ValidationError names the field."""
+    """A new therapist's draft profile, linked to their account; ValidationError names the field."""
     therapist = Therapist(
         first_name=first_name,
         last_name=last_name,
@@ -87,10 +85,6 @@ def sign_up_therapist(
         status=Therapist.Status.DRAFT,
     )
     therapist.full_clean(exclude=["user", "slug"])
-    user = get_user_model().objects.create_user(
-        username=username, email=email, password=password, first_name=first_name, last_name=last_name
-    )
-    user.groups.add(Group.objects.get(name=THERAPISTS_GROUP))
     therapist.user = user
     therapist.slug = _unique_slug(therapist)
     therapist.save()
@@ -98,9 +92,10 @@ def sign_up_therapist(
 
 
 @transaction.atomic
-def make_referrer(*, user: AbstractBaseUser) -> None:
-    """Staff's approval of a physician's (or their office's) account as a referrer."""
-    user.groups.add(Group.objects.get(name=REFERRERS_GROUP))
+def link_account(*, user: AbstractBaseUser, npi: str) -> None:
+    """Make the profile with this NPI the user's own, and no other profile theirs."""
+    Therapist.objects.filter(user=user).exclude(npi=npi).update(user=None)
+    Therapist.objects.filter(npi=npi).update(user=user)
 
 
 def _review_snapshot(therapist: Therapist) -> tuple:

@@ -1,4 +1,4 @@
-"""Server-rendered pages: the public directory, sign-up, and the therapist's own profile."""
+"""Server-rendered pages: the public directory and the therapist's own profile."""
 
 from __future__ import annotations
 
@@ -7,8 +7,6 @@ import datetime
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -17,7 +15,6 @@ from django.views import defaults
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import therapist_required
-from accounts.roles import is_referrer, is_therapist
 from directory import profiles, search
 from directory.filters import DEFAULT_RADIUS_MILES, TherapistFilter, normalized_query, query_errors
 from directory.forms import (
@@ -27,7 +24,6 @@ from directory.forms import (
     OfficeFormSet,
     ProfileForm,
     TherapistInsurerFormSet,
-    TherapistSignUpForm,
     add_service_errors,
     error_summary,
     formset_rows,
@@ -111,37 +107,6 @@ def _without(query: object, name: str) -> str:
     remaining = query.copy()
     remaining.pop(name, None)
     return remaining.urlencode()
-
-
-def sign_up(request: HttpRequest) -> HttpResponse:
-    form = TherapistSignUpForm(request.POST if request.method == "POST" else None)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            therapist = profiles.sign_up_therapist(
-                username=data["username"], email=data["email"], password=data["password1"],
-                first_name=data["first_name"], last_name=data["last_name"],
-                credentials=data["credentials"], npi=data["npi"],
-            )  # fmt: skip
-        except ValidationError as error:
-            add_service_errors(error, form, {})
-        else:
-            login(request, therapist.user, backend="django.contrib.auth.backends.ModelBackend")
-            messages.success(request, "Welcome! Fill in your profile, then submit it for review.")
-            return redirect("directory:my-profile")
-    return render(request, "registration/signup.html", {"form": form}, status=400 if form.errors else 200)
-
-
-@login_required
-def my_home(request: HttpRequest) -> HttpResponse:
-    """Where sign-in lands: each role's own starting page."""
-    if is_therapist(request.user):
-        return redirect("directory:my-profile")
-    if request.user.is_staff:
-        return redirect("admin:index")
-    if is_referrer(request.user):
-        return redirect("matching:referral-list")
-    return redirect("directory:home")
 
 
 PROFILE_FORMSETS = {

@@ -8,7 +8,7 @@ from django.core.cache import cache
 from django.test import Client
 from rest_framework.test import APIClient
 
-from directory import profiles
+from accounts import services
 from directory.models import Therapist, npi_check_digit
 from tests.conftest import make_therapist, make_user
 
@@ -27,7 +27,7 @@ def empty_cache() -> None:
 @pytest.fixture
 def new_therapist(db: None) -> Therapist:
     """Nora, just signed up: a draft profile, nothing else yet."""
-    return profiles.sign_up_therapist(
+    return services.sign_up_therapist(
         username="nora",
         email="nora@example.org",
         password="correct-horse-battery",
