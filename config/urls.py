@@ -48,6 +48,7 @@ urlpatterns = [
     ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/", include((api_patterns, "api"))),
+    path("", include("accounts.urls")),
     path("", include("matching.urls")),
     path("", include("directory.urls")),
 ]

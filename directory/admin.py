@@ -5,8 +5,6 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
-from django.contrib.auth.admin import UserAdmin
-from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Model, Q, QuerySet
 from django.forms import ModelForm
@@ -233,23 +231,6 @@ class ListingReportAdmin(admin.ModelAdmin):
     def resolve(self, request: HttpRequest, queryset: QuerySet) -> None:
         resolved = profiles.resolve_reports(reports=queryset, now=timezone.now())
         self.message_user(request, f"Resolved {resolved} report(s).", messages.SUCCESS)
-
-
-admin.site.unregister(User)
-
-
-@admin.register(User)
-class DirectoryUserAdmin(UserAdmin):
-    """Django's user admin plus the approval of referrer accounts."""
-
-    list_filter = [*UserAdmin.list_filter, "groups"]
-    actions = ["make_referrer"]
-
-    @admin.action(description="Make referrer (approve as a physician's office)")
-    def make_referrer(self, request: HttpRequest, queryset: QuerySet) -> None:
-        for user in queryset:
-            profiles.make_referrer(user=user)
-        self.message_user(request, f"{queryset.count()} user(s) can now send referrals.", messages.SUCCESS)
 
 
 class TherapistPartAdmin(admin.ModelAdmin):

@@ -12,12 +12,12 @@ from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers
 from rest_framework.authtoken.views import ObtainAuthToken
-from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from accounts.permissions import IsTherapist
 from directory import profiles, search
 from directory.filters import TherapistFilter, parse_page_parameters, query_errors
 from directory.models import FORMATS, Concern, FocusArea, Insurer, Language, Therapist
@@ -245,15 +245,6 @@ class AxesAwareObtainAuthToken(ObtainAuthToken):
     )
     def post(self, request: Request, *args: object, **kwargs: object) -> Response:
         return super().post(request, *args, **kwargs)
-
-
-class IsTherapist(BasePermission):
-    """A signed-in therapist with a profile; anyone else signed in gets 403, anonymous 401."""
-
-    message = "Only therapists with a profile may use this endpoint."
-
-    def has_permission(self, request: Request, view: APIView) -> bool:
-        return profiles.profile_of(request.user) is not None
 
 
 def own_profile(request: Request) -> Therapist:

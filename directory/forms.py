@@ -1,4 +1,4 @@
-"""HTML forms for sign-up, the therapist's own profile, and listing reports.
+"""HTML forms for sign-in, the therapist's own profile, and listing reports.
 
 They check and convert input; the rules (what needs re-review, which ZIP is
 known, what counts as verified) live in directory.profiles.
@@ -10,7 +10,6 @@ from collections.abc import Mapping
 
 from django import forms
 from django.contrib.auth import forms as auth_forms
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 
 from directory.models import (
@@ -24,7 +23,6 @@ from directory.models import (
     Office,
     Therapist,
     TherapistInsurer,
-    validate_npi,
 )
 
 
@@ -47,24 +45,6 @@ class SignInForm(WithoutAutofocus, auth_forms.AuthenticationForm):
 
 class PasswordChangeForm(WithoutAutofocus, auth_forms.PasswordChangeForm):
     pass
-
-
-class TherapistSignUpForm(WithoutAutofocus, auth_forms.UserCreationForm):
-    email = forms.EmailField(help_text="We send review results and availability reminders here.")
-    first_name = forms.CharField(max_length=80)
-    last_name = forms.CharField(max_length=80)
-    credentials = forms.CharField(max_length=120, help_text="For example: LCSW, PhD, LMFT")
-    npi = forms.CharField(
-        label="NPI",
-        min_length=10,
-        max_length=10,
-        validators=[validate_npi],
-        help_text="Your 10-digit National Provider Identifier",
-    )
-
-    class Meta(auth_forms.UserCreationForm.Meta):
-        model = get_user_model()
-        fields = ["username", "email"]
 
 
 class ProfileForm(forms.ModelForm):

@@ -1,7 +1,7 @@
 """Services for therapist self-service, moderation and keeping listings true.
 
-The writes of sign-up, profile editing, staff review, availability and
-listing reports, shared by the pages, the API, the admin and the commands.
+The writes of a new therapist's draft profile, profile editing, staff review,
+availability and listing reports, shared by the pages, the API, the admin and the commands.
 (Kept apart from services.py, which holds the search and demo-data services.)
 """
 
@@ -14,8 +14,7 @@ from functools import wraps
 from typing import ParamSpec, TypeVar
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser, Group
+from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
@@ -35,7 +34,6 @@ from directory.models import (
     Therapist,
     TherapistInsurer,
 )
-from directory.services import REFERRERS_GROUP, THERAPISTS_GROUP
 
 logger = logging.getLogger(__name__)
 
@@ -87,17 +85,6 @@ def flag_fields(*, formats: list[str] | None, age_groups: list[str] | None) -> d
     return fields
 
 
-def is_therapist(user: AbstractBaseUser) -> bool:
-    return user.is_authenticated and user.groups.filter(name=THERAPISTS_GROUP).exists()
-
-
-def profile_of(user: AbstractBaseUser) -> Therapist | None:
-    """The signed-in therapist's own profile, or None for anyone else."""
-    if not is_therapist(user):
-        return None
-    return Therapist.objects.filter(user=user).first()
-
-
 def _unique_slug(therapist: Therapist) -> str:
     base = therapist.build_slug()
     slug, suffix = base, 2
@@ -107,10 +94,10 @@ def _unique_slug(therapist: Therapist) -> str:
 
 
 @transaction.atomic
-def sign_up_therapist(
-    *, username: str, email: str, password: str, first_name: str, last_name: str, credentials: str, npi: str
+def create_draft_profile(
+    *, user: AbstractBaseUser, first_name: str, last_name: str, credentials: str, npi: str, email: str
 ) -> Therapist:
-    """A therapist account (group `therapists`) with a draft profile; ValidationError names the field."""
+    """A new therapist's draft profile, linked to their account; ValidationError names the field."""
     therapist = Therapist(
         first_name=first_name,
         last_name=last_name,
@@ -120,10 +107,6 @@ def sign_up_therapist(
         status=Therapist.Status.DRAFT,
     )
     therapist.full_clean(exclude=["user", "slug"])
-    user = get_user_model().objects.create_user(
-        username=username, email=email, password=password, first_name=first_name, last_name=last_name
-    )
-    user.groups.add(Group.objects.get(name=THERAPISTS_GROUP))
     therapist.user = user
     therapist.slug = _unique_slug(therapist)
     therapist.save()
@@ -131,9 +114,10 @@ def sign_up_therapist(
 
 
 @transaction.atomic
-def make_referrer(*, user: AbstractBaseUser) -> None:
-    """Staff's approval of a physician's (or their office's) account as a referrer."""
-    user.groups.add(Group.objects.get(name=REFERRERS_GROUP))
+def link_account(*, user: AbstractBaseUser, npi: str) -> None:
+    """Make the profile with this NPI the user's own, and no other profile theirs."""
+    Therapist.objects.filter(user=user).exclude(npi=npi).update(user=None)
+    Therapist.objects.filter(npi=npi).update(user=user)
 
 
 def _review_snapshot(therapist: Therapist) -> tuple:

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
 
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.db import transaction
 
 from directory import search
@@ -78,28 +75,3 @@ def load_directory(records: list[dict], *, now: datetime.datetime) -> int:
         loaded.append(therapist.pk)
     search.refresh(loaded)
     return len(records)
-
-
-THERAPISTS_GROUP = "therapists"
-REFERRERS_GROUP = "referrers"
-
-
-@transaction.atomic
-def ensure_demo_accounts(*, password: str, therapist_npis: Mapping[str, str]) -> list[str]:
-    """The demo logins of API.md; existing ones get their password and links reset."""
-    user_model = get_user_model()
-    therapists_group = Group.objects.get(name=THERAPISTS_GROUP)
-    referrers_group = Group.objects.get(name=REFERRERS_GROUP)
-    accounts = [("admin", None), ("referrer1", referrers_group), ("referrer2", referrers_group)]
-    accounts += [(username, therapists_group) for username in therapist_npis]
-    for username, group in accounts:
-        user, _ = user_model.objects.get_or_create(username=username, defaults={"email": f"{username}@example.org"})
-        user.is_staff = user.is_superuser = username == "admin"
-        user.set_password(password)
-        user.save()
-        if group is not None:
-            user.groups.add(group)
-    for username, npi in therapist_npis.items():
-        Therapist.objects.filter(user__username=username).exclude(npi=npi).update(user=None)
-        Therapist.objects.filter(npi=npi).update(user=user_model.objects.get(username=username))
-    return [username for username, _ in accounts]

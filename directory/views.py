@@ -1,23 +1,20 @@
-"""Server-rendered pages: the public directory, sign-up, and the therapist's own profile."""
+"""Server-rendered pages: the public directory and the therapist's own profile."""
 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable
-from functools import wraps
 
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views import defaults
 from django.views.decorators.http import require_POST
 
+from accounts.decorators import therapist_required
 from directory import profiles, search
 from directory.filters import (
     DEFAULT_RADIUS_MILES,
@@ -33,7 +30,6 @@ from directory.forms import (
     OfficeFormSet,
     ProfileForm,
     TherapistInsurerFormSet,
-    TherapistSignUpForm,
     add_service_errors,
     error_summary,
     formset_rows,
@@ -41,7 +37,6 @@ from directory.forms import (
 from directory.models import FocusArea, Therapist
 from directory.security import client_ip, is_rate_limited
 from directory.selectors import page_therapists
-from directory.services import REFERRERS_GROUP
 
 RADIUS_CHOICES = [5, 10, 25, 50, 100, 250, 500]
 
@@ -117,51 +112,6 @@ def _without(query: object, name: str) -> str:
     remaining = query.copy()
     remaining.pop(name, None)
     return remaining.urlencode()
-
-
-def therapist_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Signed in (else the login page) as a therapist with a profile (else 403); passes that profile."""
-
-    @login_required
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
-        therapist = profiles.profile_of(request.user)
-        if therapist is None:
-            raise PermissionDenied("This page is for therapists with a profile.")
-        return view(request, therapist, *args, **kwargs)
-
-    return wrapper
-
-
-def sign_up(request: HttpRequest) -> HttpResponse:
-    form = TherapistSignUpForm(request.POST if request.method == "POST" else None)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            therapist = profiles.sign_up_therapist(
-                username=data["username"], email=data["email"], password=data["password1"],
-                first_name=data["first_name"], last_name=data["last_name"],
-                credentials=data["credentials"], npi=data["npi"],
-            )  # fmt: skip
-        except ValidationError as error:
-            add_service_errors(error, form, {})
-        else:
-            login(request, therapist.user, backend="django.contrib.auth.backends.ModelBackend")
-            messages.success(request, "Welcome! Fill in your profile, then submit it for review.")
-            return redirect("directory:my-profile")
-    return render(request, "registration/signup.html", {"form": form}, status=400 if form.errors else 200)
-
-
-@login_required
-def my_home(request: HttpRequest) -> HttpResponse:
-    """Where sign-in lands: each role's own starting page."""
-    if profiles.profile_of(request.user) is not None:
-        return redirect("directory:my-profile")
-    if request.user.is_staff:
-        return redirect("admin:index")
-    if request.user.groups.filter(name=REFERRERS_GROUP).exists():
-        return redirect("matching:referral-list")
-    return redirect("directory:home")
 
 
 PROFILE_FORMSETS = {

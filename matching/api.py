@@ -16,9 +16,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.permissions import IsReferrer, IsTherapist
+from accounts.roles import therapist_profile
 from directory.api import DetailSerializer, ErrorSerializer, profile_urls
-from directory.models import Therapist
-from directory.services import REFERRERS_GROUP, THERAPISTS_GROUP
 from matching import selectors, services
 from matching.models import Offer
 from matching.serializers import (
@@ -65,27 +65,6 @@ def domain_errors() -> Iterator[None]:
         raise Conflict({error.field: [str(error)]}) from error
     except services.ReferralInvalid as error:
         raise exceptions.ValidationError({error.field: [str(error)]}) from error
-
-
-class InGroup(permissions.BasePermission):
-    group = ""
-    message = "This needs a different role."
-
-    def has_permission(self, request: Request, view: APIView) -> bool:
-        user = request.user
-        if not user or not user.is_authenticated:
-            return False
-        return any(group.name == self.group for group in user.groups.all())
-
-
-class IsReferrer(InGroup):
-    group = REFERRERS_GROUP
-    message = "Only referrers (physicians' offices) can do this."
-
-
-class IsTherapist(InGroup):
-    group = THERAPISTS_GROUP
-    message = "Only therapists with a profile can do this."
 
 
 class MatchView(APIView):
@@ -213,13 +192,6 @@ class ReferralCloseView(APIView):
         return Response(_referral_body(request, referral.pk), headers=NO_STORE)
 
 
-def _my_profile(request: Request) -> Therapist:
-    therapist = Therapist.objects.filter(user=request.user).first()
-    if therapist is None:
-        raise exceptions.PermissionDenied("Your account has no therapist profile.")
-    return therapist
-
-
 def _inbox(request: Request, offers: QuerySet) -> list[dict]:
     return selectors.offer_payloads(
         list(offers), user=request.user, labels=services.reference_labels(), now=timezone.now(), channel="api:offers"
@@ -233,7 +205,7 @@ class MyOfferListView(APIView):
 
     @extend_schema(responses={200: InboxOfferSerializer(many=True), 401: DetailSerializer, 403: DetailSerializer})
     def get(self, request: Request) -> Response:
-        offers = selectors.inbox_offers(_my_profile(request))[:200]
+        offers = selectors.inbox_offers(therapist_profile(request.user))[:200]
         return Response(InboxOfferSerializer(_inbox(request, offers), many=True).data, headers=NO_STORE)
 
 
@@ -242,7 +214,7 @@ class MyOfferActionView(APIView):
     input_serializer: type | None = None
 
     def post(self, request: Request, offer_id: int) -> Response:
-        therapist = _my_profile(request)
+        therapist = therapist_profile(request.user)
         offer = Offer.objects.select_related("referral", "therapist").filter(pk=offer_id, therapist=therapist).first()
         if offer is None:
             raise Http404("No such offer.")

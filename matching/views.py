@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import wraps
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -16,9 +13,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
+from accounts.decorators import referrer_required, therapist_required
 from directory.forms import error_summary
 from directory.models import AGE_GROUPS, FORMATS, Concern, FocusArea, Insurer, Language, Therapist, is_ascii_digits
-from directory.services import REFERRERS_GROUP, THERAPISTS_GROUP
 from matching import selectors, services
 from matching.api import PHI_FORM_FIELDS
 from matching.models import Offer, Referral
@@ -56,23 +53,6 @@ REFERRAL_LABELS = {
     "focus_areas": "IPT focus areas",
     "consent": "The patient agreed to be referred and to share these details with the therapist who accepts",
 }
-
-
-def role_required(group: str) -> Callable:
-    """Sign-in first; then a 403 page for another role."""
-
-    def decorator(view: Callable) -> Callable:
-        @wraps(view)
-        def wrapped(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
-            if not request.user.is_authenticated:
-                return redirect_to_login(request.get_full_path())
-            if not request.user.groups.filter(name=group).exists():
-                raise PermissionDenied(f"This page is for {group}.")
-            return view(request, *args, **kwargs)
-
-        return wrapped
-
-    return decorator
 
 
 def _vocabularies() -> dict:
@@ -125,7 +105,7 @@ def find_my_match(request: HttpRequest) -> HttpResponse:
 
 
 @never_cache
-@role_required(REFERRERS_GROUP)
+@referrer_required
 def referral_list(request: HttpRequest) -> HttpResponse:
     referrals = list(selectors.referrals_of(request.user)[:200])
     services.log_phi_reads(user=request.user, referrals=referrals, fields=["patient_name"], channel="page:referrals")
@@ -134,7 +114,7 @@ def referral_list(request: HttpRequest) -> HttpResponse:
 
 @never_cache
 @sensitive_post_parameters(*PHI_FORM_FIELDS)
-@role_required(REFERRERS_GROUP)
+@referrer_required
 def referral_create(request: HttpRequest) -> HttpResponse:
     context = {**_vocabularies(), "data": request.POST if request.method == "POST" else {}, "labels": REFERRAL_LABELS}
     if request.method != "POST":
@@ -162,7 +142,7 @@ def referral_create(request: HttpRequest) -> HttpResponse:
 
 
 @never_cache
-@role_required(REFERRERS_GROUP)
+@referrer_required
 def referral_detail(request: HttpRequest, referral_id: str) -> HttpResponse:
     referral = selectors.referral_detail(referral_id, request.user)
     if referral is None:
@@ -197,7 +177,7 @@ def _run(request: HttpRequest, action: Callable[[], object], success: str) -> No
 
 
 @require_POST
-@role_required(REFERRERS_GROUP)
+@referrer_required
 def referral_offer(request: HttpRequest, referral_id: str) -> HttpResponse:
     referral = _own_referral(request, referral_id)
     values = request.POST.getlist("therapist")
@@ -214,7 +194,7 @@ def referral_offer(request: HttpRequest, referral_id: str) -> HttpResponse:
 
 
 @require_POST
-@role_required(REFERRERS_GROUP)
+@referrer_required
 def referral_withdraw(request: HttpRequest, referral_id: str) -> HttpResponse:
     referral = _own_referral(request, referral_id)
     _run(request, lambda: services.withdraw_referral(referral=referral, actor=request.user), "Referral withdrawn.")
@@ -222,24 +202,17 @@ def referral_withdraw(request: HttpRequest, referral_id: str) -> HttpResponse:
 
 
 @require_POST
-@role_required(REFERRERS_GROUP)
+@referrer_required
 def referral_close(request: HttpRequest, referral_id: str) -> HttpResponse:
     referral = _own_referral(request, referral_id)
     _run(request, lambda: services.close_referral(referral=referral, actor=request.user), "Referral closed.")
     return redirect("matching:referral-detail", referral.pk)
 
 
-def _my_profile(request: HttpRequest) -> Therapist:
-    therapist = Therapist.objects.filter(user=request.user).first()
-    if therapist is None:
-        raise PermissionDenied("Your account has no therapist profile.")
-    return therapist
-
-
 @never_cache
-@role_required(THERAPISTS_GROUP)
-def offer_list(request: HttpRequest) -> HttpResponse:
-    offers = list(selectors.inbox_offers(_my_profile(request))[:200])
+@therapist_required
+def offer_list(request: HttpRequest, therapist: Therapist) -> HttpResponse:
+    offers = list(selectors.inbox_offers(therapist)[:200])
     # The list shows de-identified summaries only: no patient details read, so none logged.
     payloads = selectors.offer_payloads(
         offers, user=request.user, labels=services.reference_labels(), now=timezone.now(), channel="page:offers",
@@ -249,9 +222,9 @@ def offer_list(request: HttpRequest) -> HttpResponse:
 
 
 @never_cache
-@role_required(THERAPISTS_GROUP)
-def offer_detail(request: HttpRequest, offer_id: int) -> HttpResponse:
-    offers = list(selectors.inbox_offers(_my_profile(request)).filter(pk=offer_id))
+@therapist_required
+def offer_detail(request: HttpRequest, therapist: Therapist, offer_id: int) -> HttpResponse:
+    offers = list(selectors.inbox_offers(therapist).filter(pk=offer_id))
     if not offers:
         raise Http404("No such offer.")
     payload = selectors.offer_payloads(
@@ -265,21 +238,17 @@ def offer_detail(request: HttpRequest, offer_id: int) -> HttpResponse:
     return render(request, "matching/offer_detail.html", context)
 
 
-def _my_offer(request: HttpRequest, offer_id: int) -> Offer:
-    offer = (
-        Offer.objects.select_related("referral", "therapist")
-        .filter(pk=offer_id, therapist=_my_profile(request))
-        .first()
-    )
+def _my_offer(therapist: Therapist, offer_id: int) -> Offer:
+    offer = Offer.objects.select_related("referral", "therapist").filter(pk=offer_id, therapist=therapist).first()
     if offer is None:
         raise Http404("No such offer.")
     return offer
 
 
 @require_POST
-@role_required(THERAPISTS_GROUP)
-def offer_accept(request: HttpRequest, offer_id: int) -> HttpResponse:
-    offer = _my_offer(request, offer_id)
+@therapist_required
+def offer_accept(request: HttpRequest, therapist: Therapist, offer_id: int) -> HttpResponse:
+    offer = _my_offer(therapist, offer_id)
     _run(
         request,
         lambda: services.accept_offer(offer=offer, actor=request.user),
@@ -289,9 +258,9 @@ def offer_accept(request: HttpRequest, offer_id: int) -> HttpResponse:
 
 
 @require_POST
-@role_required(THERAPISTS_GROUP)
-def offer_decline(request: HttpRequest, offer_id: int) -> HttpResponse:
-    offer = _my_offer(request, offer_id)
+@therapist_required
+def offer_decline(request: HttpRequest, therapist: Therapist, offer_id: int) -> HttpResponse:
+    offer = _my_offer(therapist, offer_id)
     decline_input = DeclineSerializer(data=request.POST)
     if not decline_input.is_valid():
         messages.error(request, "Choose a reason for declining.")
@@ -308,9 +277,9 @@ def offer_decline(request: HttpRequest, offer_id: int) -> HttpResponse:
 
 
 @require_POST
-@role_required(THERAPISTS_GROUP)
-def offer_schedule(request: HttpRequest, offer_id: int) -> HttpResponse:
-    offer = _my_offer(request, offer_id)
+@therapist_required
+def offer_schedule(request: HttpRequest, therapist: Therapist, offer_id: int) -> HttpResponse:
+    offer = _my_offer(therapist, offer_id)
     schedule_input = ScheduleSerializer(data=request.POST)
     if not schedule_input.is_valid():
         messages.error(request, " ".join(schedule_input.errors.get("first_session_date", ["Enter a date."])))

@@ -10,11 +10,13 @@ import pytest
 from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.core.management import call_command
+from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from accounts.services import sign_up_therapist
 from directory import search
-from directory.models import Insurer, LicensedState, Office, Therapist, TherapistInsurer
+from directory.models import Insurer, LicensedState, Office, Therapist, TherapistInsurer, npi_check_digit
 from directory.services import load_directory
 
 DEMO_RECORDS = json.loads((Path(settings.BASE_DIR) / "fixtures" / "demo_directory.json").read_text())
@@ -122,3 +124,44 @@ def token_client(user: User) -> APIClient:
     client = APIClient()
     client.force_authenticate(user)
     return client
+
+
+def signed_in(user: User) -> Client:
+    # force_login: django-axes needs a request that Client.login() does not pass.
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def valid_npi(prefix: str) -> str:
+    """A Luhn-valid NPI from nine digits (chosen outside the demo directory's range)."""
+    return prefix + str(npi_check_digit(prefix))
+
+
+@pytest.fixture
+def new_therapist(db: None) -> Therapist:
+    """Nora, just signed up: a draft profile, nothing else yet."""
+    return sign_up_therapist(
+        username="nora",
+        email="nora@example.org",
+        password="correct-horse-battery",
+        first_name="Nora",
+        last_name="Newcomer",
+        credentials="LCSW",
+        npi=valid_npi("199000001"),
+    )
+
+
+@pytest.fixture
+def listed_therapist(db: None) -> Therapist:
+    """Lena, published and accepting, signed in as `lena`."""
+    therapist = make_therapist(npi=valid_npi("199000002"), first_name="Lena", last_name="Listed")
+    therapist.user = make_user("lena", "therapists", email="lena@example.org")
+    therapist.save()
+    return therapist
+
+
+@pytest.fixture
+def moderator(db: None) -> User:
+    """Staff who review profiles in the admin; staff hold neither role."""
+    return make_user("mod", is_staff=True, is_superuser=True)

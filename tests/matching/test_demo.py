@@ -7,10 +7,10 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
+from accounts.services import ensure_demo_accounts
 from directory import profiles
 from directory.demo import DEMO_ACCOUNT_PROFILES, make_npi
 from directory.models import Therapist
-from directory.services import ensure_demo_accounts
 from matching import services
 from matching.demo import offer_demo_referral
 from matching.models import Offer, Referral

@@ -8,8 +8,9 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
+from accounts.services import ensure_demo_accounts
 from directory.demo import DEMO_ACCOUNT_PROFILES, make_npi
-from directory.services import ensure_demo_accounts, load_directory
+from directory.services import load_directory
 
 DEMO_PASSWORD = "ipt-demo-2026"
 

@@ -7,29 +7,9 @@ from django.contrib.auth.models import User
 from rest_framework.test import APIClient
 
 from directory.models import Credential, Therapist
-from tests.accounts.conftest import api_as, valid_npi
+from tests.conftest import token_client, valid_npi
 
 pytestmark = pytest.mark.django_db
-
-ME_ENDPOINTS = [
-    ("get", "/api/me/profile/"),
-    ("patch", "/api/me/profile/"),
-    ("post", "/api/me/profile/submit/"),
-    ("post", "/api/me/availability/confirm/"),
-]
-
-
-@pytest.mark.parametrize(("method", "url"), ME_ENDPOINTS)
-def test_anonymous_callers_get_401(method: str, url: str) -> None:
-    response = getattr(APIClient(), method)(url, {}, format="json")
-    assert response.status_code == 401
-
-
-@pytest.mark.parametrize(("method", "url"), ME_ENDPOINTS)
-def test_referrers_and_staff_get_403(method: str, url: str, referrer: User, moderator: User) -> None:
-    for user in (referrer, moderator):
-        response = getattr(api_as(user), method)(url, {}, format="json")
-        assert response.status_code == 403, user
 
 
 def test_token_from_the_auth_endpoint_reaches_the_own_profile(listed_therapist: Therapist) -> None:
@@ -45,7 +25,7 @@ def test_token_from_the_auth_endpoint_reaches_the_own_profile(listed_therapist: 
 def test_get_profile_runs_a_constant_number_of_queries(
     listed_therapist: Therapist, django_assert_max_num_queries: object
 ) -> None:
-    client = api_as(listed_therapist.user)
+    client = token_client(listed_therapist.user)
     with django_assert_max_num_queries(12):
         first = client.get("/api/me/profile/")
     client.patch(
@@ -68,7 +48,7 @@ def test_get_profile_runs_a_constant_number_of_queries(
 
 
 def test_patch_updates_every_kind_of_field_atomically(new_therapist: Therapist) -> None:
-    client = api_as(new_therapist.user)
+    client = token_client(new_therapist.user)
     response = client.patch(
         "/api/me/profile/",
         {
@@ -103,7 +83,7 @@ def test_patch_updates_every_kind_of_field_atomically(new_therapist: Therapist) 
 
 
 def test_invalid_patch_names_each_field_and_changes_nothing(new_therapist: Therapist) -> None:
-    client = api_as(new_therapist.user)
+    client = token_client(new_therapist.user)
     response = client.patch(
         "/api/me/profile/",
         {
@@ -147,7 +127,7 @@ def test_invalid_patch_names_each_field_and_changes_nothing(new_therapist: Thera
     ],
 )
 def test_bad_input_is_a_400_naming_the_field(new_therapist: Therapist, payload: dict, field: str) -> None:
-    response = api_as(new_therapist.user).patch("/api/me/profile/", payload, format="json")
+    response = token_client(new_therapist.user).patch("/api/me/profile/", payload, format="json")
     if field == "status":
         # Unknown fields are ignored by the input serializer: status never changes from here.
         new_therapist.refresh_from_db()
@@ -158,7 +138,7 @@ def test_bad_input_is_a_400_naming_the_field(new_therapist: Therapist, payload: 
 
 
 def test_editing_identity_of_a_published_profile_sends_it_back_to_review(listed_therapist: Therapist) -> None:
-    client = api_as(listed_therapist.user)
+    client = token_client(listed_therapist.user)
     assert (
         client.patch("/api/me/profile/", {"fee_min": 90, "bio": "New bio"}, format="json").json()["status"]
         == "published"
@@ -175,7 +155,7 @@ def test_changing_a_credential_drops_its_verification(new_therapist: Therapist, 
         awarded_on="2019-01-01",
         verified_at="2024-01-01T00:00Z",
     )
-    client = api_as(new_therapist.user)
+    client = token_client(new_therapist.user)
     unchanged = {"id": credential.pk, "issuer": "ipt-institute", "level": "D", "awarded_on": "2019-01-01"}
     client.patch("/api/me/profile/", {"ipt_credentials": [unchanged]}, format="json")
     credential.refresh_from_db()
@@ -186,7 +166,7 @@ def test_changing_a_credential_drops_its_verification(new_therapist: Therapist, 
 
 
 def test_a_therapist_cannot_touch_another_profile_by_id(new_therapist: Therapist, listed_therapist: Therapist) -> None:
-    client = api_as(new_therapist.user)
+    client = token_client(new_therapist.user)
     response = client.patch("/api/me/profile/", {"id": listed_therapist.pk, "bio": "mine"}, format="json")
     assert response.status_code == 200 and response.json()["id"] == new_therapist.pk
     listed_therapist.refresh_from_db()
@@ -198,7 +178,7 @@ def test_a_therapist_cannot_touch_another_profile_by_id(new_therapist: Therapist
 
 
 def test_submit_requires_a_licence_and_a_place_to_practise(new_therapist: Therapist) -> None:
-    client = api_as(new_therapist.user)
+    client = token_client(new_therapist.user)
     response = client.post("/api/me/profile/submit/")
     assert response.status_code == 400
     assert set(response.json()["errors"]) == {"licensed_states", "offices"}
@@ -213,12 +193,12 @@ def test_submit_requires_a_licence_and_a_place_to_practise(new_therapist: Therap
 
 
 def test_unique_npi_is_enforced_on_edit(new_therapist: Therapist, listed_therapist: Therapist) -> None:
-    response = api_as(new_therapist.user).patch("/api/me/profile/", {"npi": listed_therapist.npi}, format="json")
+    response = token_client(new_therapist.user).patch("/api/me/profile/", {"npi": listed_therapist.npi}, format="json")
     assert response.status_code == 400 and "npi" in response.json()["errors"]
 
 
 def test_confirm_availability_sets_the_date(listed_therapist: Therapist) -> None:
-    response = api_as(listed_therapist.user).post("/api/me/availability/confirm/")
+    response = token_client(listed_therapist.user).post("/api/me/availability/confirm/")
     assert response.status_code == 200
     listed_therapist.refresh_from_db()
     assert response.json()["availability_confirmed_at"] is not None
@@ -233,6 +213,6 @@ def test_new_npi_is_valid_helper() -> None:
     "body", [[1, 2], "text", {"offices": "not a list"}, {"ipt_credentials": [{"awarded_on": "yesterday"}]}]
 )
 def test_malformed_bodies_are_400_not_500(new_therapist: Therapist, body: object) -> None:
-    response = api_as(new_therapist.user).patch("/api/me/profile/", body, format="json")
+    response = token_client(new_therapist.user).patch("/api/me/profile/", body, format="json")
     assert response.status_code == 400
     assert response.json()["errors"]

@@ -1,4 +1,4 @@
-"""Sign-up, the profile page, moderation in the admin: the HTML side of self-service."""
+"""The profile page and moderation in the admin: the HTML side of a therapist's self-service."""
 
 from __future__ import annotations
 
@@ -8,19 +8,9 @@ from django.core import mail
 from django.test import Client
 
 from directory.models import Credential, Insurer, Therapist
-from tests.accounts.conftest import signed_in, valid_npi
+from tests.conftest import signed_in
 
 pytestmark = pytest.mark.django_db
-
-SIGN_UP = {
-    "username": "sam",
-    "email": "sam@example.org",
-    "password1": "a-long-unusual-passphrase-42",
-    "password2": "a-long-unusual-passphrase-42",
-    "first_name": "Sam",
-    "last_name": "Signup",
-    "credentials": "LMFT",
-}
 
 
 def management(prefix: str, total: int = 1, initial: int = 0) -> dict:
@@ -67,27 +57,6 @@ def profile_post(therapist: Therapist, **overrides: str) -> dict:
     return data
 
 
-def test_sign_up_creates_a_therapist_with_a_draft_profile_and_signs_in(client: Client) -> None:
-    response = client.get("/accounts/signup/")
-    assert response.status_code == 200
-    assert 'for="id_npi"' in response.content.decode() and "csrfmiddlewaretoken" in response.content.decode()
-    response = client.post("/accounts/signup/", {**SIGN_UP, "npi": valid_npi("199000010")})
-    assert response.status_code == 302 and response.url == "/me/profile/"
-    user = User.objects.get(username="sam")
-    assert user.groups.filter(name="therapists").exists()
-    assert user.therapist_profile.status == Therapist.Status.DRAFT
-    assert client.get("/me/profile/").status_code == 200
-
-
-def test_sign_up_errors_name_the_field(client: Client, listed_therapist: Therapist) -> None:
-    response = client.post("/accounts/signup/", {**SIGN_UP, "npi": "1234567890"})
-    assert response.status_code == 400
-    assert "Luhn" in str(response.context["form"].errors["npi"])
-    response = client.post("/accounts/signup/", {**SIGN_UP, "npi": listed_therapist.npi})
-    assert response.status_code == 400 and "npi" in response.context["form"].errors
-    assert not User.objects.filter(username="sam").exists()
-
-
 def test_profile_page_saves_every_section_and_shows_the_located_office(new_therapist: Therapist) -> None:
     client = signed_in(new_therapist.user)
     response = client.post("/me/profile/", profile_post(new_therapist))
@@ -123,14 +92,6 @@ def test_fee_range_and_zip_state_errors_land_on_their_fields(new_therapist: Ther
     assert response.status_code == 400
     assert "fee_max" in response.context["form"].errors
     assert "is in NY, not NJ" in str(response.context["formsets"]["offices"].forms[0].errors["postal_code"])
-
-
-def test_pages_of_me_need_a_signed_in_therapist(client: Client, referrer: User) -> None:
-    assert client.get("/me/profile/").status_code == 302
-    assert client.post("/me/availability/confirm/").status_code == 302
-    other = signed_in(referrer)
-    assert other.get("/me/profile/").status_code == 403
-    assert other.post("/me/profile/submit/").status_code == 403
 
 
 def test_no_url_reaches_another_therapists_profile(new_therapist: Therapist, listed_therapist: Therapist) -> None:
@@ -222,39 +183,7 @@ def test_expired_credentials_do_not_count(new_therapist: Therapist, moderator: U
     assert new_therapist.training_level == Therapist.TrainingLevel.TRAINED
 
 
-def test_staff_make_a_referrer_from_the_user_admin(moderator: User) -> None:
-    user = User.objects.create_user("office-manager", password="x-long-password-1")
-    signed_in(moderator).post("/admin/auth/user/", {"action": "make_referrer", "_selected_action": [user.pk]})
-    assert user.groups.filter(name="referrers").exists()
-
-
 def test_admin_lists_and_filters_reports_and_credentials(moderator: User) -> None:
     staff = signed_in(moderator)
     assert staff.get("/admin/directory/listingreport/?reason=other").status_code == 200
     assert staff.get("/admin/directory/credential/?verified_at__isempty=1").status_code == 200
-
-
-def test_auth_pages_render_with_labels(client: Client) -> None:
-    for url in ("/accounts/login/", "/accounts/password_reset/", "/accounts/signup/"):
-        html = client.get(url).content.decode()
-        assert "<h1>" in html and "<label" in html and "csrfmiddlewaretoken" in html, url
-    assert Client().get("/accounts/password_change/").status_code == 302
-
-
-def test_account_forms_leave_the_focus_at_the_top_of_the_page(client: Client, listed_therapist: Therapist) -> None:
-    # Autofocus would skip the "Skip to main content" link and the heading (Django's forms set it).
-    for url in ("/accounts/login/", "/accounts/signup/"):
-        assert "autofocus" not in client.get(url).content.decode(), url
-    failed = client.post("/accounts/login/", {"username": "lena", "password": "wrong"})
-    assert failed.status_code == 200 and "autofocus" not in failed.content.decode()
-    password_page = signed_in(listed_therapist.user).get("/accounts/password_change/")
-    assert password_page.status_code == 200 and "autofocus" not in password_page.content.decode()
-    assert client.post("/accounts/login/", {"username": "lena", "password": "correct-horse-battery"}).status_code == 302
-
-
-def test_password_reset_emails_a_working_link(client: Client, listed_therapist: Therapist) -> None:
-    response = client.post("/accounts/password_reset/", {"email": "lena@example.org"})
-    assert response.status_code == 302
-    link = next(line for line in mail.outbox[-1].body.splitlines() if "/accounts/reset/" in line)
-    response = client.get(link.split("testserver")[1], follow=True)
-    assert "Choose a new password" in response.content.decode()

@@ -19,7 +19,7 @@ from rest_framework.test import APIClient
 
 from directory.models import Therapist
 from directory.security import client_ip
-from tests.accounts.conftest import signed_in
+from tests.conftest import signed_in
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,7 @@ from django.test import Client
 from django.utils import timezone
 
 from directory.models import ListingReport, Therapist
-from tests.accounts.conftest import api_as, signed_in
+from tests.conftest import signed_in, token_client
 
 pytestmark = pytest.mark.django_db
 
@@ -55,7 +55,7 @@ def test_confirming_brings_it_back(listed_therapist: Therapist) -> None:
     later = days_later(90)
     with mock.patch("django.utils.timezone.now", return_value=later):
         assert accepting_ids({"q": "Lena Listed"}) == []
-        api_as(listed_therapist.user).post("/api/me/availability/confirm/")
+        token_client(listed_therapist.user).post("/api/me/availability/confirm/")
         assert accepting_ids({"q": "Lena Listed"}) == [listed_therapist.pk]
     listed_therapist.refresh_from_db()
     assert listed_therapist.availability_confirmed_at == later
@@ -81,7 +81,7 @@ def test_reminder_command_emails_once_before_expiry(listed_therapist: Therapist,
 
     # After the therapist confirms, the next cycle gets its own reminder.
     with mock.patch("django.utils.timezone.now", return_value=days_later(56)):
-        api_as(listed_therapist.user).post("/api/me/availability/confirm/")
+        token_client(listed_therapist.user).post("/api/me/availability/confirm/")
     with mock.patch("django.utils.timezone.now", return_value=days_later(56 + 55)):
         call_command("send_availability_reminders", stdout=(out := io.StringIO()))
     assert "Sent 1" in out.getvalue() and len(mail.outbox) == 2
@@ -127,7 +127,7 @@ def test_anyone_can_report_a_listing_and_the_therapist_is_asked_to_reconfirm(lis
     assert mail.outbox[-1].to == ["lena@example.org"] and "reported" in mail.outbox[-1].subject
     notice = signed_in(listed_therapist.user).get("/me/profile/").content.decode()
     assert "Someone reported a problem with your listing" in notice
-    api_as(listed_therapist.user).post("/api/me/availability/confirm/")
+    token_client(listed_therapist.user).post("/api/me/availability/confirm/")
     assert "Someone reported" not in signed_in(listed_therapist.user).get("/me/profile/").content.decode()
 
 

@@ -1,0 +1,11 @@
+"""Template context every page needs: the signed-in user's roles, for the navigation."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+
+from accounts.roles import is_referrer, is_therapist
+
+
+def roles(request: HttpRequest) -> dict[str, bool]:
+    return {"is_referrer": is_referrer(request.user), "is_therapist": is_therapist(request.user)}

@@ -1,0 +1,65 @@
+"""Account writes: a therapist's sign-up, staff's approval of referrers, the demo logins.
+
+The therapist profile itself is written by directory.profiles; this module makes
+the user and gives it its role.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser, Group
+from django.db import transaction
+
+from accounts.roles import REFERRERS_GROUP, THERAPISTS_GROUP
+from directory import profiles
+from directory.models import Therapist
+
+
+@transaction.atomic
+def sign_up_therapist(
+    *, username: str, email: str, password: str, first_name: str, last_name: str, credentials: str, npi: str
+) -> Therapist:
+    """A therapist account (group `therapists`) with a draft profile.
+
+    A ValidationError names the profile's field (a taken or malformed NPI), and
+    then no account is left behind.
+    """
+    user = get_user_model().objects.create_user(
+        username=username, email=email, password=password, first_name=first_name, last_name=last_name
+    )
+    user.groups.add(Group.objects.get(name=THERAPISTS_GROUP))
+    return profiles.create_draft_profile(
+        user=user, first_name=first_name, last_name=last_name, credentials=credentials, npi=npi, email=email
+    )
+
+
+@transaction.atomic
+def make_referrer(*, user: AbstractBaseUser) -> None:
+    """Staff's approval of a physician's (or their office's) account as a referrer."""
+    user.groups.add(Group.objects.get(name=REFERRERS_GROUP))
+
+
+@transaction.atomic
+def ensure_demo_accounts(*, password: str, therapist_npis: Mapping[str, str]) -> list[str]:
+    """The demo logins of API.md; existing ones get their password, role and profile reset.
+
+    `therapist_npis` maps each demo therapist's username to the NPI of the profile it is linked to.
+    """
+    therapists_group = Group.objects.get(name=THERAPISTS_GROUP)
+    referrers_group = Group.objects.get(name=REFERRERS_GROUP)
+    accounts = [("admin", None), ("referrer1", referrers_group), ("referrer2", referrers_group)]
+    accounts += [(username, therapists_group) for username in therapist_npis]
+    for username, group in accounts:
+        user, _ = get_user_model().objects.get_or_create(
+            username=username, defaults={"email": f"{username}@example.org"}
+        )
+        user.is_staff = user.is_superuser = username == "admin"
+        user.set_password(password)
+        user.save()
+        if group is not None:
+            user.groups.add(group)
+        if username in therapist_npis:
+            profiles.link_account(user=user, npi=therapist_npis[username])
+    return [username for username, _ in accounts]
