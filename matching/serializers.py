@@ -45,14 +45,24 @@ class OptionalSlugField(SlugField):
     """A reference by slug where null and "" both mean none (DRF reads "" as null, as a form's empty choice)."""
 
 
+SELF_PAY = "self-pay"
+
+
+class InsuranceField(OptionalSlugField):
+    """An insurer by slug; "self-pay" (what the page's form sends), "" and null all mean no insurance."""
+
+    def run_validation(self, data: object = serializers.empty) -> object:
+        return super().run_validation(None if data == SELF_PAY else data)
+
+
 class NeedSerializer(StrictJsonTypes, serializers.Serializer):
     """What a client needs: the body of POST /api/match/ and the first part of a referral."""
 
     postal_code = serializers.CharField(required=False, allow_blank=True, max_length=10, help_text="A US ZIP code")
     near = serializers.CharField(required=False, allow_blank=True, max_length=80, help_text="Or `City, ST`, `lat,lng`")
-    insurance = OptionalSlugField(
+    insurance = InsuranceField(
         slug_field="slug", queryset=Insurer.objects.all(), required=False, allow_null=True,
-        help_text="Insurer slug; null or absent for self-pay",
+        help_text='Insurer slug; null, absent or "self-pay" for self-pay',
     )  # fmt: skip
     max_fee = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=2000)
     formats = serializers.ListField(

@@ -107,14 +107,11 @@ def find_my_match(request: HttpRequest) -> HttpResponse:
     context = {**_vocabularies(), "query": request.GET, "labels": NEED_LABELS}
     if "postal_code" not in request.GET:
         return render(request, "matching/match.html", context)
-    data = request.GET.copy()
-    if data.get("insurance") in ("", "self-pay"):
-        data.pop("insurance")
-    need_input = NeedSerializer(data=data)
+    need_input = NeedSerializer(data=request.GET)
     if not need_input.is_valid():
         context.update(_error_context(need_input, NEED_LABELS))
         return render(request, "matching/match.html", context, status=400)
-    result = services.rank_therapists(services.build_need(**need_input.need_arguments()), limit=10)
+    result = services.rank_therapists(services.build_need(**need_input.need_arguments()))
     context.update(
         results=selectors.match_items(result),
         excluded=result.ranking.excluded,
@@ -139,10 +136,7 @@ def referral_create(request: HttpRequest) -> HttpResponse:
     context = {**_vocabularies(), "data": request.POST if request.method == "POST" else {}, "labels": REFERRAL_LABELS}
     if request.method != "POST":
         return render(request, "matching/referral_form.html", context)
-    data = request.POST.copy()
-    if data.get("insurance") in ("", "self-pay"):
-        data.pop("insurance")
-    referral_input = ReferralCreateSerializer(data=data)
+    referral_input = ReferralCreateSerializer(data=request.POST)
     if not referral_input.is_valid():
         if any(getattr(error, "code", "") == "crisis" for error in referral_input.errors.get("urgency", [])):
             return render(request, "matching/crisis.html", {"guidance": CRISIS_GUIDANCE}, status=400)
