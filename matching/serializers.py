@@ -160,11 +160,6 @@ class DeclineSerializer(StrictJsonTypes, serializers.Serializer):
 class ScheduleSerializer(StrictJsonTypes, serializers.Serializer):
     first_session_date = serializers.DateField()
 
-    def validate_first_session_date(self, value: datetime.date) -> datetime.date:
-        if value < timezone.localdate() - datetime.timedelta(days=30):
-            raise serializers.ValidationError("The first session date cannot be more than 30 days ago.")
-        return value
-
 
 # --- Output ------------------------------------------------------------------
 

@@ -52,6 +52,7 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 }
 OFFERABLE = frozenset({Status.MATCHED, Status.OFFERED, Status.DECLINED, Status.EXPIRED})
 PHI_FIELDS = ("patient_name", "patient_birth_date", "patient_phone", "patient_email", "notes")
+SCHEDULE_PAST_DAYS = 30
 
 
 class ReferralConflict(Exception):
@@ -550,7 +551,15 @@ def decline_offer(
 
 
 @transaction.atomic
-def schedule_first_session(*, offer: Offer, first_session_date: datetime.date, actor: object) -> Offer:
+def schedule_first_session(
+    *, offer: Offer, first_session_date: datetime.date, actor: object, now: datetime.datetime | None = None
+) -> Offer:
+    """Record the first session's date, at most SCHEDULE_PAST_DAYS ago (a session held, noted late)."""
+    earliest = timezone.localdate(now or timezone.now()) - datetime.timedelta(days=SCHEDULE_PAST_DAYS)
+    if first_session_date < earliest:
+        raise ReferralInvalid(
+            f"The first session date cannot be more than {SCHEDULE_PAST_DAYS} days ago.", "first_session_date"
+        )
     referral = _locked(offer.referral_id)
     if offer.status != Offer.Status.ACCEPTED:
         raise ReferralConflict("Only an accepted offer can have its first session scheduled.")
