@@ -34,6 +34,7 @@ from directory.models import (
     Therapist,
     TherapistInsurer,
 )
+from directory.security import is_rate_limited
 
 logger = logging.getLogger(__name__)
 
@@ -403,11 +404,25 @@ def send_availability_reminders(*, now: datetime.datetime, days_before: int) -> 
     return sent
 
 
+class ReportsThrottled(Exception):
+    """One client address sent LISTING_REPORTS_PER_HOUR reports within the hour (HTTP 429)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"You have sent {limit} reports in the last hour. Please try again in an hour.")
+
+
 @transaction.atomic
 def report_listing(
     *, therapist: Therapist, reason: str, details: str, client_ip: str | None, now: datetime.datetime
 ) -> ListingReport:
-    """Anyone's report of a wrong listing: stored for staff, and the therapist is asked to re-confirm."""
+    """Anyone's report of a wrong listing: stored for staff, and the therapist is asked to re-confirm.
+
+    Raises ReportsThrottled past LISTING_REPORTS_PER_HOUR reports from one client
+    address (each report emails the therapist), and ValidationError for a bad report.
+    """
+    limit = settings.LISTING_REPORTS_PER_HOUR
+    if is_rate_limited(scope="listing-report", key=client_ip or "", limit=limit, window=datetime.timedelta(hours=1)):
+        raise ReportsThrottled(limit)
     report = ListingReport(
         therapist=therapist, reason=reason, details=details.strip(), client_ip=client_ip or None, created_at=now
     )

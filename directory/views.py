@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
-
 from django import forms
 from django.conf import settings
 from django.contrib import messages
@@ -35,7 +33,7 @@ from directory.forms import (
     formset_rows,
 )
 from directory.models import FocusArea, Therapist
-from directory.security import client_ip, is_rate_limited
+from directory.security import client_ip
 from directory.selectors import page_therapists
 
 RADIUS_CHOICES = [5, 10, 25, 50, 100, 250, 500]
@@ -192,17 +190,15 @@ def report_listing(request: HttpRequest, slug: str) -> HttpResponse:
     context = {"therapist": therapist, "form": form}
     if request.method != "POST":
         return render(request, "directory/report_listing.html", context)
-    address = client_ip(request)
-    limit = settings.LISTING_REPORTS_PER_HOUR
-    if is_rate_limited(scope="listing-report", key=address, limit=limit, window=datetime.timedelta(hours=1)):
-        context["throttled"] = f"You have sent {limit} reports in the last hour. Please try again in an hour."
-        return render(request, "directory/report_listing.html", context, status=429)
     if form.is_valid():
         try:
             profiles.report_listing(
                 therapist=therapist, reason=form.cleaned_data["reason"], details=form.cleaned_data["details"],
-                client_ip=address, now=timezone.now(),
+                client_ip=client_ip(request), now=timezone.now(),
             )  # fmt: skip
+        except profiles.ReportsThrottled as error:
+            context["throttled"] = str(error)
+            return render(request, "directory/report_listing.html", context, status=429)
         except ValidationError as error:
             add_service_errors(error, form, {})
         else:

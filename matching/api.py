@@ -78,7 +78,7 @@ class MatchView(APIView):
     def post(self, request: Request) -> Response:
         need_input = NeedSerializer(data=request.data)
         need_input.is_valid(raise_exception=True)
-        need = services.build_need(**need_input.need_arguments())
+        need = services.ranking_need(need_input.client_need())
         result = services.rank_therapists(need)
         # Shaped as MatchResponseSerializer documents it; the therapists come from their stored listing cards.
         results = selectors.match_results(result, url_of=profile_urls(request), now=timezone.now())
@@ -107,15 +107,8 @@ class ReferralListView(APIView):
     def post(self, request: Request) -> Response:
         referral_input = ReferralCreateSerializer(data=request.data)
         referral_input.is_valid(raise_exception=True)
-        data = referral_input.validated_data
-        referral = services.create_referral(
-            referrer=request.user,
-            need=services.build_need(**referral_input.need_arguments()),
-            place_label=data["place"].label,
-            postal_code=data["postal_code"],
-            patient=referral_input.patient(),
-            urgency=data["urgency"],
-        )
+        # The service's refusals (a Django ValidationError by field) are 400s through the exception handler.
+        referral = services.create_referral(referrer=request.user, request=referral_input.referral_request())
         return Response(_referral_body(request, referral.pk), status=status.HTTP_201_CREATED, headers=NO_STORE)
 
 

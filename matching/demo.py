@@ -14,14 +14,14 @@ from directory import geo
 from directory.models import Therapist
 from matching import services
 from matching.models import Offer, Referral
+from matching.requests import ClientNeed, Patient, ReferralRequest
 
-DEMO_PATIENT = {
-    "patient_name": "Pat Demo-Patient",
-    "patient_birth_date": datetime.date(1980, 4, 2),
-    "patient_phone": "555 010 0100",
-    "patient_email": "",
-    "notes": "A fictional patient of the demo data.",
-}
+DEMO_PATIENT = Patient(
+    name="Pat Demo-Patient",
+    birth_date=datetime.date(1980, 4, 2),
+    phone="555 010 0100",
+    notes="A fictional patient of the demo data.",
+)
 
 
 @transaction.atomic
@@ -31,23 +31,17 @@ def offer_demo_referral(*, referrer: User, therapist: Therapist) -> Offer:
     The need asks for the therapist's own formats, focus areas and concerns, so that
     it ranks among the matches of an accepting therapist. Raises `services.ReferralInvalid`,
     and stores nothing, when it does not (a therapist who is full, say) or has no office.
+    The request meets the rules of `services.create_referral` like any referrer's.
     """
     office = therapist.offices.order_by("pk").first()
     if office is None:
         raise services.ReferralInvalid("A demo referral needs a therapist with an office.", "therapist")
-    place = geo.locate(office.postal_code)
-    need = services.build_need(
-        place=place,
-        formats=therapist.formats,
-        focus_areas=therapist.focus_areas.values_list("slug", flat=True),
-        concerns=therapist.concerns.values_list("slug", flat=True),
+    need = ClientNeed(
+        place=geo.locate(office.postal_code),
+        formats=frozenset(therapist.formats),
+        focus_areas=frozenset(therapist.focus_areas.values_list("slug", flat=True)),
+        concerns=frozenset(therapist.concerns.values_list("slug", flat=True)),
     )
-    referral = services.create_referral(
-        referrer=referrer,
-        need=need,
-        place_label=place.label,
-        postal_code=office.postal_code,
-        patient=DEMO_PATIENT,
-        urgency=Referral.Urgency.ROUTINE,
-    )
+    request = ReferralRequest(need=need, patient=DEMO_PATIENT, urgency=Referral.Urgency.ROUTINE, consent=True)
+    referral = services.create_referral(referrer=referrer, request=request)
     return services.offer_referral(referral=referral, therapist_id=therapist.pk, actor=referrer)

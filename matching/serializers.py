@@ -1,27 +1,22 @@
 """Input and output shapes of matching and referrals, shared by the API and the pages.
 
-Input serializers check shape and vocabulary only; the rules (ranking, the
-status machine, who may see PHI) live in `matching.services`.
+Input serializers check shape and vocabulary and locate the place, and build the
+typed requests of `matching.requests`; the rules (a referral's consent, contact,
+birth date and crisis refusal, ranking, the status machine, who may see PHI) live
+in `matching.services`.
 """
 
 from __future__ import annotations
 
-import datetime
-
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from directory import geo
 from directory.models import AGE_GROUPS, FORMATS, Concern, FocusArea, Insurer, Language
 from directory.serializers import SlugField, StrictJsonTypes, TherapistSerializer
-from matching.models import Offer, Referral
-
-CRISIS_GUIDANCE = (
-    "This service is not for emergencies and cannot take crisis referrals. If the patient is in immediate "
-    "danger, call 911. For a suicidal or mental-health crisis, call or text 988 (Suicide & Crisis Lifeline) "
-    "or chat at 988lifeline.org, or go to the nearest emergency department."
-)
+from matching import services
+from matching.models import Offer
+from matching.requests import ClientNeed, Patient, ReferralRequest
 
 
 class SlugListField(serializers.ListField):
@@ -45,14 +40,24 @@ class OptionalSlugField(SlugField):
     """A reference by slug where null and "" both mean none (DRF reads "" as null, as a form's empty choice)."""
 
 
+SELF_PAY = "self-pay"
+
+
+class InsuranceField(OptionalSlugField):
+    """An insurer by slug; "self-pay" (what the page's form sends), "" and null all mean no insurance."""
+
+    def run_validation(self, data: object = serializers.empty) -> object:
+        return super().run_validation(None if data == SELF_PAY else data)
+
+
 class NeedSerializer(StrictJsonTypes, serializers.Serializer):
     """What a client needs: the body of POST /api/match/ and the first part of a referral."""
 
     postal_code = serializers.CharField(required=False, allow_blank=True, max_length=10, help_text="A US ZIP code")
     near = serializers.CharField(required=False, allow_blank=True, max_length=80, help_text="Or `City, ST`, `lat,lng`")
-    insurance = OptionalSlugField(
+    insurance = InsuranceField(
         slug_field="slug", queryset=Insurer.objects.all(), required=False, allow_null=True,
-        help_text="Insurer slug; null or absent for self-pay",
+        help_text='Insurer slug; null, absent or "self-pay" for self-pay',
     )  # fmt: skip
     max_fee = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=2000)
     formats = serializers.ListField(
@@ -75,26 +80,23 @@ class NeedSerializer(StrictJsonTypes, serializers.Serializer):
             data["place"] = geo.locate(where)
         except geo.PlaceNotFound as error:
             raise serializers.ValidationError({field: [str(error)]}) from error
-        # A 5-digit ZIP even for a place given as coordinates or a city: what de-identified summaries coarsen.
-        data["postal_code"] = geo.nearest_postal_code(data["place"])
         data.setdefault("formats", list(FORMATS))
         return data
 
-    def need_arguments(self) -> dict:
-        """Keyword arguments for `matching.services.build_need`."""
+    def client_need(self) -> ClientNeed:
         data = self.validated_data
-        return {
-            "place": data["place"],
-            "formats": data["formats"],
-            "insurance": data["insurance"].slug if data.get("insurance") else None,
-            "max_fee": data.get("max_fee"),
-            "focus_areas": data.get("focus_areas", []),
-            "concerns": data.get("concerns", []),
-            "language": data["language"].code if data.get("language") else None,
-            "language_required": data.get("language_required", False),
-            "age_group": data.get("age_group") or None,
-            "max_distance_miles": data.get("max_distance_miles"),
-        }
+        return ClientNeed(
+            place=data["place"],
+            formats=frozenset(data["formats"]),
+            insurance=data["insurance"].slug if data.get("insurance") else None,
+            max_fee=data.get("max_fee"),
+            focus_areas=frozenset(data.get("focus_areas", [])),
+            concerns=frozenset(data.get("concerns", [])),
+            language=data["language"].code if data.get("language") else None,
+            language_required=data.get("language_required", False),
+            age_group=data.get("age_group") or None,
+            max_distance_miles=data.get("max_distance_miles"),
+        )
 
 
 class ReferralCreateSerializer(NeedSerializer):
@@ -107,31 +109,24 @@ class ReferralCreateSerializer(NeedSerializer):
     consent = serializers.BooleanField(help_text="The patient agreed to be referred; must be true")
 
     def validate_urgency(self, value: str) -> str:
-        if value == "crisis":
-            raise serializers.ValidationError(CRISIS_GUIDANCE, code="crisis")
-        if value not in Referral.Urgency.values:
-            raise serializers.ValidationError(f"Choose one of: {', '.join(Referral.Urgency.values)}.")
+        # The service's rule, asked first: a crisis gets the crisis guidance whatever else the form lacks.
+        if (error := services.urgency_error(value)) is not None:
+            raise error
         return value
 
-    def validate_consent(self, value: bool) -> bool:
-        if not value:
-            raise serializers.ValidationError("Confirm that the patient consented to this referral.")
-        return value
-
-    def validate_patient_birth_date(self, value: datetime.date) -> datetime.date:
-        today = timezone.localdate()
-        if value > today or value < today.replace(year=today.year - 120):
-            raise serializers.ValidationError("Enter the patient's real date of birth.")
-        return value
-
-    def validate(self, data: dict) -> dict:
-        if not (data.get("patient_phone") or data.get("patient_email")):
-            raise serializers.ValidationError({"patient_phone": ["Give a phone number or an email for the patient."]})
-        return super().validate(data)
-
-    def patient(self) -> dict:
-        return {name: self.validated_data.get(name, "") for name in
-                ("patient_name", "patient_birth_date", "patient_phone", "patient_email", "notes")}  # fmt: skip
+    def referral_request(self) -> ReferralRequest:
+        """The request `services.create_referral` checks; the rules (consent, contact, birth date) are its."""
+        data = self.validated_data
+        patient = Patient(
+            name=data["patient_name"],
+            birth_date=data["patient_birth_date"],
+            phone=data.get("patient_phone", ""),
+            email=data.get("patient_email", ""),
+            notes=data.get("notes", ""),
+        )
+        return ReferralRequest(
+            need=self.client_need(), patient=patient, urgency=data["urgency"], consent=data["consent"]
+        )
 
 
 # The largest id (a BigAutoField); a larger number is a 400, not an OverflowError on SQLite.
@@ -149,11 +144,6 @@ class DeclineSerializer(StrictJsonTypes, serializers.Serializer):
 
 class ScheduleSerializer(StrictJsonTypes, serializers.Serializer):
     first_session_date = serializers.DateField()
-
-    def validate_first_session_date(self, value: datetime.date) -> datetime.date:
-        if value < timezone.localdate() - datetime.timedelta(days=30):
-            raise serializers.ValidationError("The first session date cannot be more than 30 days ago.")
-        return value
 
 
 # --- Output ------------------------------------------------------------------

@@ -11,7 +11,7 @@ import datetime
 from collections.abc import Callable, Iterable
 
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import transaction
 from django.db.models import Count, F, Q
 from django.db.models.functions import Now
@@ -23,6 +23,7 @@ from directory.search import Condition, conditions
 from directory.vocabularies import reference_rows
 from matching import notifications, ranking
 from matching.models import Match, Offer, PHIAccess, Referral, ReferralEvent
+from matching.requests import ClientNeed, ReferralRequest
 
 Status = Referral.Status
 
@@ -40,6 +41,15 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 }
 OFFERABLE = frozenset({Status.MATCHED, Status.OFFERED, Status.DECLINED, Status.EXPIRED})
 PHI_FIELDS = ("patient_name", "patient_birth_date", "patient_phone", "patient_email", "notes")
+SCHEDULE_PAST_DAYS = 30
+OLDEST_PATIENT_YEARS = 120
+# The code of the crisis refusal, so that a page can show its crisis page rather than the form.
+CRISIS = "crisis"
+CRISIS_GUIDANCE = (
+    "This service is not for emergencies and cannot take crisis referrals. If the patient is in immediate "
+    "danger, call 911. For a suicidal or mental-health crisis, call or text 988 (Suicide & Crisis Lifeline) "
+    "or chat at 988lifeline.org, or go to the nearest emergency department."
+)
 
 
 class ReferralConflict(Exception):
@@ -254,21 +264,69 @@ def _transition(referral: Referral, to_status: str, *, actor: object | None, not
     transaction.on_commit(lambda: notifications.referral_status_changed(referral.pk, to_status))
 
 
+def urgency_error(urgency: str) -> ValidationError | None:
+    """A crisis is refused with the crisis guidance (code CRISIS), never queued; so is an unknown urgency."""
+    if urgency == CRISIS:
+        return ValidationError(CRISIS_GUIDANCE, code=CRISIS)
+    if urgency not in Referral.Urgency.values:
+        return ValidationError(f"Choose one of: {', '.join(Referral.Urgency.values)}.", code="invalid_choice")
+    return None
+
+
+def is_plausible_birth_date(birth_date: datetime.date, *, today: datetime.date) -> bool:
+    """Not in the future, and at most OLDEST_PATIENT_YEARS back."""
+    try:
+        oldest = today.replace(year=today.year - OLDEST_PATIENT_YEARS)
+    except ValueError:  # February 29th, and that year has none
+        oldest = today.replace(year=today.year - OLDEST_PATIENT_YEARS, day=28)
+    return oldest <= birth_date <= today
+
+
+def referral_errors(request: ReferralRequest, *, today: datetime.date) -> dict[str, ValidationError]:
+    """What is wrong with a referral request, by the name of the field the page and the API show it under."""
+    patient = request.patient
+    errors: dict[str, ValidationError] = {}
+    if (error := urgency_error(request.urgency)) is not None:
+        errors["urgency"] = error
+    if not request.consent:
+        errors["consent"] = ValidationError("Confirm that the patient consented to this referral.", code="consent")
+    if not patient.name.strip():
+        errors["patient_name"] = ValidationError("Give the patient's name.", code="required")
+    if not (patient.phone.strip() or patient.email.strip()):
+        errors["patient_phone"] = ValidationError("Give a phone number or an email for the patient.", code="contact")
+    if not is_plausible_birth_date(patient.birth_date, today=today):
+        errors["patient_birth_date"] = ValidationError("Enter the patient's real date of birth.", code="birth_date")
+    if not geo.nearest_postal_code(request.need.place):
+        errors["postal_code"] = ValidationError("No US ZIP code is near this place.", code="postal_code")
+    return errors
+
+
 @transaction.atomic
-def create_referral(*, referrer: object, need: ranking.Need, place_label: str, postal_code: str, patient: dict,
-                    urgency: str, now: datetime.datetime | None = None) -> Referral:  # fmt: skip
-    """Store a referral with its ranked matches; status `matched`, or `no_match` when nobody qualifies."""
+def create_referral(*, referrer: object, request: ReferralRequest, now: datetime.datetime | None = None) -> Referral:
+    """Check a referral request, then store it with its ranked matches.
+
+    Raises ValidationError keyed by field name, and stores nothing, when a rule
+    refuses it: a crisis (code CRISIS, with the crisis guidance), an unknown
+    urgency, no consent, no phone or email, an implausible birth date. The place
+    is stored as its nearest 5-digit ZIP, what de-identified summaries coarsen.
+    The status is `matched`, or `no_match` when nobody qualifies.
+    """
     now = now or timezone.now()
+    errors = referral_errors(request, today=timezone.localdate(now))
+    if errors:
+        raise ValidationError(errors)
+    need = ranking_need(request.need)
+    patient = request.patient
     result = rank_therapists(need, now=now)
     referral = Referral.objects.create(
         referrer=referrer,
         status=Status.MATCHED if result.results else Status.NO_MATCH,
-        urgency=urgency,
-        postal_code=postal_code,
+        urgency=request.urgency,
+        postal_code=geo.nearest_postal_code(request.need.place),
         latitude=need.latitude,
         longitude=need.longitude,
         state=need.state,
-        place_label=place_label,
+        place_label=request.need.place.label,
         insurance=Insurer.objects.filter(slug=need.insurance).first() if need.insurance else None,
         max_fee=need.max_fee,
         formats=sorted(need.formats),
@@ -278,8 +336,11 @@ def create_referral(*, referrer: object, need: ranking.Need, place_label: str, p
         age_group=need.age_group or "",
         max_distance_miles=int(need.max_distance_miles),
         consent_confirmed_at=now,
-        **{name: patient.get(name) or "" for name in PHI_FIELDS if name != "patient_birth_date"},
-        patient_birth_date=patient["patient_birth_date"],
+        patient_name=patient.name,
+        patient_birth_date=patient.birth_date,
+        patient_phone=patient.phone,
+        patient_email=patient.email,
+        notes=patient.notes,
     )
     Match.objects.bulk_create(
         Match(
@@ -296,6 +357,22 @@ def create_referral(*, referrer: object, need: ranking.Need, place_label: str, p
     )
     ReferralEvent.objects.create(referral=referral, to_status=referral.status, actor=referrer, note="Submitted")
     return referral
+
+
+def ranking_need(need: ClientNeed) -> ranking.Need:
+    """The engine's need for a client's need as asked (the default distance filled in)."""
+    return build_need(
+        place=need.place,
+        formats=need.formats,
+        insurance=need.insurance,
+        max_fee=need.max_fee,
+        focus_areas=need.focus_areas,
+        concerns=need.concerns,
+        language=need.language,
+        language_required=need.language_required,
+        age_group=need.age_group,
+        max_distance_miles=need.max_distance_miles,
+    )
 
 
 def referral_need(referral: Referral) -> ranking.Need:
@@ -420,7 +497,15 @@ def decline_offer(
 
 
 @transaction.atomic
-def schedule_first_session(*, offer: Offer, first_session_date: datetime.date, actor: object) -> Offer:
+def schedule_first_session(
+    *, offer: Offer, first_session_date: datetime.date, actor: object, now: datetime.datetime | None = None
+) -> Offer:
+    """Record the first session's date, at most SCHEDULE_PAST_DAYS ago (a session held, noted late)."""
+    earliest = timezone.localdate(now or timezone.now()) - datetime.timedelta(days=SCHEDULE_PAST_DAYS)
+    if first_session_date < earliest:
+        raise ReferralInvalid(
+            f"The first session date cannot be more than {SCHEDULE_PAST_DAYS} days ago.", "first_session_date"
+        )
     referral = _locked(offer.referral_id)
     if offer.status != Offer.Status.ACCEPTED:
         raise ReferralConflict("Only an accepted offer can have its first session scheduled.")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from django.conf import settings
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -20,7 +21,6 @@ from matching import selectors, services
 from matching.api import PHI_FORM_FIELDS
 from matching.models import Offer, Referral
 from matching.serializers import (
-    CRISIS_GUIDANCE,
     MAX_ID,
     DeclineSerializer,
     NeedSerializer,
@@ -77,8 +77,7 @@ def _messages(detail: object) -> list[str]:
     return [str(message) for message in detail]
 
 
-def _error_context(serializer: object, labels: dict[str, str]) -> dict:
-    errors = _errors(serializer)
+def _error_context(errors: dict[str, list[str]], labels: dict[str, str]) -> dict:
     return {"errors": errors, "error_summary": error_summary(errors, labels)}
 
 
@@ -87,14 +86,11 @@ def find_my_match(request: HttpRequest) -> HttpResponse:
     context = {**_vocabularies(), "query": request.GET, "labels": NEED_LABELS}
     if "postal_code" not in request.GET:
         return render(request, "matching/match.html", context)
-    data = request.GET.copy()
-    if data.get("insurance") in ("", "self-pay"):
-        data.pop("insurance")
-    need_input = NeedSerializer(data=data)
+    need_input = NeedSerializer(data=request.GET)
     if not need_input.is_valid():
-        context.update(_error_context(need_input, NEED_LABELS))
+        context.update(_error_context(_errors(need_input), NEED_LABELS))
         return render(request, "matching/match.html", context, status=400)
-    result = services.rank_therapists(services.build_need(**need_input.need_arguments()), limit=10)
+    result = services.rank_therapists(services.ranking_need(need_input.client_need()))
     context.update(
         results=selectors.match_items(result),
         excluded=result.excluded,
@@ -119,26 +115,25 @@ def referral_create(request: HttpRequest) -> HttpResponse:
     context = {**_vocabularies(), "data": request.POST if request.method == "POST" else {}, "labels": REFERRAL_LABELS}
     if request.method != "POST":
         return render(request, "matching/referral_form.html", context)
-    data = request.POST.copy()
-    if data.get("insurance") in ("", "self-pay"):
-        data.pop("insurance")
-    referral_input = ReferralCreateSerializer(data=data)
+    referral_input = ReferralCreateSerializer(data=request.POST)
     if not referral_input.is_valid():
-        if any(getattr(error, "code", "") == "crisis" for error in referral_input.errors.get("urgency", [])):
-            return render(request, "matching/crisis.html", {"guidance": CRISIS_GUIDANCE}, status=400)
-        context.update(_error_context(referral_input, REFERRAL_LABELS))
-        return render(request, "matching/referral_form.html", context, status=400)
-    validated = referral_input.validated_data
-    referral = services.create_referral(
-        referrer=request.user,
-        need=services.build_need(**referral_input.need_arguments()),
-        place_label=validated["place"].label,
-        postal_code=validated["postal_code"],
-        patient=referral_input.patient(),
-        urgency=validated["urgency"],
-    )
+        return _referral_refused(request, context, referral_input.errors, _errors(referral_input))
+    try:
+        referral = services.create_referral(referrer=request.user, request=referral_input.referral_request())
+    except ValidationError as error:
+        return _referral_refused(request, context, error.error_dict, error.message_dict)
     messages.success(request, "Referral submitted. Offer it to up to three therapists below.")
     return redirect("matching:referral-detail", referral.pk)
+
+
+def _referral_refused(
+    request: HttpRequest, context: dict, details: Mapping[str, list], errors: dict[str, list[str]]
+) -> HttpResponse:
+    """The crisis page for a crisis, else the form again with its errors (`details` carry the codes)."""
+    if any(getattr(detail, "code", "") == services.CRISIS for detail in details.get("urgency", [])):
+        return render(request, "matching/crisis.html", {"guidance": services.CRISIS_GUIDANCE}, status=400)
+    context.update(_error_context(errors, REFERRAL_LABELS))
+    return render(request, "matching/referral_form.html", context, status=400)
 
 
 @never_cache

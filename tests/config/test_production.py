@@ -38,7 +38,7 @@ def test_patient_data_never_reaches_the_logs_even_on_an_error(
     referrer: User, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     def explode(**arguments: object) -> None:
-        raise RuntimeError(f"could not store {arguments['patient']}")  # an error that quotes its input
+        raise RuntimeError(f"could not store {arguments['request']}")  # an error that quotes its input
 
     monkeypatch.setattr(services, "create_referral", explode)
     client = token_client(referrer)

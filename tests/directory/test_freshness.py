@@ -13,6 +13,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
+from directory import profiles
 from directory.models import ListingReport, Therapist
 from tests.conftest import signed_in, token_client
 
@@ -158,6 +159,23 @@ def test_reports_are_throttled_per_client_address(listed_therapist: Therapist, s
     assert response.status_code == 429 and "try again in an hour" in response.content.decode()
     assert ListingReport.objects.count() == 5
     assert client.post(url, {"reason": "unreachable"}, REMOTE_ADDR="198.51.100.8").status_code == 302
+
+
+def test_the_report_service_limits_reports_per_address(listed_therapist: Therapist, settings: object) -> None:
+    settings.LISTING_REPORTS_PER_HOUR = 2
+
+    def report(address: str) -> ListingReport:
+        return profiles.report_listing(
+            therapist=listed_therapist, reason="unreachable", details="", client_ip=address, now=timezone.now()
+        )
+
+    report("203.0.113.5")
+    report("203.0.113.5")
+    with pytest.raises(profiles.ReportsThrottled, match="2 reports in the last hour"):
+        report("203.0.113.5")
+    assert ListingReport.objects.count() == 2
+    report("203.0.113.6")
+    assert ListingReport.objects.count() == 3
 
 
 def test_reports_of_unlisted_profiles_are_404(new_therapist: Therapist) -> None:

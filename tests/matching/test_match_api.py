@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.test import Client
 from rest_framework.test import APIClient
 
 from directory import search
@@ -148,3 +149,30 @@ def test_match_reaches_an_office_just_inside_the_distance_east_of_the_client(api
     assert therapist.pk in {item["therapist"]["id"] for item in within["results"]}
     beyond = api_client.post(MATCH, {**body, "max_distance_miles": 24}, format="json").json()
     assert therapist.pk not in {item["therapist"]["id"] for item in beyond["results"]}
+
+
+@pytest.mark.parametrize(
+    ("page_insurance", "api_insurance"),
+    [("self-pay", None), ("self-pay", "self-pay"), ("", ""), ("aetna", "aetna")],
+)
+def test_the_page_and_the_api_return_the_same_therapists_in_the_same_order(
+    api_client: APIClient, client: Client, settings: object, page_insurance: str, api_insurance: str | None
+) -> None:
+    settings.MATCH_RESULT_LIMIT = 15
+    need = {"postal_code": "10001", "formats": ["individual", "online"], "focus_areas": ["grief-loss"],
+            "max_fee": 150, "max_distance_miles": 50}  # fmt: skip
+    page = client.get("/match/", {**need, "insurance": page_insurance})
+    api = api_client.post(MATCH, {**need, "insurance": api_insurance}, format="json")
+    assert page.status_code == api.status_code == 200
+    page_ranking = [(item["therapist"].pk, item["score"]) for item in page.context["results"]]
+    api_ranking = [(item["therapist"]["id"], item["score"]) for item in api.json()["results"]]
+    assert page_ranking and len(page_ranking) <= 15
+    assert page_ranking == api_ranking
+    assert page.context["excluded"] == api.json()["excluded"]
+
+
+def test_the_page_shows_as_many_results_as_the_api(client: Client) -> None:
+    """Both read MATCH_RESULT_LIMIT (20 by default); the page used to stop at 10."""
+    need = {"postal_code": "10001", "insurance": "self-pay", "formats": ["individual", "online"],
+            "max_distance_miles": 100}  # fmt: skip
+    assert len(client.get("/match/", need).context["results"]) == 20

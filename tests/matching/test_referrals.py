@@ -10,6 +10,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.core import mail
 from django.core.management import call_command
+from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -330,3 +331,32 @@ def test_a_referral_placed_by_coordinates_or_city_keeps_a_zip_code(referrer: Use
     assert len(stored.postal_code) == 5 and stored.postal_code.isdigit()
     assert stored.postal_code.startswith(postal_code)
     assert stored.area == f"ZIP {stored.postal_code[:3]}xx, NY"
+
+
+def test_scheduling_refuses_a_first_session_more_than_30_days_ago(
+    referral: dict, referrer: User, therapist_user: User, accepting_therapist: Therapist
+) -> None:
+    offer_to(token_client(referrer), referral["id"], accepting_therapist)
+    offer = services.accept_offer(offer=dana_offer(referral["id"]), actor=therapist_user)
+    now = timezone.now()
+    too_early = timezone.localdate(now) - datetime.timedelta(days=31)
+    with pytest.raises(services.ReferralInvalid) as refused:
+        services.schedule_first_session(offer=offer, first_session_date=too_early, actor=therapist_user, now=now)
+    assert refused.value.field == "first_session_date"
+    assert Referral.objects.get(pk=referral["id"]).status == "accepted"
+    assert Offer.objects.get(pk=offer.pk).first_session_date is None
+
+    therapist = token_client(therapist_user)
+    response = therapist.post(
+        f"/api/me/offers/{offer.pk}/schedule/", {"first_session_date": too_early.isoformat()}, format="json"
+    )
+    message = "The first session date cannot be more than 30 days ago."
+    assert response.status_code == 400 and response.json()["errors"]["first_session_date"] == [message]
+    page = Client()
+    page.force_login(therapist_user)
+    shown = page.post(f"/me/offers/{offer.pk}/schedule/", {"first_session_date": too_early.isoformat()}, follow=True)
+    assert message in shown.content.decode()
+    assert Referral.objects.get(pk=referral["id"]).status == "accepted"
+    held_late = (timezone.localdate(now) - datetime.timedelta(days=30)).isoformat()
+    response = therapist.post(f"/api/me/offers/{offer.pk}/schedule/", {"first_session_date": held_late}, format="json")
+    assert response.status_code == 200 and response.json()["first_session_date"] == held_late
