@@ -44,6 +44,7 @@ serve: migrate
 
 lint: install-dev
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/ruff format --check .
 
 fmt: install-dev
@@ -56,6 +57,7 @@ node_modules/.installed: package.json package-lock.json
 
 test: install-dev node_modules/.installed
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest
 

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpResponse
-from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers
@@ -22,12 +20,15 @@ from directory import profiles, search
 from directory.filters import TherapistFilter, parse_page_parameters, query_errors
 from directory.models import FORMATS, Concern, FocusArea, Insurer, Language, Therapist
 from directory.serializers import (
+    DetailSerializer,
+    ErrorSerializer,
     LanguageSerializer,
     MyProfileSerializer,
     ProfileInputSerializer,
     ReferenceSerializer,
     TherapistSerializer,
     TokenRequestSerializer,
+    profile_urls,
 )
 
 
@@ -77,12 +78,6 @@ def _child_name(prefix: str, key: object) -> str:
     return f"{prefix}[{key}]" if str(key).isdigit() else f"{prefix}.{key}"
 
 
-ErrorSerializer = inline_serializer(
-    "Errors",
-    {"errors": serializers.DictField(child=serializers.ListField(child=serializers.CharField()))},
-)
-DetailSerializer = inline_serializer("Detail", {"detail": serializers.CharField()})
-
 # The page's search form sends its empty fields, and the page and the API read an empty value as absent;
 # the vocabularies below take "" for that reason.
 SEARCH_PARAMETERS = [
@@ -130,13 +125,6 @@ def page_link(request: Request, page: int | None) -> str | None:
     query = request.query_params.copy()
     query["page"] = str(page)
     return request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
-
-
-def profile_urls(request: Request) -> Callable[[str], str]:
-    """slug -> the absolute URL of that profile page; the URL is reversed once, not once per result."""
-    marker = "slug-of-the-profile"
-    template = request.build_absolute_uri(reverse("directory:therapist-detail", kwargs={"slug": marker}))
-    return lambda slug: template.replace(marker, slug)
 
 
 class TherapistSearchView(APIView):

@@ -23,7 +23,7 @@ class ApiSchema(AutoSchema):
 
     def _implied_responses(self) -> dict[str, object]:
         # directory.api defines views, whose schema attribute imports this module: import it late.
-        from directory.api import DetailSerializer, ErrorSerializer
+        from directory.serializers import DetailSerializer, ErrorSerializer
 
         implied: dict[str, object] = {}
         if self.method in ("POST", "PUT", "PATCH") and self.get_request_serializer() is not None:

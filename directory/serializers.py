@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from django.http import QueryDict
+from django.urls import reverse
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema_serializer
+from drf_spectacular.utils import extend_schema_serializer, inline_serializer
 from rest_framework import serializers
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.fields import empty
+from rest_framework.request import Request
 
 from directory.models import (
     AGE_GROUPS,
@@ -310,3 +312,18 @@ class ProfileInputSerializer(StrictJsonTypes, serializers.Serializer):
     licensed_states = LicensedStateInputSerializer(many=True, required=False)
     insurers = InsurerInputSerializer(many=True, required=False)
     ipt_credentials = CredentialInputSerializer(many=True, required=False)
+
+
+# The error shapes every endpoint documents (see `directory.api.exception_handler`).
+ErrorSerializer = inline_serializer(
+    "Errors",
+    {"errors": serializers.DictField(child=serializers.ListField(child=serializers.CharField()))},
+)
+DetailSerializer = inline_serializer("Detail", {"detail": serializers.CharField()})
+
+
+def profile_urls(request: Request) -> Callable[[str], str]:
+    """slug -> the absolute URL of that profile page; the URL is reversed once, not once per result."""
+    marker = "slug-of-the-profile"
+    template = request.build_absolute_uri(reverse("directory:therapist-detail", kwargs={"slug": marker}))
+    return lambda slug: template.replace(marker, slug)

@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 
 from accounts.permissions import IsReferrer, IsTherapist
 from accounts.roles import therapist_profile
-from directory.api import DetailSerializer, ErrorSerializer, profile_urls
+from directory.serializers import DetailSerializer, ErrorSerializer, profile_urls
 from matching import selectors, services
 from matching.models import Offer
 from matching.serializers import (
@@ -48,7 +48,6 @@ REFERRAL_EXAMPLE = OpenApiExample(
     request_only=True,
 )
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
-PHI_FORM_FIELDS = ("patient_name", "patient_birth_date", "patient_phone", "patient_email", "notes")
 
 
 class Conflict(exceptions.APIException):
@@ -85,7 +84,7 @@ class MatchView(APIView):
         return Response({"results": results, "excluded": result.excluded})
 
 
-@method_decorator(sensitive_post_parameters(*PHI_FORM_FIELDS), name="dispatch")
+@method_decorator(sensitive_post_parameters(*services.PHI_FIELDS), name="dispatch")
 class ReferralListView(APIView):
     """The caller's own referrals; create one (ranked on creation)."""
 

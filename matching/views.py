@@ -18,7 +18,6 @@ from accounts.decorators import referrer_required, therapist_required
 from directory.forms import error_summary
 from directory.models import AGE_GROUPS, FORMATS, Concern, FocusArea, Insurer, Language, Therapist, is_ascii_digits
 from matching import selectors, services
-from matching.api import PHI_FORM_FIELDS
 from matching.models import Offer, Referral
 from matching.serializers import (
     MAX_ID,
@@ -109,7 +108,7 @@ def referral_list(request: HttpRequest) -> HttpResponse:
 
 
 @never_cache
-@sensitive_post_parameters(*PHI_FORM_FIELDS)
+@sensitive_post_parameters(*services.PHI_FIELDS)
 @referrer_required
 def referral_create(request: HttpRequest) -> HttpResponse:
     context = {**_vocabularies(), "data": request.POST if request.method == "POST" else {}, "labels": REFERRAL_LABELS}
