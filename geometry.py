@@ -20,8 +20,7 @@ def miles_between(first: tuple[float, float], second: tuple[float, float]) -> fl
     """Great-circle miles (within 0.3% of geodesic), as geopy's `great_circle` measures them.
 
     The same formula and Earth radius, without the two geopy Points it builds
-    per call: those made the 20-odd distances of a page of results a tenth of
-    a search's instructions (callgrind), and of a match's about as much.
+    per call, which cost more than the arithmetic on a match's hundreds of distances.
     """
     latitude_1, longitude_1 = math.radians(first[0]), math.radians(first[1])
     latitude_2, longitude_2 = math.radians(second[0]), math.radians(second[1])

@@ -1,4 +1,4 @@
-"""The two roles of API.md, defined once: who is a therapist, who is a referrer.
+"""The two roles of the public contract (docs/api.md), defined once: who is a therapist, who is a referrer.
 
 A role is a Django group (created by the data migration directory/0002_groups).
 A therapist is a member of `therapists` with a linked profile: the API, the pages

@@ -43,7 +43,7 @@ def make_referrer(*, user: AbstractBaseUser) -> None:
 
 @transaction.atomic
 def ensure_demo_accounts(*, password: str, therapist_npis: Mapping[str, str]) -> list[str]:
-    """The demo logins of API.md; existing ones get their password, role and profile reset.
+    """The demo logins of the README; existing ones get their password, role and profile reset.
 
     `therapist_npis` maps each demo therapist's username to the NPI of the profile it is linked to.
     """

@@ -2,7 +2,7 @@
 
 Reads turn database rows into engine inputs (`matching.ranking`); writes run
 inside `transaction.atomic`, and every referral status change goes through
-`_transition`, which holds the status machine of API.md.
+`_transition`, which holds the status machine of docs/api.md.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from matching.requests import ClientNeed, ReferralRequest
 
 Status = Referral.Status
 
-# The referral status machine (API.md): from a status, the statuses it may move to.
+# The referral status machine (docs/api.md): from a status, the statuses it may move to.
 TRANSITIONS: dict[str, frozenset[str]] = {
     Status.MATCHED: frozenset({Status.OFFERED, Status.WITHDRAWN}),
     Status.NO_MATCH: frozenset({Status.WITHDRAWN}),

@@ -14,7 +14,7 @@ def remove_groups(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    """The two role groups of API.md; accounts are never created by a migration."""
+    """The two role groups (accounts.roles); accounts are never created by a migration."""
 
     dependencies = [("directory", "0001_initial"), ("auth", "0012_alter_user_first_name_max_length")]
 

@@ -1,4 +1,4 @@
-"""accounts.services.ensure_demo_accounts: the demo logins of API.md, safe to repeat."""
+"""accounts.services.ensure_demo_accounts: the demo logins of the README, safe to repeat."""
 
 from __future__ import annotations
 
