@@ -160,14 +160,10 @@ def delivery_options(need: Need, candidate: Candidate, distance: float | None) -
 
 @dataclass(frozen=True)
 class Facts:
-    """What the hard constraints read besides the need and the candidate."""
+    """What the hard constraints read besides the need and the candidate, worked out once per candidate."""
 
-    now: datetime.datetime
-    policy: Policy
-    distance: float | None  # miles to the candidate's nearest office, None without one
-
-    def options(self, need: Need, candidate: Candidate) -> frozenset[str]:
-        return delivery_options(need, candidate, self.distance)
+    cutoff: datetime.datetime  # the oldest availability confirmation still believed (`Policy.freshness_cutoff`)
+    options: frozenset[str]  # how the candidate can see this client (`delivery_options`)
 
 
 @dataclass(frozen=True)
@@ -179,7 +175,7 @@ class Constraint:
 
 def _stale(need: Need, candidate: Candidate, facts: Facts) -> bool:
     confirmed = candidate.availability_confirmed_at
-    return confirmed is None or confirmed < facts.policy.freshness_cutoff(facts.now)
+    return confirmed is None or confirmed < facts.cutoff
 
 
 def _shares_in_person(need: Need, candidate: Candidate) -> bool:
@@ -209,12 +205,12 @@ HARD_CONSTRAINTS: tuple[Constraint, ...] = (
     Constraint(
         "distance",
         "In person only, and no office within reach",
-        lambda need, candidate, facts: _shares_in_person(need, candidate) and not facts.options(need, candidate),
+        lambda need, candidate, facts: _shares_in_person(need, candidate) and not facts.options,
     ),
     Constraint(
         "license",
         "Online only, and not licensed in the client's state",
-        lambda need, candidate, facts: not facts.options(need, candidate),
+        lambda need, candidate, facts: not facts.options,
     ),
     Constraint(
         "age_group",
@@ -236,8 +232,15 @@ def exclusion_reason(
     need: Need, candidate: Candidate, *, now: datetime.datetime, policy: Policy, distance: float | None
 ) -> str | None:
     """The first hard constraint the candidate fails, or None when it qualifies."""
-    facts = Facts(now=now, policy=policy, distance=distance)
-    return next((rule.key for rule in HARD_CONSTRAINTS if rule.fails(need, candidate, facts)), None)
+    facts = Facts(cutoff=policy.freshness_cutoff(now), options=delivery_options(need, candidate, distance))
+    return first_failure(need, candidate, facts)
+
+
+def first_failure(need: Need, candidate: Candidate, facts: Facts) -> str | None:
+    for rule in HARD_CONSTRAINTS:
+        if rule.fails(need, candidate, facts):
+            return rule.key
+    return None
 
 
 def _affordable(need: Need, candidate: Candidate) -> bool:
@@ -361,15 +364,16 @@ def rank(
     """
     policy = policy or Policy()
     labels = labels or Labels()
+    cutoff = policy.freshness_cutoff(now)
     excluded: Counter[str] = Counter()
     scored = []
     for candidate in candidates:
         distance = nearest_office_miles(need, candidate)
-        reason = exclusion_reason(need, candidate, now=now, policy=policy, distance=distance)
+        options = delivery_options(need, candidate, distance)
+        reason = first_failure(need, candidate, Facts(cutoff=cutoff, options=options))
         if reason is not None:
             excluded[reason] += 1
             continue
-        options = delivery_options(need, candidate, distance)
         components = score_components(need, candidate, now=now, policy=policy, options=options, distance=distance)
         shown_distance = round(distance, 1) if "in_person" in options and distance is not None else None
         score = weighted_score(components, weights)
