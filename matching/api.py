@@ -77,7 +77,7 @@ class MatchView(APIView):
     def post(self, request: Request) -> Response:
         need_input = NeedSerializer(data=request.data)
         need_input.is_valid(raise_exception=True)
-        need = services.ranking_need(need_input.client_need())
+        need = need_input.need()
         result = services.rank_therapists(need)
         # Shaped as MatchResponseSerializer documents it; the therapists come from their stored listing cards.
         results = selectors.match_results(result, url_of=profile_urls(request), now=timezone.now())

@@ -14,7 +14,7 @@ from directory import geo
 from directory.models import Therapist
 from matching import services
 from matching.models import Offer, Referral
-from matching.requests import ClientNeed, Patient, ReferralRequest
+from matching.requests import Patient, ReferralRequest
 
 DEMO_PATIENT = Patient(
     name="Pat Demo-Patient",
@@ -36,12 +36,15 @@ def offer_demo_referral(*, referrer: User, therapist: Therapist) -> Offer:
     office = therapist.offices.order_by("pk").first()
     if office is None:
         raise services.ReferralInvalid("A demo referral needs a therapist with an office.", "therapist")
-    need = ClientNeed(
-        place=geo.locate(office.postal_code),
-        formats=frozenset(therapist.formats),
-        focus_areas=frozenset(therapist.focus_areas.values_list("slug", flat=True)),
-        concerns=frozenset(therapist.concerns.values_list("slug", flat=True)),
+    place = geo.locate(office.postal_code)
+    need = services.build_need(
+        place=place,
+        formats=therapist.formats,
+        focus_areas=therapist.focus_areas.values_list("slug", flat=True),
+        concerns=therapist.concerns.values_list("slug", flat=True),
     )
-    request = ReferralRequest(need=need, patient=DEMO_PATIENT, urgency=Referral.Urgency.ROUTINE, consent=True)
+    request = ReferralRequest(
+        place=place, need=need, patient=DEMO_PATIENT, urgency=Referral.Urgency.ROUTINE, consent=True
+    )
     referral = services.create_referral(referrer=referrer, request=request)
     return services.offer_referral(referral=referral, therapist_id=therapist.pk, actor=referrer)

@@ -1,4 +1,4 @@
-"""What callers ask of matching, as typed values: a client's need, and a referral of a patient with that need.
+"""What callers ask of matching, as typed values: a referral of a patient with a need.
 
 The serializers build these from input they parsed (types, vocabulary, the place
 located); `matching.services` checks the rules and acts on them, so the pages, the
@@ -11,22 +11,7 @@ import datetime
 from dataclasses import dataclass
 
 from directory import geo
-
-
-@dataclass(frozen=True)
-class ClientNeed:
-    """What a client needs. `insurance` None means self-pay, with `max_fee` if any."""
-
-    place: geo.Place
-    formats: frozenset[str]
-    insurance: str | None = None
-    max_fee: int | None = None
-    focus_areas: frozenset[str] = frozenset()
-    concerns: frozenset[str] = frozenset()
-    language: str | None = None
-    language_required: bool = False
-    age_group: str | None = None
-    max_distance_miles: int | None = None  # None: settings.MATCH_MAX_DISTANCE_MILES
+from matching import ranking
 
 
 @dataclass(frozen=True)
@@ -44,7 +29,8 @@ class Patient:
 class ReferralRequest:
     """A referrer's request to refer a patient; `services.create_referral` checks it."""
 
-    need: ClientNeed
+    place: geo.Place  # where the patient is, as located (its label and nearest ZIP are stored)
+    need: ranking.Need  # what the patient needs, as the engine ranks it (`services.build_need`)
     patient: Patient
     urgency: str
     consent: bool

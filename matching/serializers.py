@@ -14,9 +14,9 @@ from rest_framework import serializers
 from directory import geo
 from directory.models import AGE_GROUPS, FORMATS, Concern, FocusArea, Insurer, Language
 from directory.serializers import SlugField, StrictJsonTypes, TherapistSerializer
-from matching import services
+from matching import ranking, services
 from matching.models import Offer
-from matching.requests import ClientNeed, Patient, ReferralRequest
+from matching.requests import Patient, ReferralRequest
 
 
 class SlugListField(serializers.ListField):
@@ -83,15 +83,16 @@ class NeedSerializer(StrictJsonTypes, serializers.Serializer):
         data.setdefault("formats", list(FORMATS))
         return data
 
-    def client_need(self) -> ClientNeed:
+    def need(self) -> ranking.Need:
+        """The need as the engine ranks it (`services.build_need` fills in the default distance)."""
         data = self.validated_data
-        return ClientNeed(
+        return services.build_need(
             place=data["place"],
-            formats=frozenset(data["formats"]),
+            formats=data["formats"],
             insurance=data["insurance"].slug if data.get("insurance") else None,
             max_fee=data.get("max_fee"),
-            focus_areas=frozenset(data.get("focus_areas", [])),
-            concerns=frozenset(data.get("concerns", [])),
+            focus_areas=data.get("focus_areas", []),
+            concerns=data.get("concerns", []),
             language=data["language"].code if data.get("language") else None,
             language_required=data.get("language_required", False),
             age_group=data.get("age_group") or None,
@@ -125,7 +126,7 @@ class ReferralCreateSerializer(NeedSerializer):
             notes=data.get("notes", ""),
         )
         return ReferralRequest(
-            need=self.client_need(), patient=patient, urgency=data["urgency"], consent=data["consent"]
+            place=data["place"], need=self.need(), patient=patient, urgency=data["urgency"], consent=data["consent"]
         )
 
 

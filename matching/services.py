@@ -23,7 +23,7 @@ from directory.search import Condition, conditions
 from directory.vocabularies import reference_rows
 from matching import notifications, ranking
 from matching.models import Match, Offer, PHIAccess, Referral, ReferralEvent
-from matching.requests import ClientNeed, ReferralRequest
+from matching.requests import ReferralRequest
 
 Status = Referral.Status
 
@@ -296,7 +296,7 @@ def referral_errors(request: ReferralRequest, *, today: datetime.date) -> dict[s
         errors["patient_phone"] = ValidationError("Give a phone number or an email for the patient.", code="contact")
     if not is_plausible_birth_date(patient.birth_date, today=today):
         errors["patient_birth_date"] = ValidationError("Enter the patient's real date of birth.", code="birth_date")
-    if not geo.nearest_postal_code(request.need.place):
+    if not geo.nearest_postal_code(request.place):
         errors["postal_code"] = ValidationError("No US ZIP code is near this place.", code="postal_code")
     return errors
 
@@ -315,18 +315,18 @@ def create_referral(*, referrer: object, request: ReferralRequest, now: datetime
     errors = referral_errors(request, today=timezone.localdate(now))
     if errors:
         raise ValidationError(errors)
-    need = ranking_need(request.need)
+    need = request.need
     patient = request.patient
     result = rank_therapists(need, now=now)
     referral = Referral.objects.create(
         referrer=referrer,
         status=Status.MATCHED if result.results else Status.NO_MATCH,
         urgency=request.urgency,
-        postal_code=geo.nearest_postal_code(request.need.place),
+        postal_code=geo.nearest_postal_code(request.place),
         latitude=need.latitude,
         longitude=need.longitude,
         state=need.state,
-        place_label=request.need.place.label,
+        place_label=request.place.label,
         insurance=Insurer.objects.filter(slug=need.insurance).first() if need.insurance else None,
         max_fee=need.max_fee,
         formats=sorted(need.formats),
@@ -357,22 +357,6 @@ def create_referral(*, referrer: object, request: ReferralRequest, now: datetime
     )
     ReferralEvent.objects.create(referral=referral, to_status=referral.status, actor=referrer, note="Submitted")
     return referral
-
-
-def ranking_need(need: ClientNeed) -> ranking.Need:
-    """The engine's need for a client's need as asked (the default distance filled in)."""
-    return build_need(
-        place=need.place,
-        formats=need.formats,
-        insurance=need.insurance,
-        max_fee=need.max_fee,
-        focus_areas=need.focus_areas,
-        concerns=need.concerns,
-        language=need.language,
-        language_required=need.language_required,
-        age_group=need.age_group,
-        max_distance_miles=need.max_distance_miles,
-    )
 
 
 def referral_need(referral: Referral) -> ranking.Need:

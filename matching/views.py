@@ -89,7 +89,7 @@ def find_my_match(request: HttpRequest) -> HttpResponse:
     if not need_input.is_valid():
         context.update(_error_context(_errors(need_input), NEED_LABELS))
         return render(request, "matching/match.html", context, status=400)
-    result = services.rank_therapists(services.ranking_need(need_input.client_need()))
+    result = services.rank_therapists(need_input.need())
     context.update(
         results=selectors.match_items(result),
         excluded=result.excluded,

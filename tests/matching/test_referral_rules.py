@@ -17,7 +17,7 @@ from directory.models import Therapist
 from matching import services
 from matching.demo import DEMO_PATIENT, offer_demo_referral
 from matching.models import Match, Referral, ReferralEvent
-from matching.requests import ClientNeed, Patient, ReferralRequest
+from matching.requests import Patient, ReferralRequest
 from tests.conftest import token_client
 
 pytestmark = pytest.mark.django_db
@@ -25,8 +25,10 @@ pytestmark = pytest.mark.django_db
 TODAY = datetime.date(2026, 3, 2)
 NOW = datetime.datetime(2026, 3, 2, 15, 0, tzinfo=datetime.UTC)
 PATIENT = Patient(name="Maria Example-Patient", birth_date=datetime.date(1984, 3, 9), phone="555-010-2030")
+BROOKLYN = geo.locate("11215")
 REQUEST = ReferralRequest(
-    need=ClientNeed(place=geo.locate("11215"), formats=frozenset({"individual", "online"}), insurance="aetna"),
+    place=BROOKLYN,
+    need=services.build_need(place=BROOKLYN, formats={"individual", "online"}, insurance="aetna"),
     patient=PATIENT,
     urgency="routine",
     consent=True,
@@ -52,8 +54,7 @@ def assert_nothing_stored() -> None:
         (with_patient(name=" "), "patient_name"),
         (with_patient(birth_date=TODAY + datetime.timedelta(days=1)), "patient_birth_date"),
         (with_patient(birth_date=datetime.date(1906, 3, 1)), "patient_birth_date"),
-        (dataclasses.replace(REQUEST, need=ClientNeed(place=geo.Place(0.0, 0.0, "", "At sea"), formats=frozenset())),
-         "postal_code"),
+        (dataclasses.replace(REQUEST, place=geo.Place(0.0, 0.0, "", "At sea")), "postal_code"),
     ],
 )  # fmt: skip
 def test_create_referral_refuses_a_request_that_breaks_a_rule_and_stores_nothing(
@@ -85,7 +86,7 @@ def test_every_broken_rule_is_reported_at_once(referrer: User) -> None:
 def test_a_valid_request_is_stored_with_the_nearest_zip_of_its_place(referrer: User) -> None:
     place = geo.locate("40.67123,-73.97765")
     assert place.postal_code == ""
-    request = dataclasses.replace(REQUEST, need=dataclasses.replace(REQUEST.need, place=place))
+    request = dataclasses.replace(REQUEST, place=place)
     referral = services.create_referral(referrer=referrer, request=request, now=NOW)
     referral.refresh_from_db()
     assert referral.postal_code == "11215" and referral.place_label == place.label
