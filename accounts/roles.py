@@ -20,17 +20,21 @@ THERAPISTS_GROUP = "therapists"
 REFERRERS_GROUP = "referrers"
 
 
-def _in_group(user: AbstractBaseUser | AnonymousUser, group: str) -> bool:
-    return user.is_authenticated and user.groups.filter(name=group).exists()
+def group_names(user: AbstractBaseUser | AnonymousUser) -> frozenset[str]:
+    """The role groups of a user (none when signed out): one query, however many roles are asked about."""
+    if not user.is_authenticated:
+        return frozenset()
+    return frozenset(user.groups.filter(name__in=[THERAPISTS_GROUP, REFERRERS_GROUP]).values_list("name", flat=True))
 
 
-def therapist_profile(user: AbstractBaseUser | AnonymousUser) -> Model | None:
+def therapist_profile(user: AbstractBaseUser | AnonymousUser, groups: frozenset[str] | None = None) -> Model | None:
     """The user's own `directory.Therapist` profile when the user is a therapist, else None.
 
     A therapist is signed in, in the group `therapists`, and linked to a profile;
     membership without a profile, or a profile without membership, is no role.
+    `groups`, when the caller already read them (`group_names`), spares the query.
     """
-    if not _in_group(user, THERAPISTS_GROUP):
+    if THERAPISTS_GROUP not in (group_names(user) if groups is None else groups):
         return None
     try:
         return user.therapist_profile
@@ -38,10 +42,10 @@ def therapist_profile(user: AbstractBaseUser | AnonymousUser) -> Model | None:
         return None
 
 
-def is_therapist(user: AbstractBaseUser | AnonymousUser) -> bool:
-    return therapist_profile(user) is not None
+def is_therapist(user: AbstractBaseUser | AnonymousUser, groups: frozenset[str] | None = None) -> bool:
+    return therapist_profile(user, groups) is not None
 
 
-def is_referrer(user: AbstractBaseUser | AnonymousUser) -> bool:
+def is_referrer(user: AbstractBaseUser | AnonymousUser, groups: frozenset[str] | None = None) -> bool:
     """A physician's office approved by staff (group `referrers`)."""
-    return _in_group(user, REFERRERS_GROUP)
+    return REFERRERS_GROUP in (group_names(user) if groups is None else groups)

@@ -144,11 +144,17 @@ SQL_CONSTRAINTS: dict[str, Callable[[ranking.Need, ranking.Policy, datetime.date
         conditions.speaks_not(need.language) if need.language_required and need.language else None
     ),
 }
-if set(SQL_CONSTRAINTS) != set(ranking.EXCLUSION_REASONS):
-    raise ImproperlyConfigured(
-        "Every hard constraint of matching.ranking needs its SQL condition in SQL_CONSTRAINTS, and only those: "
-        f"{sorted(set(SQL_CONSTRAINTS) ^ set(ranking.EXCLUSION_REASONS))}"
-    )
+
+
+def check_sql_constraints(table: dict[str, object]) -> None:
+    """Every hard constraint of the engine has its SQL condition in `table`, and only those (checked at import)."""
+    if mismatched := set(table) ^ set(ranking.EXCLUSION_REASONS):
+        raise ImproperlyConfigured(
+            f"Every hard constraint of matching.ranking needs its SQL condition, and only those: {sorted(mismatched)}"
+        )
+
+
+check_sql_constraints(SQL_CONSTRAINTS)
 
 
 def sql_failures(need: ranking.Need, policy: ranking.Policy, now: datetime.datetime) -> list[tuple[str, Condition]]:

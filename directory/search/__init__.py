@@ -15,14 +15,13 @@ names below and nothing else:
 """
 
 from directory.search import conditions
-from directory.search.cards import RESULT_FIELDS, build_card, result, result_json
+from directory.search.cards import build_card, result, result_json
 from directory.search.conditions import Condition
 from directory.search.index import build_entries, index_unindexed, refresh
 from directory.search.query import Hit, PageNotFound, Query, ResultCard, ResultPage, cards_of, page
 from directory.search.reach import CandidateRow, InReach, candidates_in_reach
 
 __all__ = [
-    "RESULT_FIELDS",
     "CandidateRow",
     "Condition",
     "Hit",

@@ -18,8 +18,6 @@ from directory import geo
 from directory.models import Therapist, is_accepting
 from directory.search.models import SearchEntry
 
-ORDERINGS = ("distance", "name", "-updated")
-
 
 @dataclass(frozen=True)
 class Query:

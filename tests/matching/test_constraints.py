@@ -7,6 +7,7 @@ import datetime
 from collections import Counter
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
@@ -148,6 +149,10 @@ def test_sql_pre_filter_and_engine_exclude_the_same_therapists_for_the_same_reas
         transaction.set_rollback(True)
 
 
-def test_every_hard_constraint_has_its_sql_and_the_engine_gives_the_order() -> None:
-    assert list(services.SQL_CONSTRAINTS) == [rule.key for rule in ranking.HARD_CONSTRAINTS]
-    assert list(ranking.EXCLUSION_REASONS) == [rule.key for rule in ranking.HARD_CONSTRAINTS]
+def test_a_hard_constraint_without_its_sql_condition_stops_start_up() -> None:
+    services.check_sql_constraints(services.SQL_CONSTRAINTS)  # the real table is whole
+    without_language = {key: value for key, value in services.SQL_CONSTRAINTS.items() if key != "language"}
+    with pytest.raises(ImproperlyConfigured, match="language"):
+        services.check_sql_constraints(without_language)
+    with pytest.raises(ImproperlyConfigured, match="telepathy"):
+        services.check_sql_constraints({**services.SQL_CONSTRAINTS, "telepathy": None})
