@@ -86,6 +86,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: load balancers' probes need no host name, HTTPS redirect, session or throttle.
+    "config.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -96,6 +98,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "directory.security.AbsoluteSessionLimitMiddleware",
+    "directory.security.BodySizeLimitMiddleware",
     # Last, as django-axes asks: it turns a lockout into the response.
     "axes.middleware.AxesMiddleware",
 ]
@@ -229,7 +232,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     # JSON bodies only: a form encoding cannot say null (`fee_min`) nor carry nested lists (`offices`).
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["directory.parsers.BoundedJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "directory.schema.ApiSchema",
     "EXCEPTION_HANDLER": "directory.api.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",

@@ -54,4 +54,6 @@ urlpatterns = [
 ]
 
 # /api/referrals/not-a-uuid/ matches no URL pattern; API clients still get JSON.
+handler400 = "directory.views.bad_request"
 handler404 = "directory.views.page_not_found"
+handler500 = "directory.views.server_error"

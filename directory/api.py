@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpResponse
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from rest_framework import exceptions, serializers
+from rest_framework import exceptions, parsers, serializers
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -17,8 +17,10 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from accounts.permissions import IsTherapist
 from directory import profiles, search
+from directory.errors import NON_FIELD, error_body
 from directory.filters import TherapistFilter, parse_page_parameters, query_errors
 from directory.models import FORMATS, Concern, FocusArea, Insurer, Language, Therapist
+from directory.parsers import BoundedJSONParser
 from directory.serializers import (
     DetailSerializer,
     ErrorSerializer,
@@ -37,9 +39,13 @@ class QueryInvalid(exceptions.ValidationError):
 
 
 def exception_handler(error: Exception, context: dict) -> Response | None:
-    """Every 400, and a 409 about fields, reads {"errors": {"<field>": ["<message>"]}}; others keep {"detail"}."""
+    """Every error reads {"errors": {"<field>": ["<message>"]}} (directory.errors).
+
+    A 400, and a 409 about fields, names each field; any other error files its
+    message under non_field_errors and keeps DRF's top-level "detail" beside it.
+    """
     if isinstance(error, DjangoValidationError):
-        messages = error.message_dict if hasattr(error, "error_dict") else {"non_field_errors": error.messages}
+        messages = error.message_dict if hasattr(error, "error_dict") else {NON_FIELD: error.messages}
         error = exceptions.ValidationError(messages)
     response = drf_exception_handler(error, context)
     if response is None:
@@ -49,6 +55,8 @@ def exception_handler(error: Exception, context: dict) -> Response | None:
     elif response.status_code == 400:
         # A list of messages, or a body that did not parse ({"detail": ...}): every 400 has one shape.
         response.data = {"errors": flat_errors(error.detail)}
+    elif isinstance(response.data, dict) and "detail" in response.data:
+        response.data = error_body(str(response.data["detail"]))
     return response
 
 
@@ -64,7 +72,7 @@ def flat_errors(detail: object, prefix: str = "") -> dict[str, list[str]]:
         children = [(f"{prefix}[{index}]", item) for index, item in enumerate(detail)]
     else:
         messages = detail if isinstance(detail, list) else [detail]
-        return {prefix or "non_field_errors": [str(message) for message in messages]} if messages else {}
+        return {prefix or NON_FIELD: [str(message) for message in messages]} if messages else {}
     flat: dict[str, list[str]] = {}
     for name, value in children:
         for field, messages in flat_errors(value, name).items():
@@ -75,6 +83,8 @@ def flat_errors(detail: object, prefix: str = "") -> dict[str, list[str]]:
 def _child_name(prefix: str, key: object) -> str:
     if not prefix:
         return str(key)
+    if key == NON_FIELD:  # a list's own error (too many items) names the list
+        return prefix
     return f"{prefix}[{key}]" if str(key).isdigit() else f"{prefix}.{key}"
 
 
@@ -220,6 +230,8 @@ class AxesAwareObtainAuthToken(ObtainAuthToken):
     """
 
     serializer_class = TokenRequestSerializer
+    # Forms too (scripts post them), and JSON through the same bounded parser as every other endpoint.
+    parser_classes = (parsers.FormParser, parsers.MultiPartParser, BoundedJSONParser)
 
     def get_serializer_context(self) -> dict:
         return {**super().get_serializer_context(), "request": self.request._request}

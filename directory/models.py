@@ -242,8 +242,10 @@ class Therapist(models.Model):
     last_name = models.CharField(max_length=80)
     credentials = models.CharField(max_length=120, help_text="For example: LCSW, PhD, LMFT")
     pronouns = models.CharField(max_length=40, blank=True)
-    bio = models.TextField(blank=True)
-    approach = models.TextField(blank=True, help_text="What an IPT course with this therapist looks like.")
+    bio = models.TextField(blank=True, max_length=4000)
+    approach = models.TextField(
+        blank=True, max_length=4000, help_text="What an IPT course with this therapist looks like."
+    )
     photo = models.ImageField(upload_to="therapists/", blank=True)
     email = models.EmailField(blank=True)
     phone = models.CharField(

@@ -8,9 +8,11 @@ from collections.abc import Callable
 from django.conf import settings
 from django.contrib.auth import logout
 from django.core.cache import cache
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+
+from directory.errors import is_api, json_error
 
 LOCKOUT_MESSAGE = (
     "Too many failed sign-in attempts. For your safety, sign-in is paused for {minutes} minutes; "
@@ -42,11 +44,11 @@ def lockout_response(
     """django-axes' answer to a locked-out client: JSON under /api/, a page elsewhere; always 429."""
     minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
     message = LOCKOUT_MESSAGE.format(minutes=minutes)
-    if request.path.startswith("/api/"):
-        response = JsonResponse({"detail": message}, status=429)
-    else:
-        response = render(request, "registration/locked_out.html", {"message": message}, status=429)
-    response["Retry-After"] = str(int(settings.AXES_COOLOFF_TIME.total_seconds()))
+    retry_after = int(settings.AXES_COOLOFF_TIME.total_seconds())
+    if is_api(request):
+        return json_error(message, status=429, retry_after=retry_after)
+    response = render(request, "registration/locked_out.html", {"message": message}, status=429)
+    response["Retry-After"] = str(retry_after)
     return response
 
 
@@ -81,3 +83,28 @@ class AbsoluteSessionLimitMiddleware:
                 # The view then sees an anonymous user: a page redirects to sign-in, the API answers 401.
                 logout(request)
         return self.get_response(request)
+
+
+class BodySizeLimitMiddleware:
+    """An API body over DATA_UPLOAD_MAX_MEMORY_SIZE is a JSON 413 before anything reads it.
+
+    DRF streams a JSON body straight into its parser, past Django's own limit
+    (which guards only request.body and request.POST), so the limit is applied
+    here from Content-Length; Django's request stream never reads past that length.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        if is_api(request) and limit is not None and declared_length(request) > limit:
+            return json_error(f"The request body is larger than {limit // 1024} KB.", status=413)
+        return self.get_response(request)
+
+
+def declared_length(request: HttpRequest) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0

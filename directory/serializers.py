@@ -17,9 +17,12 @@ from directory.models import (
     AGE_GROUPS,
     FORMATS,
     Concern,
+    Credential,
     FocusArea,
     Insurer,
     Language,
+    LicensedState,
+    Office,
     Therapist,
 )
 
@@ -55,6 +58,45 @@ class SlugField(serializers.SlugRelatedField):
         if isinstance(data, str) and "\x00" in data:
             self.fail("invalid")
         return super().to_internal_value(data)
+
+
+# Every list an input takes is bounded (rejected beyond it, not truncated): validation
+# then costs at most this much, and each list is checked in one query, not one per item.
+MAX_LIST_ITEMS = 50
+
+
+def column_length(model: type, name: str) -> int:
+    """The longest text the column holds: the serializers' max_length, so a longer value is a 400, not a 500."""
+    return model._meta.get_field(name).max_length
+
+
+class BoundedListField(serializers.ListField):
+    """A list of at most MAX_LIST_ITEMS, counted before any item is validated."""
+
+    def __init__(self, **kwargs: object) -> None:
+        kwargs.setdefault("max_length", MAX_LIST_ITEMS)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: object) -> list:
+        if isinstance(data, list) and len(data) > self.max_length:
+            self.fail("max_length", max_length=self.max_length)
+        return super().to_internal_value(data)
+
+
+class SlugListField(BoundedListField):
+    """A list of reference rows named by slug (or code), all looked up in one query, in the order given."""
+
+    def __init__(self, *, model: type, lookup: str = "slug", **kwargs: object) -> None:
+        self.model, self.lookup = model, lookup
+        child = serializers.CharField(max_length=column_length(model, lookup))
+        super().__init__(child=child, allow_empty=True, **kwargs)
+
+    def to_internal_value(self, data: object) -> list:
+        values = list(dict.fromkeys(super().to_internal_value(data)))
+        rows = {getattr(row, self.lookup): row for row in self.model.objects.filter(**{f"{self.lookup}__in": values})}
+        if unknown := [value for value in values if value not in rows]:
+            raise serializers.ValidationError(f"Unknown value(s): {', '.join(unknown)}.")
+        return [rows[value] for value in values]
 
 
 class StrictJsonTypes:
@@ -252,66 +294,83 @@ class MyProfileSerializer(TherapistSerializer):
 
 
 class OfficeInputSerializer(StrictJsonTypes, serializers.Serializer):
-    label = serializers.CharField(required=False, allow_blank=True, default="")
-    address = serializers.CharField()
-    city = serializers.CharField()
-    state = serializers.CharField()
-    postal_code = serializers.CharField()
+    label = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=column_length(Office, "label")
+    )
+    address = serializers.CharField(max_length=column_length(Office, "address"))
+    city = serializers.CharField(max_length=column_length(Office, "city"))
+    state = serializers.CharField(max_length=column_length(Office, "state"))
+    postal_code = serializers.CharField(max_length=column_length(Office, "postal_code"))
     wheelchair_accessible = serializers.BooleanField(required=False, default=False)
 
 
 class LicensedStateInputSerializer(StrictJsonTypes, serializers.Serializer):
-    state = serializers.CharField()
-    basis = serializers.CharField(required=False, default="license")
-    license_number = serializers.CharField(required=False, allow_blank=True, default="")
+    state = serializers.CharField(max_length=column_length(LicensedState, "state"))
+    basis = serializers.CharField(required=False, default="license", max_length=column_length(LicensedState, "basis"))
+    license_number = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=column_length(LicensedState, "license_number")
+    )
 
 
 class InsurerInputSerializer(StrictJsonTypes, serializers.Serializer):
-    insurer = SlugField(slug_field="slug", queryset=Insurer.objects.all(), source="insurer_object")
-    accepting_new_clients = serializers.BooleanField(required=False, default=True)
+    """One insurer link; the slugs of the whole list are looked up together (ProfileInputSerializer)."""
 
-    def to_internal_value(self, data: object) -> dict:
-        value = super().to_internal_value(data)
-        return {"insurer": value["insurer_object"], "accepting_new_clients": value["accepting_new_clients"]}
+    insurer = serializers.CharField(max_length=column_length(Insurer, "slug"))
+    accepting_new_clients = serializers.BooleanField(required=False, default=True)
 
 
 class CredentialInputSerializer(StrictJsonTypes, serializers.Serializer):
     id = serializers.IntegerField(required=False, allow_null=True)
-    issuer = serializers.CharField()
-    level = serializers.CharField()
+    issuer = serializers.CharField(max_length=column_length(Credential, "issuer"))
+    level = serializers.CharField(max_length=column_length(Credential, "level"))
     awarded_on = serializers.DateField()
     expires_on = serializers.DateField(required=False, allow_null=True, default=None)
-    certificate_number = serializers.CharField(required=False, allow_blank=True, default="")
+    certificate_number = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=column_length(Credential, "certificate_number")
+    )
+
+
+def _text(name: str, **kwargs: object) -> serializers.CharField:
+    """An optional profile text field, as long as its column allows."""
+    return serializers.CharField(required=False, max_length=column_length(Therapist, name), **kwargs)
 
 
 class ProfileInputSerializer(StrictJsonTypes, serializers.Serializer):
     """What PATCH /api/me/profile/ accepts; every field optional, lists replace the current ones."""
 
-    first_name = serializers.CharField(required=False)
-    last_name = serializers.CharField(required=False)
-    credentials = serializers.CharField(required=False)
-    pronouns = serializers.CharField(required=False, allow_blank=True)
-    npi = serializers.CharField(required=False)
-    email = serializers.CharField(required=False, allow_blank=True)
-    phone = serializers.CharField(required=False, allow_blank=True)
-    website = serializers.CharField(required=False, allow_blank=True)
-    bio = serializers.CharField(required=False, allow_blank=True)
-    approach = serializers.CharField(required=False, allow_blank=True)
-    formats = serializers.ListField(child=serializers.ChoiceField(choices=list(FORMATS)), required=False)
-    age_groups = serializers.ListField(child=serializers.ChoiceField(choices=list(AGE_GROUPS)), required=False)
-    session_cadence = serializers.CharField(required=False)
+    first_name = _text("first_name")
+    last_name = _text("last_name")
+    credentials = _text("credentials")
+    pronouns = _text("pronouns", allow_blank=True)
+    npi = _text("npi")
+    email = _text("email", allow_blank=True)
+    phone = _text("phone", allow_blank=True)
+    website = _text("website", allow_blank=True)
+    bio = _text("bio", allow_blank=True)
+    approach = _text("approach", allow_blank=True)
+    formats = BoundedListField(child=serializers.ChoiceField(choices=list(FORMATS)), required=False)
+    age_groups = BoundedListField(child=serializers.ChoiceField(choices=list(AGE_GROUPS)), required=False)
+    session_cadence = _text("session_cadence")
     fee_min = serializers.IntegerField(required=False, allow_null=True)
     fee_max = serializers.IntegerField(required=False, allow_null=True)
     sliding_scale = serializers.BooleanField(required=False)
     accepting_new_clients = serializers.BooleanField(required=False, source="accepts_new_clients")
     capacity = serializers.IntegerField(required=False)
-    focus_areas = SlugField(slug_field="slug", queryset=FocusArea.objects.all(), many=True, required=False)
-    concerns = SlugField(slug_field="slug", queryset=Concern.objects.all(), many=True, required=False)
-    languages = SlugField(slug_field="code", queryset=Language.objects.all(), many=True, required=False)
-    offices = OfficeInputSerializer(many=True, required=False)
-    licensed_states = LicensedStateInputSerializer(many=True, required=False)
-    insurers = InsurerInputSerializer(many=True, required=False)
-    ipt_credentials = CredentialInputSerializer(many=True, required=False)
+    focus_areas = SlugListField(model=FocusArea, required=False)
+    concerns = SlugListField(model=Concern, required=False)
+    languages = SlugListField(model=Language, lookup="code", required=False)
+    offices = OfficeInputSerializer(many=True, required=False, max_length=MAX_LIST_ITEMS)
+    licensed_states = LicensedStateInputSerializer(many=True, required=False, max_length=MAX_LIST_ITEMS)
+    insurers = InsurerInputSerializer(many=True, required=False, max_length=MAX_LIST_ITEMS)
+    ipt_credentials = CredentialInputSerializer(many=True, required=False, max_length=MAX_LIST_ITEMS)
+
+    def validate_insurers(self, rows: list[dict]) -> list[dict]:
+        """Each link's insurer by slug, all in one query; an unknown one is named by its place in the list."""
+        known = Insurer.objects.in_bulk([row["insurer"] for row in rows], field_name="slug")
+        errors = [{} if row["insurer"] in known else {"insurer": [f"No insurer {row['insurer']!r}."]} for row in rows]
+        if any(errors):
+            raise serializers.ValidationError(errors)
+        return [{**row, "insurer": known[row["insurer"]]} for row in rows]
 
 
 # The error shapes every endpoint documents (see `directory.api.exception_handler`).
@@ -319,7 +378,13 @@ ErrorSerializer = inline_serializer(
     "Errors",
     {"errors": serializers.DictField(child=serializers.ListField(child=serializers.CharField()))},
 )
-DetailSerializer = inline_serializer("Detail", {"detail": serializers.CharField()})
+DetailSerializer = inline_serializer(
+    "Detail",
+    {
+        "errors": serializers.DictField(child=serializers.ListField(child=serializers.CharField())),
+        "detail": serializers.CharField(),
+    },
+)
 
 
 def profile_urls(request: Request) -> Callable[[str], str]:

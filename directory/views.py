@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import sys
+
 from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.views import defaults
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import therapist_required
 from directory import profiles, search
+from directory.errors import UNAVAILABLE_RETRY_SECONDS, database_unreachable, is_api, json_error
 from directory.filters import (
     DEFAULT_RADIUS_MILES,
     TherapistFilter,
@@ -211,6 +215,31 @@ def report_listing(request: HttpRequest, slug: str) -> HttpResponse:
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     """A URL that matches nothing: JSON under /api/ (as the API's own 404s), Django's page elsewhere."""
-    if request.path.startswith("/api/"):
-        return JsonResponse({"detail": "Not found."}, status=404)
+    if is_api(request):
+        return json_error("Not found.", status=404)
     return defaults.page_not_found(request, exception)
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """A request Django refused before any view (a body over the size limit, a forged host): JSON under /api/."""
+    if is_api(request):
+        return json_error("Bad request.", status=400)
+    return defaults.bad_request(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """An unexpected failure, without details: JSON under /api/, the plain page elsewhere.
+
+    A database that no longer answers is not the request's fault and passes:
+    503 with Retry-After, so load balancers and clients try again.
+    """
+    if database_unreachable(sys.exc_info()[1]):
+        message = "The service is briefly unavailable. Please try again shortly."
+        if is_api(request):
+            return json_error(message, status=503, retry_after=UNAVAILABLE_RETRY_SECONDS)
+        response = HttpResponse(render_to_string("503.html", {"message": message}), status=503)
+        response["Retry-After"] = str(UNAVAILABLE_RETRY_SECONDS)
+        return response
+    if is_api(request):
+        return json_error("Server error.", status=500)
+    return defaults.server_error(request)

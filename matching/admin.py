@@ -39,7 +39,8 @@ class MatchInline(admin.TabularInline):
 class ReferralAdmin(admin.ModelAdmin):
     """Lists carry no PHI; opening a referral shows it to staff, and that read is logged."""
 
-    list_display = ["short_id", "status", "urgency", "referrer", "place_label", "created_at"]
+    # The area (ZIP3 and state), not the place: a coordinate referral's label locates the patient to metres.
+    list_display = ["short_id", "status", "urgency", "referrer", "area", "created_at"]
     list_filter = ["status", "urgency", "created_at"]
     search_fields = ["id", "referrer__username", "postal_code"]
     list_select_related = ["referrer"]

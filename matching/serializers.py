@@ -13,26 +13,17 @@ from rest_framework import serializers
 
 from directory import geo
 from directory.models import AGE_GROUPS, FORMATS, Concern, FocusArea, Insurer, Language
-from directory.serializers import SlugField, StrictJsonTypes, TherapistSerializer
+from directory.serializers import (
+    BoundedListField,
+    SlugField,
+    SlugListField,
+    StrictJsonTypes,
+    TherapistSerializer,
+    column_length,
+)
 from matching import ranking, services
-from matching.models import Offer
+from matching.models import Offer, Referral
 from matching.requests import Patient, ReferralRequest
-
-
-class SlugListField(serializers.ListField):
-    """A list of reference slugs, each checked against its table."""
-
-    def __init__(self, *, model: type, lookup: str = "slug", **kwargs: object) -> None:
-        self.model, self.lookup = model, lookup
-        super().__init__(child=serializers.CharField(max_length=40), allow_empty=True, **kwargs)
-
-    def to_internal_value(self, data: object) -> list[str]:
-        values = sorted(set(super().to_internal_value(data)))
-        known = set(self.model.objects.filter(**{f"{self.lookup}__in": values}).values_list(self.lookup, flat=True))
-        unknown = [value for value in values if value not in known]
-        if unknown:
-            raise serializers.ValidationError(f"Unknown value(s): {', '.join(unknown)}.")
-        return values
 
 
 @extend_schema_field({"type": "string", "nullable": True})
@@ -60,7 +51,7 @@ class NeedSerializer(StrictJsonTypes, serializers.Serializer):
         help_text='Insurer slug; null, absent or "self-pay" for self-pay',
     )  # fmt: skip
     max_fee = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=2000)
-    formats = serializers.ListField(
+    formats = BoundedListField(
         child=serializers.ChoiceField(choices=list(FORMATS)), required=False, allow_empty=False,
         help_text="Acceptable formats; default: all",
     )  # fmt: skip
@@ -91,8 +82,8 @@ class NeedSerializer(StrictJsonTypes, serializers.Serializer):
             formats=data["formats"],
             insurance=data["insurance"].slug if data.get("insurance") else None,
             max_fee=data.get("max_fee"),
-            focus_areas=data.get("focus_areas", []),
-            concerns=data.get("concerns", []),
+            focus_areas=sorted(row.slug for row in data.get("focus_areas", [])),
+            concerns=sorted(row.slug for row in data.get("concerns", [])),
             language=data["language"].code if data.get("language") else None,
             language_required=data.get("language_required", False),
             age_group=data.get("age_group") or None,
@@ -101,12 +92,14 @@ class NeedSerializer(StrictJsonTypes, serializers.Serializer):
 
 
 class ReferralCreateSerializer(NeedSerializer):
-    patient_name = serializers.CharField(max_length=160)
+    patient_name = serializers.CharField(max_length=column_length(Referral, "patient_name"))
     patient_birth_date = serializers.DateField()
     patient_phone = serializers.RegexField(r"^[0-9 ()+.\-]{7,30}$", required=False, allow_blank=True)
-    patient_email = serializers.EmailField(required=False, allow_blank=True)
+    patient_email = serializers.EmailField(
+        required=False, allow_blank=True, max_length=column_length(Referral, "patient_email")
+    )
     notes = serializers.CharField(required=False, allow_blank=True, max_length=4000)
-    urgency = serializers.CharField(required=False, default="routine")
+    urgency = serializers.CharField(required=False, default="routine", max_length=column_length(Referral, "urgency"))
     consent = serializers.BooleanField(help_text="The patient agreed to be referred; must be true")
 
     def validate_urgency(self, value: str) -> str:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from unittest import mock
+
 import pytest
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
+from django.db import OperationalError
+from django.test import Client
 from rest_framework.test import APIClient
 
 from directory.models import Therapist, npi_is_valid, validate_npi
@@ -16,7 +20,7 @@ def test_a_url_that_does_not_parse_is_a_json_404_under_the_api(api_client: APICl
     response = api_client.get("/api/therapists/not-a-number/")
     assert response.status_code == 404
     assert response["Content-Type"] == "application/json"
-    assert response.json() == {"detail": "Not found."}
+    assert response.json() == {"errors": {"non_field_errors": ["Not found."]}, "detail": "Not found."}
 
 
 @pytest.mark.django_db
@@ -38,7 +42,7 @@ def test_a_form_encoded_body_is_refused(api_client: APIClient) -> None:
 
 
 def test_errors_inside_a_list_are_named_by_position(referrer: User) -> None:
-    body = {"postal_code": "11215", "concerns": ["x" * 41], "formats": ["online", "couch"]}
+    body = {"postal_code": "11215", "concerns": ["x" * 51], "formats": ["online", "couch"]}
     response = token_client(referrer).post("/api/match/", body, format="json")
     assert response.status_code == 400
     errors = response.json()["errors"]
@@ -102,7 +106,7 @@ def test_a_nul_character_in_a_reference_slug_is_a_400_on_every_database(therapis
     body = {"concerns": ["a\u0000b"], "insurers": [{"insurer": "aet\u0000na"}]}
     response = token_client(therapist_user).patch("/api/me/profile/", body, format="json")
     assert response.status_code == 400
-    assert set(response.json()["errors"]) == {"concerns", "insurers[0].insurer"}
+    assert set(response.json()["errors"]) == {"concerns[0]", "insurers[0].insurer"}
     match = token_client(therapist_user).post("/api/match/", {"postal_code": "11215", "insurance": "a\u0000"},
                                               format="json")  # fmt: skip
     assert match.status_code == 400 and "insurance" in match.json()["errors"]
@@ -140,3 +144,52 @@ def test_an_npi_with_other_digits_is_a_validation_error() -> None:
     assert not npi_is_valid("123456789²")
     with pytest.raises(ValidationError):
         validate_npi("１２３４５６７８９３")
+
+
+@pytest.mark.django_db
+def test_an_unexpected_failure_under_the_api_is_a_json_500_without_details(api_client: APIClient) -> None:
+    client = APIClient(raise_request_exception=False)
+    with mock.patch("directory.api.search.page", side_effect=ZeroDivisionError("secret detail")):
+        response = client.get("/api/therapists/?near=11215")
+    assert response.status_code == 500
+    assert response.json() == {"errors": {"non_field_errors": ["Server error."]}, "detail": "Server error."}
+    assert "secret detail" not in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_database_that_does_not_answer_is_a_503_with_retry_after() -> None:
+    """It was an HTML 500: a load balancer or client should retry, not report a bug."""
+    client = APIClient(raise_request_exception=False)
+    lost = OperationalError("connection to server at 10.0.0.7 failed")
+    with (
+        mock.patch("directory.api.search.page", side_effect=lost),
+        mock.patch("directory.errors.connection.is_usable", return_value=False),
+    ):
+        api = client.get("/api/therapists/?near=11215")
+    assert api.status_code == 503 and api["Retry-After"] == "30"
+    assert api.json()["errors"] == {
+        "non_field_errors": ["The service is briefly unavailable. Please try again shortly."]
+    }
+    assert "10.0.0.7" not in api.content.decode()
+    with (
+        mock.patch("directory.views.search.page", side_effect=lost),
+        mock.patch("directory.errors.connection.is_usable", return_value=False),
+    ):
+        page = Client(raise_request_exception=False).get("/therapists/?near=11215")
+    assert page.status_code == 503 and "briefly unavailable" in page.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_query_that_fails_on_a_working_database_stays_a_500() -> None:
+    client = APIClient(raise_request_exception=False)
+    with mock.patch("directory.api.search.page", side_effect=OperationalError("no such column")):
+        assert client.get("/api/therapists/?near=11215").status_code == 500
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("status", "url"), [(401, "/api/me/profile/"), (404, "/api/therapists/999999/")])
+def test_every_error_under_the_api_carries_errors(api_client: APIClient, status: int, url: str) -> None:
+    response = api_client.get(url)
+    assert response.status_code == status
+    body = response.json()
+    assert body["errors"] == {"non_field_errors": [body["detail"]]}
