@@ -7,7 +7,7 @@ from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 
 from directory.models import Therapist
-from matching.models import Match, Offer, PHIAccess, Referral, ReferralEvent, TherapistResponses
+from matching.models import IdempotencyKey, Match, Offer, PHIAccess, Referral, ReferralEvent, TherapistResponses
 from matching.services import PHI_FIELDS, log_phi_reads
 
 
@@ -93,6 +93,23 @@ class PHIAccessAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: PHIAccess | None = None) -> bool:
+        return False
+
+
+@admin.register(IdempotencyKey)
+class IdempotencyKeyAdmin(admin.ModelAdmin):
+    """Keys of retried creations, kept IDEMPOTENCY_KEY_HOURS; read-only (digests, no patient data)."""
+
+    list_display = ["created_at", "user", "status_code", "referral_id"]
+    list_filter = ["created_at"]
+    search_fields = ["user__username", "referral__id"]
+    list_select_related = ["user"]
+    readonly_fields = ["user", "key_digest", "fingerprint", "referral", "status_code", "created_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: IdempotencyKey | None = None) -> bool:
         return False
 
 

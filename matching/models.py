@@ -186,6 +186,29 @@ class PHIAccess(models.Model):
         return f"{self.user_id} read {self.referral_id} at {self.created_at:%Y-%m-%d %H:%M}"
 
 
+class IdempotencyKey(models.Model):
+    """A caller's `Idempotency-Key` on a write that creates, and what the first such request did.
+
+    No PHI is kept here: the key (which a client might make of anything) and the
+    request's fingerprint are keyed digests, and the answer is the referral it
+    concerns, which a replay re-renders (and logs as a read) like any other.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key_digest = models.CharField(max_length=64)
+    fingerprint = models.CharField(max_length=64, help_text="Digest of the method, path and canonical body")
+    # Filled in the transaction that inserted the row: another request never sees it empty.
+    referral = models.ForeignKey(Referral, null=True, on_delete=models.CASCADE, related_name="+")
+    status_code = models.PositiveSmallIntegerField(null=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "key_digest"], name="unique_idempotency_key_per_user")]
+
+    def __str__(self) -> str:
+        return f"Idempotency key of user {self.user_id} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
 class TherapistResponses(Therapist):
     """Therapists by how they answer offers (accepted, declined by reason), for staff."""
 
