@@ -59,6 +59,10 @@ class ReferralAdmin(admin.ModelAdmin):
     def short_id(self, referral: Referral) -> str:
         return str(referral.pk)[:8]
 
+    def has_delete_permission(self, request: HttpRequest, obj: Referral | None = None) -> bool:
+        # A referral is a health record: it is withdrawn or closed, never deleted from the back office.
+        return False
+
     def change_view(
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict | None = None
     ) -> HttpResponse:
@@ -75,6 +79,10 @@ class OfferAdmin(admin.ModelAdmin):
     search_fields = ["therapist__last_name", "therapist__npi", "referral__id"]
     list_select_related = ["therapist"]
     readonly_fields = ["referral", "therapist", "score", "created_at", "responded_at"]
+
+    def has_delete_permission(self, request: HttpRequest, obj: Offer | None = None) -> bool:
+        # Deleting an accepted offer would leave its referral accepted by nobody.
+        return False
 
 
 @admin.register(PHIAccess)

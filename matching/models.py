@@ -97,7 +97,8 @@ class Match(models.Model):
     """One ranked candidate, as ranked when the referral was created."""
 
     referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="matches")
-    therapist = models.ForeignKey(Therapist, on_delete=models.CASCADE, related_name="referral_matches")
+    # PROTECT, here and on Offer: a therapist with referral history is suspended, never deleted (docs/operations.md).
+    therapist = models.ForeignKey(Therapist, on_delete=models.PROTECT, related_name="referral_matches")
     rank = models.PositiveSmallIntegerField()
     score = models.FloatField()
     components = models.JSONField(default=dict)
@@ -121,7 +122,8 @@ class ReferralEvent(models.Model):
     referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="events")
     from_status = models.CharField(max_length=12, blank=True)
     to_status = models.CharField(max_length=12)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    # Who acted is part of a health record's history: such a user is deactivated, never deleted.
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
     note = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -148,7 +150,7 @@ class Offer(models.Model):
         OTHER = "other", "Other"
 
     referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="offers")
-    therapist = models.ForeignKey(Therapist, on_delete=models.CASCADE, related_name="offers")
+    therapist = models.ForeignKey(Therapist, on_delete=models.PROTECT, related_name="offers")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN, db_index=True)
     score = models.FloatField()
     decline_reason = models.CharField(max_length=16, blank=True, choices=DeclineReason.choices)
@@ -172,7 +174,8 @@ class PHIAccess(models.Model):
     """Who read which referral's patient details, when, and through what."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="phi_accesses")
-    referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="phi_accesses")
+    # The log outlives nothing it records: a referral whose patient details were read cannot be deleted.
+    referral = models.ForeignKey(Referral, on_delete=models.PROTECT, related_name="phi_accesses")
     fields = models.CharField(max_length=200)
     channel = models.CharField(max_length=40, help_text="The page or API endpoint")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
