@@ -278,6 +278,9 @@ MATCH_RESULT_LIMIT = env_int("MATCH_RESULT_LIMIT", 20, minimum=1)
 MAX_OPEN_OFFERS = 3
 OFFER_EXPIRY_DAYS = env_int("OFFER_EXPIRY_DAYS", 5, minimum=1)
 
+# Idempotency-Key (docs/api.md, "Idempotency"): how long a caller's key replays its first answer.
+IDEMPOTENCY_KEY_HOURS = env_int("IDEMPOTENCY_KEY_HOURS", 24, minimum=24)
+
 # Logs are JSON lines in production (LOG_FORMAT=json), plain text otherwise.
 # Exceptions are logged by type and stack frames only: their messages may quote
 # patient data (see config/logging.py).

@@ -121,6 +121,12 @@ class TherapistAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).distinct()
 
+    def save_model(self, request: HttpRequest, obj: Therapist, form: ModelForm, change: bool) -> None:
+        if change and "status" in form.changed_data and obj.status == Therapist.Status.SUSPENDED:
+            # Choosing "Suspended" in the form is the suspend action: the offers and the therapist follow.
+            profiles.suspend_profile(therapist=obj, message=obj.moderation_note)
+        super().save_model(request, obj, form, change)
+
     def save_related(self, request: HttpRequest, form: ModelForm, formsets: list, change: bool) -> None:
         super().save_related(request, form, formsets, change)
         profiles.record_staff_edit(therapist_ids=[form.instance.pk])

@@ -1,5 +1,13 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from django.apps import AppConfig
+from django.contrib.auth import get_user_model
 from django.db.models.signals import post_delete, post_migrate, post_save
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
 
 
 class DirectoryConfig(AppConfig):
@@ -18,8 +26,22 @@ class DirectoryConfig(AppConfig):
         # A database migrated from before the search index gets its entries built once.
         post_migrate.connect(index_unindexed_therapists, sender=self, dispatch_uid="index-unindexed-therapists")
 
+        # However a deactivated user is saved (the admin's "Active" box, a script), a therapist's offers follow;
+        # an UPDATE that sends no signal is caught by `expire_offers` (matching.services.withdraw_unanswerable_offers).
+        post_save.connect(account_saved, sender=get_user_model(), dispatch_uid="therapist-account-deactivated")
+
 
 def index_unindexed_therapists(using: str = "default", **_: object) -> None:
     from directory import search
 
     search.index_unindexed(using)
+
+
+def account_saved(
+    instance: AbstractBaseUser, raw: bool = False, update_fields: frozenset[str] | None = None, **_: object
+) -> None:
+    if raw or instance.is_active or (update_fields is not None and "is_active" not in update_fields):
+        return
+    from directory import profiles
+
+    profiles.account_deactivated(user=instance)

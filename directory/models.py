@@ -186,6 +186,10 @@ class TherapistQuerySet(models.QuerySet):
             accepts_new_clients=True,
         )
 
+    def taking_referrals(self) -> TherapistQuerySet:
+        """Published, and not linked to a deactivated account: someone who can answer an offer."""
+        return self.published().exclude(user__is_active=False)
+
     def awaiting_review(self) -> TherapistQuerySet:
         return self.filter(status=Therapist.Status.PENDING)
 

@@ -20,7 +20,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
-from directory import geo, search
+from directory import geo, search, signals
 from directory.models import (
     AGE_GROUPS,
     FORMATS,
@@ -359,12 +359,27 @@ def request_changes(*, therapist: Therapist, message: str) -> None:
 @transaction.atomic
 @changes_listing
 def suspend_profile(*, therapist: Therapist, message: str = "") -> None:
+    """Take the listing down and tell the therapist; their open referral offers are withdrawn with it.
+
+    The way to remove a therapist: one with referral history cannot be deleted (docs/operations.md).
+    """
+    # Announced before the therapist's row is written: an offer's writes lock its referral, then the
+    # therapist (capacity), and the receivers keep that order.
+    signals.therapist_unavailable.send(sender=Therapist, therapist=therapist)
     therapist.status = Therapist.Status.SUSPENDED
     therapist.moderation_note = message.strip()
     therapist.save(update_fields=["status", "moderation_note", "updated_at"])
     _notify(
         therapist, "Your profile is suspended", message.strip() or "Staff suspended your listing; reply to ask why."
     )
+
+
+@transaction.atomic
+def account_deactivated(*, user: AbstractBaseUser) -> None:
+    """A therapist whose account was deactivated cannot answer referrals: announce it, as for a suspension."""
+    therapist = Therapist.objects.filter(user=user).first()
+    if therapist is not None:
+        signals.therapist_unavailable.send(sender=Therapist, therapist=therapist)
 
 
 @transaction.atomic

@@ -7,7 +7,7 @@ from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 
 from directory.models import Therapist
-from matching.models import Match, Offer, PHIAccess, Referral, ReferralEvent, TherapistResponses
+from matching.models import IdempotencyKey, Match, Offer, PHIAccess, Referral, ReferralEvent, TherapistResponses
 from matching.services import PHI_FIELDS, log_phi_reads
 
 
@@ -60,6 +60,10 @@ class ReferralAdmin(admin.ModelAdmin):
     def short_id(self, referral: Referral) -> str:
         return str(referral.pk)[:8]
 
+    def has_delete_permission(self, request: HttpRequest, obj: Referral | None = None) -> bool:
+        # A referral is a health record: it is withdrawn or closed, never deleted from the back office.
+        return False
+
     def change_view(
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict | None = None
     ) -> HttpResponse:
@@ -76,6 +80,10 @@ class OfferAdmin(admin.ModelAdmin):
     search_fields = ["therapist__last_name", "therapist__npi", "referral__id"]
     list_select_related = ["therapist"]
     readonly_fields = ["referral", "therapist", "score", "created_at", "responded_at"]
+
+    def has_delete_permission(self, request: HttpRequest, obj: Offer | None = None) -> bool:
+        # Deleting an accepted offer would leave its referral accepted by nobody.
+        return False
 
 
 @admin.register(PHIAccess)
@@ -94,6 +102,23 @@ class PHIAccessAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: PHIAccess | None = None) -> bool:
+        return False
+
+
+@admin.register(IdempotencyKey)
+class IdempotencyKeyAdmin(admin.ModelAdmin):
+    """Keys of retried creations, kept IDEMPOTENCY_KEY_HOURS; read-only (digests, no patient data)."""
+
+    list_display = ["created_at", "user", "status_code", "referral_id"]
+    list_filter = ["created_at"]
+    search_fields = ["user__username", "referral__id"]
+    list_select_related = ["user"]
+    readonly_fields = ["user", "key_digest", "fingerprint", "referral", "status_code", "created_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: IdempotencyKey | None = None) -> bool:
         return False
 
 

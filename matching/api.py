@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from django.db.models import QuerySet
@@ -10,7 +10,8 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import exceptions, permissions, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -19,8 +20,8 @@ from rest_framework.views import APIView
 from accounts.permissions import IsReferrer, IsTherapist
 from accounts.roles import therapist_profile
 from directory.serializers import DetailSerializer, ErrorSerializer, profile_urls
-from matching import selectors, services
-from matching.models import Offer
+from matching import idempotency, selectors, services
+from matching.models import Offer, Referral
 from matching.serializers import (
     DeclineSerializer,
     InboxOfferSerializer,
@@ -53,6 +54,53 @@ NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 class Conflict(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
     default_detail = "The request conflicts with the current state."
+
+
+class Unprocessable(exceptions.APIException):
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_detail = "The request cannot be processed as sent."
+
+
+IDEMPOTENCY_KEY = OpenApiParameter(
+    idempotency.HEADER,
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=False,
+    description=(
+        f"{idempotency.KEY_RULE}. The same key with the same body, within IDEMPOTENCY_KEY_HOURS (24), returns the "
+        "first answer and creates nothing; with another body, 422. Per caller."
+    ),
+    pattern=r"^[\x20-\x7e]{1,255}$",
+)
+
+
+def created_once(request: Request, write: Callable[[], Referral]) -> Response:
+    """201 with the referral that `write` created or changed, run once per `Idempotency-Key` when one is sent.
+
+    A replay re-renders the referral from the database (its patient details read and logged as any read is):
+    no response body, hence no PHI, is stored with the key.
+    """
+    try:
+        key = idempotency.checked_key(request.headers.get(idempotency.HEADER))
+    except idempotency.KeyInvalid as error:
+        raise exceptions.ValidationError({idempotency.HEADER: [str(error)]}) from error
+    if key is None:
+        return Response(_referral_body(request, write().pk), status=status.HTTP_201_CREATED, headers=NO_STORE)
+    request_fingerprint = idempotency.fingerprint(method=request.method, path=request.path, body=request.data)
+    try:
+        outcome = idempotency.run_once(
+            user=request.user,
+            key=key,
+            request_fingerprint=request_fingerprint,
+            write=write,
+            status_code=status.HTTP_201_CREATED,
+        )
+    except idempotency.KeyReused as error:
+        raise Unprocessable({idempotency.HEADER: [str(error)]}) from error
+    except idempotency.KeyBusy as error:
+        raise Conflict({idempotency.HEADER: [str(error)]}) from error
+    headers = {**NO_STORE, "Idempotent-Replayed": "true"} if outcome.replayed else NO_STORE
+    return Response(_referral_body(request, outcome.referral_id), status=outcome.status_code, headers=headers)
 
 
 @contextmanager
@@ -100,15 +148,21 @@ class ReferralListView(APIView):
 
     @extend_schema(
         request=ReferralCreateSerializer,
-        responses={201: ReferralSerializer, 400: ErrorSerializer, 401: DetailSerializer, 403: DetailSerializer},
+        parameters=[IDEMPOTENCY_KEY],
+        responses={
+            201: ReferralSerializer, 400: ErrorSerializer, 401: DetailSerializer, 403: DetailSerializer,
+            409: ErrorSerializer, 422: ErrorSerializer,
+        },
         examples=[REFERRAL_EXAMPLE],
-    )
+    )  # fmt: skip
     def post(self, request: Request) -> Response:
-        referral_input = ReferralCreateSerializer(data=request.data)
-        referral_input.is_valid(raise_exception=True)
-        # The service's refusals (a Django ValidationError by field) are 400s through the exception handler.
-        referral = services.create_referral(referrer=request.user, request=referral_input.referral_request())
-        return Response(_referral_body(request, referral.pk), status=status.HTTP_201_CREATED, headers=NO_STORE)
+        def create() -> Referral:
+            referral_input = ReferralCreateSerializer(data=request.data)
+            referral_input.is_valid(raise_exception=True)
+            # The service's refusals (a Django ValidationError by field) are 400s through the exception handler.
+            return services.create_referral(referrer=request.user, request=referral_input.referral_request())
+
+        return created_once(request, create)
 
 
 def _referral_body(request: Request, referral_id: object) -> dict:
@@ -145,17 +199,25 @@ class ReferralOfferView(APIView):
 
     @extend_schema(
         request=OfferCreateSerializer,
-        responses={201: ReferralSerializer, 400: ErrorSerializer, 404: DetailSerializer, 409: ErrorSerializer},
-    )
+        parameters=[IDEMPOTENCY_KEY],
+        responses={
+            201: ReferralSerializer, 400: ErrorSerializer, 404: DetailSerializer, 409: ErrorSerializer,
+            422: ErrorSerializer,
+        },
+    )  # fmt: skip
     def post(self, request: Request, referral_id: str) -> Response:
         referral = _own_referral(request, referral_id)
-        offer_input = OfferCreateSerializer(data=request.data)
-        offer_input.is_valid(raise_exception=True)
-        with domain_errors():
-            services.offer_referral(
-                referral=referral, therapist_id=offer_input.validated_data["therapist"], actor=request.user
-            )
-        return Response(_referral_body(request, referral.pk), status=status.HTTP_201_CREATED, headers=NO_STORE)
+
+        def offer() -> Referral:
+            offer_input = OfferCreateSerializer(data=request.data)
+            offer_input.is_valid(raise_exception=True)
+            with domain_errors():
+                services.offer_referral(
+                    referral=referral, therapist_id=offer_input.validated_data["therapist"], actor=request.user
+                )
+            return referral
+
+        return created_once(request, offer)
 
 
 class ReferralWithdrawView(APIView):

@@ -97,7 +97,8 @@ class Match(models.Model):
     """One ranked candidate, as ranked when the referral was created."""
 
     referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="matches")
-    therapist = models.ForeignKey(Therapist, on_delete=models.CASCADE, related_name="referral_matches")
+    # PROTECT, here and on Offer: a therapist with referral history is suspended, never deleted (docs/operations.md).
+    therapist = models.ForeignKey(Therapist, on_delete=models.PROTECT, related_name="referral_matches")
     rank = models.PositiveSmallIntegerField()
     score = models.FloatField()
     components = models.JSONField(default=dict)
@@ -121,7 +122,8 @@ class ReferralEvent(models.Model):
     referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="events")
     from_status = models.CharField(max_length=12, blank=True)
     to_status = models.CharField(max_length=12)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    # Who acted is part of a health record's history: such a user is deactivated, never deleted.
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
     note = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -148,7 +150,7 @@ class Offer(models.Model):
         OTHER = "other", "Other"
 
     referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="offers")
-    therapist = models.ForeignKey(Therapist, on_delete=models.CASCADE, related_name="offers")
+    therapist = models.ForeignKey(Therapist, on_delete=models.PROTECT, related_name="offers")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN, db_index=True)
     score = models.FloatField()
     decline_reason = models.CharField(max_length=16, blank=True, choices=DeclineReason.choices)
@@ -172,7 +174,8 @@ class PHIAccess(models.Model):
     """Who read which referral's patient details, when, and through what."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="phi_accesses")
-    referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="phi_accesses")
+    # The log outlives nothing it records: a referral whose patient details were read cannot be deleted.
+    referral = models.ForeignKey(Referral, on_delete=models.PROTECT, related_name="phi_accesses")
     fields = models.CharField(max_length=200)
     channel = models.CharField(max_length=40, help_text="The page or API endpoint")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -184,6 +187,29 @@ class PHIAccess(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} read {self.referral_id} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class IdempotencyKey(models.Model):
+    """A caller's `Idempotency-Key` on a write that creates, and what the first such request did.
+
+    No PHI is kept here: the key (which a client might make of anything) and the
+    request's fingerprint are keyed digests, and the answer is the referral it
+    concerns, which a replay re-renders (and logs as a read) like any other.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key_digest = models.CharField(max_length=64)
+    fingerprint = models.CharField(max_length=64, help_text="Digest of the method, path and canonical body")
+    # Filled in the transaction that inserted the row: another request never sees it empty.
+    referral = models.ForeignKey(Referral, null=True, on_delete=models.CASCADE, related_name="+")
+    status_code = models.PositiveSmallIntegerField(null=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "key_digest"], name="unique_idempotency_key_per_user")]
+
+    def __str__(self) -> str:
+        return f"Idempotency key of user {self.user_id} at {self.created_at:%Y-%m-%d %H:%M}"
 
 
 class TherapistResponses(Therapist):

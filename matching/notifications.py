@@ -52,3 +52,25 @@ def referral_status_changed(referral_id: object, status: str) -> None:
         from_email=None,
         recipient_list=[referral.referrer.email],
     )
+
+
+def offer_withdrawn(referral_id: object) -> None:
+    """Tell the referrer an offer was withdrawn because its therapist can no longer take referrals."""
+    referral = Referral.objects.select_related("referrer").get(pk=referral_id)
+    if not referral.referrer.email:
+        return
+    short_id = str(referral.pk)[:8]
+    if referral.status == Referral.Status.OFFERED:
+        next_step = "Your other offers for it are still waiting for an answer."
+    else:
+        next_step = "No offer is waiting now: offer it to another of its matches."
+    link = _absolute(reverse("matching:referral-detail", args=[referral.pk]))
+    send_mail(
+        subject=f"Referral {short_id}: an offer was withdrawn",
+        message=(
+            f"A therapist you offered the referral {short_id} to is no longer taking referrals, so that offer "
+            f"was withdrawn.\n\n{next_step}\n\nSee its matches and history: {link}"
+        ),
+        from_email=None,
+        recipient_list=[referral.referrer.email],
+    )

@@ -31,7 +31,8 @@ Status = Referral.Status
 TRANSITIONS: dict[str, frozenset[str]] = {
     Status.MATCHED: frozenset({Status.OFFERED, Status.WITHDRAWN}),
     Status.NO_MATCH: frozenset({Status.WITHDRAWN}),
-    Status.OFFERED: frozenset({Status.ACCEPTED, Status.DECLINED, Status.WITHDRAWN, Status.EXPIRED}),
+    # Back to `matched` when the only offers waiting were to a therapist who can no longer answer.
+    Status.OFFERED: frozenset({Status.ACCEPTED, Status.DECLINED, Status.WITHDRAWN, Status.EXPIRED, Status.MATCHED}),
     Status.DECLINED: frozenset({Status.OFFERED, Status.WITHDRAWN}),
     Status.EXPIRED: frozenset({Status.OFFERED, Status.WITHDRAWN}),
     Status.ACCEPTED: frozenset({Status.SCHEDULED, Status.CLOSED}),
@@ -249,11 +250,14 @@ def _locked(referral_id: object) -> Referral:
     return Referral.objects.select_for_update().get(pk=referral_id)
 
 
-def _transition(referral: Referral, to_status: str, *, actor: object | None, note: str = "") -> None:
+def _transition(
+    referral: Referral, to_status: str, *, actor: object | None, note: str = "", notify: bool = True
+) -> None:
     """Move a referral along the status machine, compare-and-set on the status it had.
 
     Raises ReferralConflict when the move is not allowed from the current
-    status, or when someone else changed the status first.
+    status, or when someone else changed the status first. The referrer is
+    emailed the new status unless `notify` is false (the caller sends its own).
     """
     from_status = referral.status
     if to_status not in TRANSITIONS[from_status]:
@@ -267,7 +271,8 @@ def _transition(referral: Referral, to_status: str, *, actor: object | None, not
     ReferralEvent.objects.create(
         referral=referral, from_status=from_status, to_status=to_status, actor=actor, note=note[:200]
     )
-    transaction.on_commit(lambda: notifications.referral_status_changed(referral.pk, to_status))
+    if notify:
+        transaction.on_commit(lambda: notifications.referral_status_changed(referral.pk, to_status))
 
 
 def urgency_error(urgency: str) -> ValidationError | None:
@@ -389,6 +394,8 @@ def offer_referral(*, referral: Referral, therapist_id: int, actor: object) -> O
     match = referral.matches.filter(therapist_id=therapist_id).first()
     if match is None:
         raise ReferralInvalid("Offer only to a therapist among this referral's matches.", "therapist")
+    if not Therapist.objects.taking_referrals().filter(pk=therapist_id).exists():
+        raise ReferralConflict("This therapist is no longer taking referrals; offer it to another match.", "therapist")
     if referral.offers.filter(therapist_id=therapist_id).exists():
         raise ReferralConflict("This referral was already offered to that therapist.", "therapist")
     if referral.offers.filter(status=Offer.Status.OPEN).count() >= settings.MAX_OPEN_OFFERS:
@@ -509,9 +516,10 @@ def schedule_first_session(
 def expire_stale_offers(*, now: datetime.datetime | None = None, days: int | None = None) -> dict[str, int]:
     """Expire offers unanswered for `days`; re-offer to the next candidate or mark the referral expired."""
     now = now or timezone.now()
+    withdrawn = withdraw_unanswerable_offers()
     cutoff = now - datetime.timedelta(days=days if days is not None else settings.OFFER_EXPIRY_DAYS)
     stale = list(Offer.objects.filter(status=Offer.Status.OPEN, created_at__lt=cutoff).select_related("referral"))
-    summary = {"expired_offers": 0, "reoffered": 0, "expired_referrals": 0}
+    summary = {"withdrawn_offers": withdrawn, "expired_offers": 0, "reoffered": 0, "expired_referrals": 0}
     for offer in stale:
         Offer.objects.filter(pk=offer.pk, status=Offer.Status.OPEN).update(status=Offer.Status.EXPIRED)
         summary["expired_offers"] += 1
@@ -534,12 +542,55 @@ def expire_stale_offers(*, now: datetime.datetime | None = None, days: int | Non
     return summary
 
 
+@transaction.atomic
+def withdraw_offers_to(*, therapist: Therapist) -> int:
+    """Withdraw the open offers to a therapist who can no longer answer (suspended, account deactivated).
+
+    Each referral left with no offer waiting goes back to `matched`, from where
+    its referrer offers it to another of its matches, as after a decline; its
+    history says why, without naming a reason staff may keep to themselves, and
+    the referrer is emailed (no PHI). Accepted offers stay: that patient is in care.
+    Returns how many offers were withdrawn.
+    """
+    referral_ids = sorted(
+        set(Offer.objects.filter(therapist=therapist, status=Offer.Status.OPEN).values_list("referral_id", flat=True))
+    )
+    withdrawn = 0
+    for referral_id in referral_ids:  # in a fixed order, so two of these never wait on each other
+        referral = _locked(referral_id)
+        if not referral.offers.filter(therapist=therapist, status=Offer.Status.OPEN).update(
+            status=Offer.Status.WITHDRAWN
+        ):
+            continue  # answered meanwhile
+        withdrawn += 1
+        note = f"Offer to {therapist.full_name} withdrawn: no longer taking referrals"
+        if referral.status == Status.OFFERED and not referral.offers.filter(status=Offer.Status.OPEN).exists():
+            _transition(referral, Status.MATCHED, actor=None, note=note, notify=False)
+        else:
+            ReferralEvent.objects.create(
+                referral=referral, from_status=referral.status, to_status=referral.status, note=note
+            )
+        # robust: a mail server that fails is logged, and neither undoes nor breaks the staff action that got here.
+        transaction.on_commit(lambda referral_id=referral_id: notifications.offer_withdrawn(referral_id), robust=True)
+    return withdrawn
+
+
+def withdraw_unanswerable_offers() -> int:
+    """Withdraw open offers to therapists who cannot answer, whatever made them so (a bulk UPDATE sends no signal)."""
+    unanswerable = (
+        Therapist.objects.filter(offers__status=Offer.Status.OPEN)
+        .exclude(pk__in=Therapist.objects.taking_referrals().values("pk"))
+        .distinct()
+    )
+    return sum(withdraw_offers_to(therapist=therapist) for therapist in unanswerable)
+
+
 def _next_candidate(referral: Referral, now: datetime.datetime) -> Match | None:
     """The best-ranked match not offered yet whose therapist still accepts new clients."""
     offered = referral.offers.values("therapist_id")
     return (
         referral.matches.exclude(therapist_id__in=offered)
-        .filter(therapist__in=Therapist.objects.published().accepting(now).filter(capacity__gt=0))
+        .filter(therapist__in=Therapist.objects.taking_referrals().accepting(now).filter(capacity__gt=0))
         .select_related("therapist")
         .order_by("rank")
         .first()

@@ -1,4 +1,4 @@
-"""Simultaneous acceptances, in real threads with their own connections (the proof runs on PostgreSQL)."""
+"""Simultaneous acceptances and retried creations, in threads with their own connections (proved on PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from directory.models import Therapist
 from matching import services
@@ -92,3 +93,32 @@ def test_a_therapist_never_accepts_more_referrals_than_open_slots() -> None:
     assert therapist.capacity == 0
     assert Referral.objects.filter(status=Referral.Status.ACCEPTED).count() == 3
     assert Offer.objects.filter(status=Offer.Status.ACCEPTED).count() == 3
+
+
+def test_ten_identical_posts_with_one_key_make_one_referral() -> None:
+    """Simultaneous retries of one POST: the key's unique row makes nine of them wait, then replay the first."""
+    referrer = make_user("dr_retry", "referrers")
+    make_therapist(npi="1000000046", last_name="Nearby")
+    body = {"postal_code": "11215", "insurance": "aetna", "formats": ["individual"], "patient_name": "Test Patient",
+            "patient_birth_date": "1990-01-01", "patient_phone": "555-000-0000", "consent": True}  # fmt: skip
+    barrier = threading.Barrier(10)
+    answers: list[tuple[int, str, bool]] = []
+
+    def submit() -> None:
+        client = APIClient()
+        client.force_authenticate(referrer)
+        try:
+            barrier.wait()
+            response = client.post("/api/referrals/", body, format="json", headers={"Idempotency-Key": "retry-1"})
+            answers.append((response.status_code, response.json().get("id"), "Idempotent-Replayed" in response))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=submit) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert Referral.objects.filter(referrer=referrer).count() == 1
+    referral_id = str(Referral.objects.get(referrer=referrer).pk)
+    assert sorted(answers) == sorted([(201, referral_id, False)] + [(201, referral_id, True)] * 9)

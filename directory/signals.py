@@ -1,0 +1,11 @@
+"""What the directory announces to the apps above it, which it may not import (contract `directory-below-matching`).
+
+`therapist_unavailable(sender=Therapist, therapist=...)`: the therapist can no longer
+answer referrals, because staff suspended the listing or deactivated the therapist's
+account. It is sent inside the writing transaction, so a receiver's writes commit or
+roll back with it. `matching` withdraws the therapist's open offers (matching/apps.py).
+"""
+
+from django.dispatch import Signal
+
+therapist_unavailable = Signal()
