@@ -64,7 +64,6 @@ class ApiTokenAdmin(admin.ModelAdmin):
     list_select_related = ["user"]
     search_fields = ["user__username", "user__email"]
     ordering = ["-created"]
-    fields = ["user", "created", "expiry"]
     actions = ["revoke"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -72,6 +71,13 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: AuthToken | None = None) -> bool:
         return False
+
+    # No page per token, whose title and delete confirmation would name it by knox's str(), the digest.
+    def has_view_permission(self, request: HttpRequest, obj: AuthToken | None = None) -> bool:
+        return obj is None and super().has_view_permission(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj: AuthToken | None = None) -> bool:
+        return obj is None and super().has_delete_permission(request)
 
     def get_actions(self, request: HttpRequest) -> dict:
         actions = super().get_actions(request)

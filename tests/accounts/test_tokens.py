@@ -190,6 +190,8 @@ def test_staff_see_who_holds_tokens_without_any_secret_and_revoke_them(rivera: U
     assert token[:15] not in html and kept[:15] not in html
     assert status_with(digest) == 401
     assert "Add auth token" not in html
+    for page in ("change", "delete"):
+        assert admin.get(f"/admin/knox/authtoken/{digest}/{page}/").status_code == 403
     response = admin.post("/admin/knox/authtoken/", {"action": "revoke", "_selected_action": [digest]}, follow=True)
     assert response.status_code == 200 and "1 token(s) revoked" in response.content.decode()
     assert status_with(token) == 401
