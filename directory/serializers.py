@@ -131,7 +131,7 @@ def with_article(noun: str) -> str:
     return f"an {noun}" if noun[0] in "aeiou" else f"a {noun}"
 
 
-# DRF's username and password, held to JSON types; the schema keeps DRF's component name.
+# A username and password, held to JSON types; the schema keeps the component name DRF's token view gave it.
 @extend_schema_serializer(component_name="AuthToken")
 class TokenRequestSerializer(StrictJsonTypes, serializers.Serializer):
     username = serializers.CharField(write_only=True)
