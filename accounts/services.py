@@ -1,4 +1,4 @@
-"""Account writes: a therapist's sign-up, staff's approval of referrers, the demo logins.
+"""Account writes: a therapist's sign-up, staff's approval of referrers, the demo logins, API tokens.
 
 The therapist profile itself is written by directory.profiles; this module makes
 the user and gives it its role.
@@ -11,6 +11,10 @@ from collections.abc import Mapping
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, Group
 from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+from knox.models import AuthToken
+from knox.settings import knox_settings
 
 from accounts.roles import REFERRERS_GROUP, THERAPISTS_GROUP
 from directory import profiles
@@ -63,3 +67,47 @@ def ensure_demo_accounts(*, password: str, therapist_npis: Mapping[str, str]) ->
         if username in therapist_npis:
             profiles.link_account(user=user, npi=therapist_npis[username])
     return [username for username, _ in accounts]
+
+
+@transaction.atomic
+def issue_token(*, user: AbstractBaseUser) -> tuple[AuthToken, str]:
+    """A new API token for `user`, which already proved its password, and the token's text.
+
+    The text is returned once and never stored (only its digest is). The user's
+    expired tokens go; past TOKEN_LIMIT_PER_USER live ones, the oldest go too:
+    refusing a new token instead (knox's own way) would lock out a client that
+    never said goodbye until its old tokens ran out.
+    """
+    now = timezone.now()
+    AuthToken.objects.filter(user=user, expiry__lte=now).delete()
+    token, text = AuthToken.objects.create(user=user)
+    oldest = AuthToken.objects.filter(user=user).exclude(pk=token.pk).order_by("-created", "-pk")
+    surplus = list(oldest.values_list("pk", flat=True)[knox_settings.TOKEN_LIMIT_PER_USER - 1 :])
+    AuthToken.objects.filter(pk__in=surplus).delete()
+    return token, text
+
+
+def revoke_token(*, token: AuthToken) -> None:
+    """The one token a client signs out with; the user's other clients stay signed in."""
+    token.delete()
+
+
+def revoke_tokens(*, tokens: QuerySet[AuthToken]) -> int:
+    """Staff's revocation of any tokens; how many there were."""
+    count, _ = tokens.delete()
+    return count
+
+
+def revoke_tokens_if_credentials_change(*, user: AbstractBaseUser) -> None:
+    """Before `user` is saved: its stored password hash changing, or the account closing, revokes all its tokens.
+
+    Comparing with the stored row catches every way in (the password change and
+    reset pages, the admin, `manage.py changepassword`, set_password() anywhere),
+    and a new hasher's upgrade of the hash at sign-in too. A closed account's
+    tokens are refused anyway; revoked, they stay dead if it is opened again.
+    """
+    stored = type(user).objects.filter(pk=user.pk).values("password", "is_active").first()
+    if stored is None:
+        return
+    if stored["password"] != user.password or (stored["is_active"] and not user.is_active):
+        AuthToken.objects.filter(user=user).delete()

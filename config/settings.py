@@ -74,7 +74,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -226,7 +226,7 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "IPT Directory <no-reply@ipt-
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "knox.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
@@ -240,6 +240,21 @@ REST_FRAMEWORK = {
     "URL_FORMAT_OVERRIDE": None,
     # Throttles key on the same client address as django-axes (see TRUSTED_PROXY_COUNT).
     "NUM_PROXIES": TRUSTED_PROXY_COUNT,
+}
+
+# API tokens (django-rest-knox, `Authorization: Token <token>`): only a SHA-512 digest
+# is stored. Each token has a fixed end, never renewed by use (AUTO_REFRESH off), so a
+# leaked one is good for API_TOKEN_TTL_HOURS at most; the default covers a working day
+# and ends before a browser sign-in would (SESSION_ABSOLUTE_HOURS, 12). A password
+# change or reset and a deactivation revoke all of a user's tokens (accounts.receivers).
+# Past API_TOKENS_PER_USER live tokens, a new one revokes the user's oldest
+# (accounts.services.issue_token).
+API_TOKEN_TTL_HOURS = env_int("API_TOKEN_TTL_HOURS", 10, minimum=1)
+REST_KNOX = {
+    "TOKEN_TTL": datetime.timedelta(hours=API_TOKEN_TTL_HOURS),
+    "AUTO_REFRESH": False,
+    "AUTH_HEADER_PREFIX": "Token",
+    "TOKEN_LIMIT_PER_USER": env_int("API_TOKENS_PER_USER", 10, minimum=1),
 }
 
 SPECTACULAR_SETTINGS = {

@@ -8,13 +8,15 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpResponse
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from knox.auth import TokenAuthentication
 from rest_framework import exceptions, parsers, serializers
-from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from accounts import services as account_services
 from accounts.permissions import IsTherapist
 from directory import profiles, search
 from directory.errors import NON_FIELD, error_body
@@ -30,6 +32,7 @@ from directory.serializers import (
     ReferenceSerializer,
     TherapistSerializer,
     TokenRequestSerializer,
+    TokenSerializer,
     profile_urls,
 )
 
@@ -222,29 +225,48 @@ class LanguageListView(APIView):
         return Response(list(Language.objects.order_by("name").values("code", "name")))
 
 
-class AxesAwareObtainAuthToken(ObtainAuthToken):
-    """POST username and password for a token; repeated failures lock the client out (429).
+class TokenView(APIView):
+    """POST a username and password for a token that expires; DELETE revokes the token the call carries."""
 
-    django-axes must see the Django request to count failures and mark a lockout
-    that its middleware then answers, so that request (not DRF's wrapper) goes to authenticate().
-    """
+    authentication_classes = [TokenAuthentication]
+    # Signing in still reads forms, as DRF's token view did; JSON through the bounded parser of every endpoint.
+    parser_classes = [parsers.FormParser, parsers.MultiPartParser, BoundedJSONParser]
 
-    serializer_class = TokenRequestSerializer
-    # Forms too (scripts post them), and JSON through the same bounded parser as every other endpoint.
-    parser_classes = (parsers.FormParser, parsers.MultiPartParser, BoundedJSONParser)
+    def get_permissions(self) -> list[BasePermission]:
+        return [IsAuthenticated()] if self.request.method == "DELETE" else [AllowAny()]
 
-    def get_serializer_context(self) -> dict:
-        return {**super().get_serializer_context(), "request": self.request._request}
+    def perform_authentication(self, request: Request) -> None:
+        # Signing in reads no token: an expired one left in a client's headers must not refuse a new one.
+        if request.method != "DELETE":
+            request.authenticators = ()
+        super().perform_authentication(request)
 
     @extend_schema(
-        responses={
-            200: inline_serializer("Token", {"token": serializers.CharField()}),
-            400: ErrorSerializer,
-            429: DetailSerializer,
-        }
+        description=(
+            "A new token for the user, good until `expiry`: a fixed lifetime (10 hours by default) "
+            "that use does not extend. Signing in again gives another token; "
+            "a password change or reset revokes them all. "
+            "Repeated failures lock the username and address out: 429 with Retry-After."
+        ),
+        request=TokenRequestSerializer,
+        responses={200: TokenSerializer, 400: ErrorSerializer, 429: DetailSerializer},
+        auth=[],
     )
-    def post(self, request: Request, *args: object, **kwargs: object) -> Response:
-        return super().post(request, *args, **kwargs)
+    def post(self, request: Request) -> Response:
+        # The Django request, not DRF's wrapper: django-axes counts failures on it.
+        serializer = TokenRequestSerializer(data=request.data, context={"request": request._request})
+        serializer.is_valid(raise_exception=True)
+        token, text = account_services.issue_token(user=serializer.validated_data["user"])
+        return Response(TokenSerializer({"token": text, "expiry": token.expiry}).data)
+
+    @extend_schema(
+        description="Revokes the token this call is made with; the user's other tokens keep working.",
+        request=None,
+        responses={204: None, 401: DetailSerializer},
+    )
+    def delete(self, request: Request) -> Response:
+        account_services.revoke_token(token=request.auth)
+        return Response(status=204)
 
 
 def own_profile(request: Request) -> Therapist:

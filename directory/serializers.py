@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
+from django.contrib.auth import authenticate
 from django.http import QueryDict
 from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_serializer, inline_serializer
 from rest_framework import serializers
-from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.fields import empty
 from rest_framework.request import Request
 
@@ -173,10 +173,24 @@ def with_article(noun: str) -> str:
     return f"an {noun}" if noun[0] in "aeiou" else f"a {noun}"
 
 
-# DRF's username and password, held to JSON types; the schema keeps DRF's component name.
+# A username and password, held to JSON types; the schema keeps the component name DRF's token view gave it.
 @extend_schema_serializer(component_name="AuthToken")
-class TokenRequestSerializer(StrictJsonTypes, AuthTokenSerializer):
-    pass
+class TokenRequestSerializer(StrictJsonTypes, serializers.Serializer):
+    username = serializers.CharField(write_only=True)
+    password = serializers.CharField(write_only=True, trim_whitespace=False, style={"input_type": "password"})
+
+    def validate(self, attrs: dict) -> dict:
+        # The context's `request` is the Django request, not DRF's wrapper: django-axes reads
+        # it to count a failure and to mark a lockout that its middleware then answers.
+        user = authenticate(self.context["request"], username=attrs["username"], password=attrs["password"])
+        if user is None:
+            raise serializers.ValidationError("Unable to log in with provided credentials.", code="authorization")
+        return {"user": user}
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField(help_text="Send as `Authorization: Token <token>`; shown this once.")
+    expiry = serializers.DateTimeField(help_text="When the token stops working (ISO 8601); it is never extended.")
 
 
 class ReferenceSerializer(serializers.Serializer):
