@@ -267,7 +267,7 @@ def _transition(referral: Referral, to_status: str, *, actor: object | None, not
     ReferralEvent.objects.create(
         referral=referral, from_status=from_status, to_status=to_status, actor=actor, note=note[:200]
     )
-    transaction.on_commit(lambda: notifications.referral_status_changed(referral.pk, to_status))
+    notifications.referral_status_changed(referral.pk, to_status)
 
 
 def urgency_error(urgency: str) -> ValidationError | None:
@@ -403,7 +403,7 @@ def offer_referral(*, referral: Referral, therapist_id: int, actor: object) -> O
             referral=referral, from_status=Status.OFFERED, to_status=Status.OFFERED, actor=actor,
             note=f"Also offered to {match.therapist.full_name}",
         )  # fmt: skip
-    transaction.on_commit(lambda: notifications.offer_made(offer.pk))
+    notifications.offer_made(offer.pk)
     return offer
 
 
@@ -529,7 +529,7 @@ def expire_stale_offers(*, now: datetime.datetime | None = None, days: int | Non
             referral=referral, from_status=Status.OFFERED, to_status=Status.OFFERED,
             note=f"No answer in time; offered to {next_match.therapist.full_name}",
         )  # fmt: skip
-        transaction.on_commit(lambda offer_id=offer.pk: notifications.offer_made(offer_id))
+        notifications.offer_made(offer.pk)
         summary["reoffered"] += 1
     return summary
 
