@@ -196,6 +196,7 @@ def test_failed_attempts_back_off_and_a_day_old_email_is_given_up_and_shown_to_s
     assert "nora@example.org" in page and "Failed (given up)" in page and "Connection refused" in page
     sent_page = signed_in(moderator).get("/admin/outbox/email/", {"status__exact": "sent"}).content.decode()
     assert "nora@example.org" not in sent_page
+    assert "nora@example.org" in signed_in(moderator).get("/admin/outbox/email/", {"q": "nora@"}).content.decode()
 
 
 def test_staff_retry_a_failed_email_and_it_is_sent_once(mail_server: MailServer, moderator: User) -> None:
