@@ -138,13 +138,15 @@ def _record_failure(email: Email, error: Exception, now: datetime.datetime) -> N
 
 
 def is_permanent(error: Exception) -> bool:
-    """Retrying cannot help: the server answered with a 5xx refusal, or the email itself is malformed.
+    """Whether retrying cannot help: a 5xx refusal of the email's recipients or content, or a malformed email.
 
-    Every network and SMTP error is an OSError; anything else comes from the message.
+    Every network and SMTP error is an OSError; anything else comes from the message. A
+    refused login or sender is the configuration's fault, fixed for every email at once:
+    those keep being retried.
     """
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         return all(code >= 500 for code, _ in error.recipients.values())
-    if isinstance(error, smtplib.SMTPResponseException):
+    if isinstance(error, smtplib.SMTPDataError):
         return error.smtp_code >= 500
     return not isinstance(error, OSError)
 
