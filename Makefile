@@ -6,11 +6,12 @@ PORT ?= 8000
 N ?= 100000
 FUZZ_EXAMPLES ?= 25
 FUZZ_PORT ?= 8765
-# The fuzzing server and its set-up send no mail (the console backend would print every offer's email).
+# The fuzzing server and its set-up only queue mail (no worker runs); were a worker started on .fuzz, the
+# locmem delivery backend would keep the emails off the console.
 FUZZ_ENV := DATABASE_URL=sqlite:///$(CURDIR)/.fuzz/db.sqlite3 DJANGO_SUPERUSER_PASSWORD=ipt-demo-2026 \
 	EMAIL_BACKEND=django.core.mail.backends.locmem.EmailBackend
 
-.PHONY: run test fuzz install install-dev migrate demo serve lint fmt bench clean
+.PHONY: run test fuzz install install-dev migrate demo serve worker lint fmt bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,13 +35,23 @@ migrate: install
 demo: migrate
 	$(BIN)/python manage.py load_demo
 
+# The mail worker runs beside the development server, so queued emails print here (console backend);
+# it stops with the server.
 run: demo
+	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py db_worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT; \
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 # Production-style serving: no demo data; set PRODUCTION=true, SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL.
+# Mail needs a second process beside gunicorn, kept running the same way: `make worker`
+# (manage.py db_worker; docs/operations.md, "Mail").
 serve: migrate
 	$(BIN)/python manage.py collectstatic --noinput
 	$(BIN)/gunicorn config.wsgi --workers 2 --bind 127.0.0.1:$(PORT)
+
+# The mail worker alone: delivers queued emails through EMAIL_BACKEND, retrying with back-off.
+worker: install
+	$(BIN)/python manage.py db_worker
 
 lint: install-dev
 	$(BIN)/ruff check .

@@ -15,6 +15,8 @@ from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from outbox.selectors import queue_is_reachable
+
 logger = logging.getLogger(__name__)
 
 CACHE_PROBE_KEY = "readyz:probe"
@@ -34,6 +36,7 @@ def cache_answers() -> bool:
 READINESS_CHECKS: dict[str, Callable[[], bool]] = {
     "database": database_answers,
     "cache": cache_answers,
+    "task_queue": queue_is_reachable,
 }
 
 

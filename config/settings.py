@@ -83,6 +83,10 @@ INSTALLED_APPS = [
     "accounts",
     "directory",
     "matching",
+    # The mail queue: django-tasks, its database backend, and the outbox.
+    "django_tasks",
+    "django_tasks_db",
+    "outbox",
 ]
 
 MIDDLEWARE = [
@@ -221,7 +225,31 @@ LISTING_REPORTS_PER_HOUR = env_int("LISTING_REPORTS_PER_HOUR", 5, minimum=1)
 # Therapists are emailed this many days before their availability stops counting.
 AVAILABILITY_REMINDER_DAYS = env_int("AVAILABILITY_REMINDER_DAYS", 7, minimum=1)
 
-EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# --- Mail: the outbox (docs/operations.md, "Mail") ---
+# Sending an email only queues it: Django's EMAIL_BACKEND writes an outbox.Email row and a task in the
+# sender's transaction. The worker (`manage.py db_worker`) delivers it through the backend that the
+# EMAIL_BACKEND variable names, retrying with back-off, and gives up after EMAIL_GIVE_UP_HOURS.
+EMAIL_BACKEND = "outbox.backends.QueuedEmailBackend"
+OUTBOX_DELIVERY_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend" if PRODUCTION else "django.core.mail.backends.console.EmailBackend",
+)
+if OUTBOX_DELIVERY_BACKEND == EMAIL_BACKEND:
+    raise ImproperlyConfigured("EMAIL_BACKEND names the backend that delivers the queue; it cannot be the queue")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise ImproperlyConfigured("Set EMAIL_USE_TLS (STARTTLS, port 587) or EMAIL_USE_SSL (port 465), not both")
+# Seconds an SMTP connection or reply may take: a hanging server holds the worker this long, never a request.
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
+EMAIL_GIVE_UP_HOURS = env_int("EMAIL_GIVE_UP_HOURS", 24, minimum=1)
+# django-tasks with its database backend: the queue lives in the same database as the data.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+# --- end of Mail ---
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "IPT Directory <no-reply@ipt-directory.example>")
 
 REST_FRAMEWORK = {

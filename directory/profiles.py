@@ -8,7 +8,6 @@ availability and listing reports, shared by the pages, the API, the admin and th
 from __future__ import annotations
 
 import datetime
-import logging
 from collections.abc import Callable, Iterable, Mapping
 from functools import wraps
 from typing import ParamSpec, TypeVar
@@ -35,8 +34,6 @@ from directory.models import (
     TherapistInsurer,
 )
 from directory.security import is_rate_limited
-
-logger = logging.getLogger(__name__)
 
 # What a therapist may change on their own profile (status, slug, NPI checks and
 # training level belong to staff or are derived).
@@ -313,15 +310,15 @@ def submit_for_review(*, therapist: Therapist) -> Therapist:
 
 
 def _notify(therapist: Therapist, subject: str, body: str) -> bool:
-    """Email the therapist; a mail server failure is logged, never the caller's error."""
+    """Email the therapist; False when they have no address.
+
+    send_mail only queues the email (outbox) in the caller's transaction: the mail server
+    is the worker's business, never the caller's.
+    """
     recipient = (therapist.user.email if therapist.user else "") or therapist.email
     if not recipient:
         return False
-    try:
-        send_mail(f"[IPT Directory] {subject}", body, None, [recipient])
-    except OSError:  # smtplib's errors are OSErrors
-        logger.exception("Could not email therapist %s about %r", therapist.pk, subject)
-        return False
+    send_mail(f"[IPT Directory] {subject}", body, None, [recipient])
     return True
 
 
@@ -401,7 +398,11 @@ def confirm_availability(*, therapist: Therapist, now: datetime.datetime) -> The
 
 
 def send_availability_reminders(*, now: datetime.datetime, days_before: int) -> int:
-    """Email each accepting therapist whose availability expires within `days_before` days, once per cycle."""
+    """Email each accepting therapist whose availability expires within `days_before` days, once per cycle.
+
+    Each reminder is queued in one transaction with its record, so that a reminder is
+    recorded if and only if it is queued. Returns how many were queued.
+    """
     sent = 0
     for therapist in Therapist.objects.due_availability_reminder(now, days_before=days_before).select_related("user"):
         expires = (therapist.availability_confirmed_at or now) + datetime.timedelta(
@@ -412,10 +413,11 @@ def send_availability_reminders(*, now: datetime.datetime, days_before: int) -> 
             f"it will read “availability not confirmed” and leave searches for accepting therapists.\n\n"
             f"Confirm in one click: {_profile_link()}"
         )
-        if _notify(therapist, "Please confirm your availability", body):
-            sent += 1
-        # Recorded even without an address, so nobody is retried daily.
-        Therapist.objects.filter(pk=therapist.pk).update(availability_reminder_sent_at=now)
+        with transaction.atomic():
+            if _notify(therapist, "Please confirm your availability", body):
+                sent += 1
+            # Recorded even without an address, so nobody is retried daily.
+            Therapist.objects.filter(pk=therapist.pk).update(availability_reminder_sent_at=now)
     return sent
 
 

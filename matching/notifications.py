@@ -1,4 +1,8 @@
-"""Emails about referrals. They carry no PHI: only a status and a link to the signed-in page."""
+"""Emails about referrals. They carry no PHI: only a status and a link to the signed-in page.
+
+Called inside the service's transaction: send_mail only queues the email (outbox), so it
+is sent if and only if the change it reports is committed.
+"""
 
 from __future__ import annotations
 

@@ -272,7 +272,7 @@ def _transition(
         referral=referral, from_status=from_status, to_status=to_status, actor=actor, note=note[:200]
     )
     if notify:
-        transaction.on_commit(lambda: notifications.referral_status_changed(referral.pk, to_status))
+        notifications.referral_status_changed(referral.pk, to_status)
 
 
 def urgency_error(urgency: str) -> ValidationError | None:
@@ -410,7 +410,7 @@ def offer_referral(*, referral: Referral, therapist_id: int, actor: object) -> O
             referral=referral, from_status=Status.OFFERED, to_status=Status.OFFERED, actor=actor,
             note=f"Also offered to {match.therapist.full_name}",
         )  # fmt: skip
-    transaction.on_commit(lambda: notifications.offer_made(offer.pk))
+    notifications.offer_made(offer.pk)
     return offer
 
 
@@ -537,7 +537,7 @@ def expire_stale_offers(*, now: datetime.datetime | None = None, days: int | Non
             referral=referral, from_status=Status.OFFERED, to_status=Status.OFFERED,
             note=f"No answer in time; offered to {next_match.therapist.full_name}",
         )  # fmt: skip
-        transaction.on_commit(lambda offer_id=offer.pk: notifications.offer_made(offer_id))
+        notifications.offer_made(offer.pk)
         summary["reoffered"] += 1
     return summary
 
@@ -570,8 +570,7 @@ def withdraw_offers_to(*, therapist: Therapist) -> int:
             ReferralEvent.objects.create(
                 referral=referral, from_status=referral.status, to_status=referral.status, note=note
             )
-        # robust: a mail server that fails is logged, and neither undoes nor breaks the staff action that got here.
-        transaction.on_commit(lambda referral_id=referral_id: notifications.offer_withdrawn(referral_id), robust=True)
+        notifications.offer_withdrawn(referral_id)  # queued in this transaction (outbox)
     return withdrawn
 
 

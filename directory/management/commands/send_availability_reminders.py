@@ -1,4 +1,4 @@
-"""Email therapists whose availability is about to stop counting; run daily from cron."""
+"""Email therapists whose availability is about to stop counting (queued for the worker); run daily from cron."""
 
 from __future__ import annotations
 
@@ -22,4 +22,4 @@ class Command(BaseCommand):
 
     def handle(self, *args: object, days_before: int, **options: object) -> None:
         sent = send_availability_reminders(now=timezone.now(), days_before=days_before)
-        self.stdout.write(f"Sent {sent} availability reminder(s).")
+        self.stdout.write(f"Queued {sent} availability reminder(s) for delivery.")
