@@ -12,6 +12,7 @@ from rest_framework import exceptions, serializers
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -220,6 +221,9 @@ class AxesAwareObtainAuthToken(ObtainAuthToken):
     """
 
     serializer_class = TokenRequestSerializer
+    # DRF's ObtainAuthToken turns throttling off; this endpoint keeps the defaults and its own rate.
+    throttle_classes = api_settings.DEFAULT_THROTTLE_CLASSES
+    throttle_scope = "token"
 
     def get_serializer_context(self) -> dict:
         return {**super().get_serializer_context(), "request": self.request._request}
