@@ -11,7 +11,7 @@ from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.core.cache import cache
 from django.core.management import call_command
-from django.test import Client
+from django.test import Client, override_settings
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -38,16 +38,18 @@ def fast_password_hashing(settings: object) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
-@pytest.fixture(autouse=True)
-def limits_lifted(request: pytest.FixtureRequest, settings: object) -> None:
-    """No test is throttled unless it sets a rate itself, and none sees another's counters.
+def pytest_configure(config: pytest.Config) -> None:
+    """No request of the suite is throttled unless its test sets a rate (collection included:
+    tests/test_api_fuzz.py loads the schema through the app). The counters live in the database
+    cache whatever CACHE_URL says, so no test writes to, or flushes, a real Redis."""
+    lifted = dict.fromkeys(settings.THROTTLE_RATES)
+    override_settings(CACHES={"default": cache_from_url("")}, THROTTLE_RATES=lifted).enable()
 
-    The counters live in the database cache, whatever CACHE_URL says (no test writes to, or
-    flushes, a real Redis). A test's transaction takes its rows away with it; a transactional
-    test commits them, so it starts from an empty cache.
-    """
-    settings.CACHES = {"default": cache_from_url("")}
-    settings.THROTTLE_RATES = dict.fromkeys(settings.THROTTLE_RATES)
+
+@pytest.fixture(autouse=True)
+def empty_cache(request: pytest.FixtureRequest) -> None:
+    """No test sees another's counters. A test's transaction takes its cache rows with it; a
+    transactional test commits them, so it starts from an empty cache."""
     marker = request.node.get_closest_marker("django_db")
     if (marker and (marker.kwargs.get("transaction") or marker.args[:1] == (True,))) or (
         "transactional_db" in request.fixturenames
