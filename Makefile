@@ -6,10 +6,14 @@ PORT ?= 8000
 N ?= 100000
 FUZZ_EXAMPLES ?= 25
 FUZZ_PORT ?= 8765
+# Limits lifted for the fuzzing server, which sends far more from 127.0.0.1 than any client may
+# (docs/operations.md#limits): no API throttle, and no sign-in pause for the address.
+LIMITS_LIFTED := THROTTLE_ANON_RATE=off THROTTLE_USER_RATE=off THROTTLE_MATCH_RATE=off \
+	THROTTLE_REFERRAL_RATE=off THROTTLE_TOKEN_RATE=off AXES_ADDRESS_FAILURE_LIMIT=1000000
 # The fuzzing server and its set-up only queue mail (no worker runs); were a worker started on .fuzz, the
 # locmem delivery backend would keep the emails off the console.
 FUZZ_ENV := DATABASE_URL=sqlite:///$(CURDIR)/.fuzz/db.sqlite3 DJANGO_SUPERUSER_PASSWORD=ipt-demo-2026 \
-	EMAIL_BACKEND=django.core.mail.backends.locmem.EmailBackend
+	EMAIL_BACKEND=django.core.mail.backends.locmem.EmailBackend $(LIMITS_LIFTED)
 
 .PHONY: run test fuzz install install-dev migrate demo serve worker lint fmt bench clean
 

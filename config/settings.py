@@ -7,8 +7,10 @@ The variables are listed in README.md and .env.example.
 
 import datetime
 import os
+import re
 import warnings
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -284,6 +286,74 @@ REST_KNOX = {
     "AUTH_HEADER_PREFIX": "Token",
     "TOKEN_LIMIT_PER_USER": env_int("API_TOKENS_PER_USER", 10, minimum=1),
 }
+# ---- Limits shared by every process and server (docs/operations.md#limits): the cache that holds
+# the counters, the API's throttles, and sign-in failures per address.
+
+
+def cache_from_url(url: str) -> dict[str, object]:
+    """CACHES["default"] for CACHE_URL: Redis for redis://, rediss:// or unix://; none, the database's own table.
+
+    Either way every worker and server counts the same requests; the table is made by `migrate`
+    (directory.apps.create_cache_table). The URL may hold a password, so an error does not quote it.
+    """
+    if not url:
+        # Culling past MAX_ENTRIES would forget live counters; each write also counts the rows (docs/operations.md).
+        return {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "django_cache",
+                "OPTIONS": {"MAX_ENTRIES": 10_000}}  # fmt: skip
+    parts = urlsplit(url)
+    try:
+        port_is_valid = parts.port is None or parts.port > 0
+    except ValueError:
+        port_is_valid = False
+    database = parts.path.strip("/")
+    names_a_server = (
+        parts.scheme in {"redis", "rediss"} and bool(parts.hostname) and (database.isdigit() or not database)
+    )
+    names_a_socket = parts.scheme == "unix" and bool(parts.path)
+    if not port_is_valid or not (names_a_server or names_a_socket):
+        raise ImproperlyConfigured(
+            "CACHE_URL must look like redis://[:password@]host[:port][/db number] (rediss:// for TLS) "
+            "or unix:///path/to/redis.sock; leave it empty for the database cache"
+        )
+    return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
+
+
+def env_rate(name: str, default: str) -> str | None:
+    """A DRF rate, "<requests>/<period>" with period s, sec, m, min, h, hour, d or day; "off" for no limit."""
+    raw = env_str(name, default).strip()
+    if raw.lower() == "off":
+        return None
+    match = re.fullmatch(r"([1-9][0-9]*)/(s|sec|second|m|min|minute|h|hour|d|day)", raw)
+    if match is None:
+        raise ImproperlyConfigured(f"{name} must be a rate such as 120/min (s, min, hour, day) or off, got {raw!r}")
+    return raw
+
+
+CACHES = {"default": cache_from_url(env_str("CACHE_URL", "").strip())}
+
+# Per client address (directory.security.client_ip) when anonymous, per user when signed in; a view's
+# own scope counts its POSTs only. directory.throttles reads these on each request (DRF's
+# DEFAULT_THROTTLE_RATES would be read once, at import), so a test can lower or lift them.
+THROTTLE_RATES = {
+    "anon": env_rate("THROTTLE_ANON_RATE", "120/min"),
+    "user": env_rate("THROTTLE_USER_RATE", "300/min"),
+    "match": env_rate("THROTTLE_MATCH_RATE", "30/min"),
+    "referral": env_rate("THROTTLE_REFERRAL_RATE", "60/hour"),
+    "token": env_rate("THROTTLE_TOKEN_RATE", "10/min"),
+}
+REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = [
+    "directory.throttles.AnonymousThrottle",
+    "directory.throttles.SignedInThrottle",
+    "directory.throttles.ScopedThrottle",
+]
+
+# django-axes takes one failure limit, so it asks directory.security.failure_limit for it:
+# AXES_FAILURE_LIMIT (the variable) failures of one username from one address lock that pair,
+# AXES_ADDRESS_FAILURE_LIMIT failures from one address, whatever the usernames, lock the address.
+AXES_USERNAME_FAILURE_LIMIT = AXES_FAILURE_LIMIT
+AXES_ADDRESS_FAILURE_LIMIT = env_int("AXES_ADDRESS_FAILURE_LIMIT", 30, minimum=1)
+AXES_FAILURE_LIMIT = "directory.security.failure_limit"
+# ---- end of the limits
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "IPT Therapist Directory API",

@@ -13,6 +13,7 @@ from rest_framework import exceptions, parsers, serializers
 from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -234,6 +235,10 @@ class TokenView(APIView):
 
     def get_permissions(self) -> list[BasePermission]:
         return [IsAuthenticated()] if self.request.method == "DELETE" else [AllowAny()]
+
+    # DRF's ObtainAuthToken turned throttling off; this endpoint keeps the defaults and its own rate.
+    throttle_classes = api_settings.DEFAULT_THROTTLE_CLASSES
+    throttle_scope = "token"
 
     def perform_authentication(self, request: Request) -> None:
         # Signing in reads no token: an expired one left in a client's headers must not refuse a new one.

@@ -25,6 +25,9 @@ class DirectoryConfig(AppConfig):
 
         # A database migrated from before the search index gets its entries built once.
         post_migrate.connect(index_unindexed_therapists, sender=self, dispatch_uid="index-unindexed-therapists")
+        # The rate-limit counters' table when CACHES names the database cache (no CACHE_URL), so a plain
+        # `migrate` is enough, also for a database first migrated while CACHE_URL named Redis.
+        post_migrate.connect(create_cache_table, sender=self, dispatch_uid="create-cache-table")
 
         # However a deactivated user is saved (the admin's "Active" box, a script), a therapist's offers follow;
         # an UPDATE that sends no signal is caught by `expire_offers` (matching.services.withdraw_unanswerable_offers).
@@ -45,3 +48,11 @@ def account_saved(
     from directory import profiles
 
     profiles.account_deactivated(user=instance)
+
+
+def create_cache_table(using: str = "default", verbosity: int = 1, **_: object) -> None:
+    from django.core.management import call_command
+
+    # Idempotent: creates only the database caches' tables that do not exist yet. One level quieter
+    # than migrate, which would otherwise print "already exists" at every run.
+    call_command("createcachetable", database=using, verbosity=max(verbosity - 1, 0))

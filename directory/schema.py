@@ -11,7 +11,8 @@ class ApiSchema(AutoSchema):
 
     A role endpoint answers 401 to anonymous callers and 403 to the wrong role;
     a path with a parameter answers 404 (also when the value does not parse);
-    a body that does not validate is a 400. Responses a view declares itself win.
+    a body that does not validate is a 400; a throttled call is a 429 with
+    Retry-After. Responses a view declares itself win.
     """
 
     def _get_response_bodies(self, direction: str = "response") -> dict:
@@ -33,4 +34,6 @@ class ApiSchema(AutoSchema):
             implied["403"] = DetailSerializer
         if "{" in self.path:
             implied["404"] = DetailSerializer
+        if self.view.get_throttles():
+            implied["429"] = DetailSerializer
         return implied

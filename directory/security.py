@@ -5,9 +5,12 @@ from __future__ import annotations
 import datetime
 from collections.abc import Callable
 
+from axes.attempts import get_cool_off_threshold
+from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib.auth import logout
 from django.core.cache import cache
+from django.db.models import Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -38,6 +41,24 @@ def client_ip(request: HttpRequest) -> str:
     return addresses[-min(proxies, len(addresses))]
 
 
+def failure_limit(request: HttpRequest, credentials: dict | None = None) -> int:
+    """django-axes' AXES_FAILURE_LIMIT: failures of this username from this address before a lockout.
+
+    Axes counts per username and address (AXES_LOCKOUT_PARAMETERS) and takes one limit, so the
+    address's own limit is folded in here: once AXES_ADDRESS_FAILURE_LIMIT failures came from the
+    address within the cool-off, whatever the usernames, the limit is 0 and every username there
+    is refused. Colleagues behind one office address are not locked out by a few of someone
+    else's typos, and a success resets only its own username's count.
+    """
+    since = get_cool_off_threshold(request)
+    failures = AccessAttempt.objects.filter(ip_address=request.axes_ip_address, attempt_time__gte=since).aggregate(
+        total=Sum("failures_since_start")
+    )["total"]
+    if (failures or 0) >= settings.AXES_ADDRESS_FAILURE_LIMIT:
+        return 0
+    return settings.AXES_USERNAME_FAILURE_LIMIT
+
+
 def lockout_response(
     request: HttpRequest, original_response: HttpResponse | None = None, credentials: dict | None = None
 ) -> HttpResponse:
@@ -53,17 +74,14 @@ def lockout_response(
 
 
 def is_rate_limited(*, scope: str, key: str, limit: int, window: datetime.timedelta) -> bool:
-    """Count one hit for `key` in a fixed window; True once the limit is exceeded."""
-    cache_key = f"rate:{scope}:{key}"
+    """Count one hit for `key`; True when `limit` hits were already counted within the last `window`.
+
+    Each hit takes one of `limit` slots, held for `window`: taking a slot is the cache's add(),
+    which is atomic in every backend (Redis SET NX, the database cache's primary key), where
+    get-then-set incr() of the database cache would let simultaneous hits on two workers both pass.
+    """
     seconds = int(window.total_seconds())
-    if cache.add(cache_key, 1, timeout=seconds):
-        return False
-    try:
-        hits = cache.incr(cache_key)
-    except ValueError:  # expired between add() and incr()
-        cache.set(cache_key, 1, timeout=seconds)
-        return False
-    return hits > limit
+    return not any(cache.add(f"rate:{scope}:{key}:{slot}", 1, timeout=seconds) for slot in range(limit))
 
 
 class AbsoluteSessionLimitMiddleware:

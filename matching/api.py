@@ -118,6 +118,8 @@ class MatchView(APIView):
     """Rank therapists for a client's needs. Anonymous; stores nothing."""
 
     permission_classes = [permissions.AllowAny]
+    # A ranking costs far more than a search: its own, tighter rate (THROTTLE_MATCH_RATE).
+    throttle_scope = "match"
 
     @extend_schema(
         request=NeedSerializer, responses={200: MatchResponseSerializer, 400: ErrorSerializer}, examples=[NEED_EXAMPLE]
@@ -137,6 +139,8 @@ class ReferralListView(APIView):
     """The caller's own referrals; create one (ranked on creation)."""
 
     permission_classes = [IsReferrer]
+    # Creating one (a POST) has its own rate, THROTTLE_REFERRAL_RATE; reading the list does not count.
+    throttle_scope = "referral"
 
     @extend_schema(responses={200: ReferralSummarySerializer(many=True), 401: DetailSerializer, 403: DetailSerializer})
     def get(self, request: Request) -> Response:

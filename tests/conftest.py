@@ -9,12 +9,14 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import Group, User
+from django.core.cache import cache
 from django.core.management import call_command
-from django.test import Client
+from django.test import Client, override_settings
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.services import sign_up_therapist
+from config.settings import cache_from_url
 from directory import search
 from directory.models import Insurer, LicensedState, Office, Therapist, TherapistInsurer, npi_check_digit
 from directory.services import load_directory
@@ -34,6 +36,26 @@ def django_db_setup(django_db_setup: None, django_db_blocker: object) -> None:
 @pytest.fixture(autouse=True)
 def fast_password_hashing(settings: object) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """No request of the suite is throttled unless its test sets a rate (collection included:
+    tests/test_api_fuzz.py loads the schema through the app). The counters live in the database
+    cache whatever CACHE_URL says, so no test writes to, or flushes, a real Redis."""
+    lifted = dict.fromkeys(settings.THROTTLE_RATES)
+    override_settings(CACHES={"default": cache_from_url("")}, THROTTLE_RATES=lifted).enable()
+
+
+@pytest.fixture(autouse=True)
+def empty_cache(request: pytest.FixtureRequest) -> None:
+    """No test sees another's counters. A test's transaction takes its cache rows with it; a
+    transactional test commits them, so it starts from an empty cache."""
+    marker = request.node.get_closest_marker("django_db")
+    if (marker and (marker.kwargs.get("transaction") or marker.args[:1] == (True,))) or (
+        "transactional_db" in request.fixturenames
+    ):
+        request.getfixturevalue("transactional_db")
+        cache.clear()
 
 
 @pytest.fixture

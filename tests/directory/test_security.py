@@ -29,7 +29,7 @@ RIGHT = {"username": "lena", "password": "correct-horse-battery"}
 
 def test_login_page_locks_out_after_repeated_failures(listed_therapist: Therapist, settings: object) -> None:
     client = Client()
-    limit = settings.AXES_FAILURE_LIMIT
+    limit = settings.AXES_USERNAME_FAILURE_LIMIT
     statuses = [client.post("/accounts/login/", WRONG).status_code for _ in range(limit)]
     assert statuses == [200] * (limit - 1) + [429]
     response = client.post("/accounts/login/", RIGHT)
@@ -41,7 +41,7 @@ def test_login_page_locks_out_after_repeated_failures(listed_therapist: Therapis
 
 def test_lockout_ends_by_itself_after_the_cool_off(listed_therapist: Therapist, settings: object) -> None:
     client = Client()
-    for _ in range(settings.AXES_FAILURE_LIMIT):
+    for _ in range(settings.AXES_USERNAME_FAILURE_LIMIT):
         client.post("/accounts/login/", WRONG)
     assert client.post("/accounts/login/", RIGHT).status_code == 429
     AccessAttempt.objects.update(attempt_time=timezone.now() - datetime.timedelta(minutes=16))
@@ -51,7 +51,7 @@ def test_lockout_ends_by_itself_after_the_cool_off(listed_therapist: Therapist, 
 
 def test_token_endpoint_locks_out_with_json(listed_therapist: Therapist, settings: object) -> None:
     client = APIClient()
-    limit = settings.AXES_FAILURE_LIMIT
+    limit = settings.AXES_USERNAME_FAILURE_LIMIT
     statuses = [client.post("/api/auth/token/", WRONG).status_code for _ in range(limit)]
     assert statuses == [400] * (limit - 1) + [429]
     response = client.post("/api/auth/token/", RIGHT)
@@ -63,7 +63,7 @@ def test_lockout_is_per_address_and_a_forged_header_does_not_reset_it(
     listed_therapist: Therapist, settings: object
 ) -> None:
     client = APIClient()
-    for number in range(settings.AXES_FAILURE_LIMIT):
+    for number in range(settings.AXES_USERNAME_FAILURE_LIMIT):
         client.post("/api/auth/token/", WRONG, REMOTE_ADDR="192.0.2.1", HTTP_X_FORWARDED_FOR=f"10.9.9.{number}")
     assert (
         client.post("/api/auth/token/", RIGHT, REMOTE_ADDR="192.0.2.1", HTTP_X_FORWARDED_FOR="10.1.1.1").status_code
@@ -71,6 +71,50 @@ def test_lockout_is_per_address_and_a_forged_header_does_not_reset_it(
     )
     # Lena herself, from elsewhere, still gets in.
     assert client.post("/api/auth/token/", RIGHT, REMOTE_ADDR="192.0.2.2").status_code == 200
+
+
+def guess(client: Client, number: int) -> int:
+    return client.post("/accounts/login/", {"username": f"guess{number}", "password": "password1"}).status_code
+
+
+def test_one_address_trying_many_usernames_is_paused_while_others_sign_in(
+    listed_therapist: Therapist, moderator: object, settings: object
+) -> None:
+    guesser = Client(REMOTE_ADDR="203.0.113.7")
+    limit = settings.AXES_ADDRESS_FAILURE_LIMIT
+    assert [guess(guesser, number) for number in range(limit)] == [200] * (limit - 1) + [429]
+    # Every sign-in from that address now waits, whatever the username and however right the password:
+    # the login page, the token endpoint and the admin.
+    response = guesser.post("/accounts/login/", RIGHT)
+    assert response.status_code == 429 and response["Retry-After"] == "900"
+    assert APIClient().post("/api/auth/token/", RIGHT, REMOTE_ADDR="203.0.113.7").status_code == 429
+    admin_login = {"username": "mod", "password": "correct-horse-battery", "next": "/admin/"}
+    assert guesser.post("/admin/login/", admin_login).status_code == 429
+    # Lena, from anywhere else, signs in.
+    response = Client(REMOTE_ADDR="198.51.100.9").post("/accounts/login/", RIGHT)
+    assert response.status_code == 302 and response.url == "/me/"
+
+
+def test_a_colleagues_failures_do_not_lock_out_the_rest_of_the_office(
+    listed_therapist: Therapist, settings: object
+) -> None:
+    office = Client(REMOTE_ADDR="203.0.113.8")
+    typo = {"username": "sam", "password": "not-sams-password"}
+    statuses = [office.post("/accounts/login/", typo).status_code for _ in range(settings.AXES_USERNAME_FAILURE_LIMIT)]
+    assert statuses[-1] == 429
+    response = office.post("/accounts/login/", RIGHT)
+    assert response.status_code == 302 and response.url == "/me/"
+
+
+def test_signing_in_does_not_wipe_the_addresss_count_of_other_usernames(
+    listed_therapist: Therapist, settings: object
+) -> None:
+    # A guesser who holds one real account cannot reset the address's count by signing in with it.
+    guesser = Client(REMOTE_ADDR="203.0.113.9")
+    limit = settings.AXES_ADDRESS_FAILURE_LIMIT
+    assert {guess(guesser, number) for number in range(limit - 1)} == {200}
+    assert Client(REMOTE_ADDR="203.0.113.9").post("/accounts/login/", RIGHT).status_code == 302
+    assert guess(guesser, limit) == 429
 
 
 @pytest.mark.parametrize(
