@@ -385,3 +385,4 @@ if MEDIA_STORAGE == "s3":
     CONTENT_SECURITY_POLICY["DIRECTIVES"]["img-src"].append(_media_origin)
 elif MEDIA_STORAGE != "filesystem":
     raise ImproperlyConfigured(f"MEDIA_STORAGE must be filesystem or s3, got {MEDIA_STORAGE!r}")
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["PhotoStatusEnum"] = ["none", "pending", "approved", "rejected"]

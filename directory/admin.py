@@ -268,12 +268,12 @@ class PendingPhotoAdmin(admin.ModelAdmin):
         full_size = therapist.photo_pending.url
         return format_html('<a href="{}">edit</a> · <a href="{}">full size</a>', change_url, full_size)
 
-    @admin.action(description="Approve selected photos (they replace the photos shown)")
+    @admin.action(description="Approve selected photos (they replace the photos shown)", permissions=["change"])
     def approve(self, request: HttpRequest, queryset: QuerySet) -> None:
         approved = sum(photos.approve_photo(therapist=therapist) for therapist in queryset)
         self.message_user(request, f"Approved {approved} photo(s); each therapist was emailed.", messages.SUCCESS)
 
-    @admin.action(description="Reject selected photos (with the reason above)")
+    @admin.action(description="Reject selected photos (with the reason above)", permissions=["change"])
     def reject(self, request: HttpRequest, queryset: QuerySet) -> None:
         reason = request.POST.get("message", "")
         try:

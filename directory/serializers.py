@@ -289,18 +289,18 @@ class StoredFileUrlField(serializers.URLField):
         return request.build_absolute_uri(url) if request else url
 
 
-PHOTO_STATUSES = {
-    "none": "No photo",
-    "pending": "A new photo waits for staff review",
-    "approved": "The photo shown publicly is the latest one",
-    "rejected": "Staff did not approve the last photo (see rejection_reason)",
-}
+PHOTO_STATUSES = ["none", "pending", "approved", "rejected"]
 
 
 class PhotoSerializer(serializers.Serializer):
     """The caller's own photo: its review status, the approved photo (public) and the waiting one (owner only)."""
 
-    status = serializers.ChoiceField(choices=list(PHOTO_STATUSES.items()), source="photo_status")
+    status = serializers.ChoiceField(
+        choices=PHOTO_STATUSES,
+        source="photo_status",
+        help_text="pending: a new photo waits for staff; rejected: staff did not approve the last one "
+        "(rejection_reason says why); approved: the photo shown is the latest; none: no photo",
+    )
     url = StoredFileUrlField(source="photo", help_text="The approved photo, shown publicly")
     thumbnail_url = StoredFileUrlField(source="photo_thumbnail", help_text="The approved photo's square thumbnail")
     pending_url = StoredFileUrlField(source="photo_pending", help_text="The photo waiting for review")
