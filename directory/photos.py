@@ -128,6 +128,8 @@ def _decoded(image: Image.Image) -> Image.Image:
                 upright, ImageCms.ImageCmsProfile(io.BytesIO(profile)), ImageCms.createProfile("sRGB"),
                 outputMode=upright.mode,
             )  # fmt: skip
+    if upright.mode.startswith("I;16") or upright.mode == "I":  # 16-bit grey: scaled, not clipped, to 8 bits
+        upright = upright.convert("I").point(lambda value: value * (1 / 257)).convert("L")
     if upright.mode in ("RGBA", "LA", "PA") or (upright.mode == "P" and "transparency" in upright.info):
         rgba = upright.convert("RGBA")
         flattened = Image.new("RGB", rgba.size, "white")

@@ -21,7 +21,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
-from PIL import ExifTags, Image
+from PIL import ExifTags, Image, ImageCms
 
 from directory import photos, search
 from directory.models import Therapist
@@ -48,7 +48,7 @@ def image_bytes(kind: str = "JPEG", size: tuple[int, int] = (600, 400), **save: 
 
 
 def jpeg_with_gps_exif() -> bytes:
-    """A phone-like JPEG: GPS position, a description, a comment, and "rotate 90° on display"."""
+    """A phone-like JPEG: GPS position, a description, a comment, a colour profile, and "rotate 90° on display"."""
     exif = Image.Exif()
     exif[ExifTags.Base.ImageDescription] = MARKER
     exif[ExifTags.Base.Orientation] = 6
@@ -58,7 +58,8 @@ def jpeg_with_gps_exif() -> bytes:
         ExifTags.GPS.GPSLongitudeRef: "W",
         ExifTags.GPS.GPSLongitude: (73.0, 59.0, 2.0),
     }
-    data = image_bytes("JPEG", (600, 400), exif=exif, comment=MARKER.encode())
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    data = image_bytes("JPEG", (600, 400), exif=exif, comment=MARKER.encode(), icc_profile=srgb)
     original = Image.open(io.BytesIO(data))
     assert original.getexif().get_ifd(ExifTags.IFD.GPSInfo), "the test photo must carry a GPS position"
     return data
@@ -161,6 +162,25 @@ def test_the_stored_photo_keeps_no_exif_gps_or_comment_and_is_turned_upright(dan
         assert upright.size == (400, 600)  # the phone's "rotate 90°" is applied to the pixels
         # The dark quarter was top-left; turned 90° clockwise it is top-right.
         assert upright.convert("RGB").getpixel((390, 10))[2] > 120 > upright.convert("RGB").getpixel((10, 10))[2]
+
+
+@pytest.mark.parametrize(
+    ("image", "expected"),
+    [
+        (Image.new("CMYK", (400, 400), (0, 255, 255, 0)), (254, 0, 0)),
+        (Image.new("L", (400, 400), 128), (128, 128, 128)),
+        (Image.new("I;16", (400, 400), 30000), (116, 116, 116)),  # 16-bit grey, scaled rather than clipped
+        (Image.new("LA", (400, 400), (10, 0)), (255, 255, 255)),  # transparent: white
+    ],
+    ids=["cmyk-jpeg", "grey-png", "16-bit-grey-png", "transparent-grey-png"],
+)
+def test_every_colour_mode_becomes_an_rgb_jpeg_of_the_same_colours(image: Image.Image, expected: tuple) -> None:
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG" if image.mode == "CMYK" else "PNG")
+    processed = photos.process_photo(upload(buffer.getvalue()))
+    stored = Image.open(io.BytesIO(processed.photo))
+    assert stored.mode == "RGB"
+    assert all(abs(a - b) <= 2 for a, b in zip(stored.getpixel((200, 200)), expected, strict=True))
 
 
 def test_transparent_png_is_flattened_on_white(dana: Therapist) -> None:
