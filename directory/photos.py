@@ -201,7 +201,8 @@ def _delete_after_commit(names: Iterable[str]) -> None:
 
 
 def _locked(therapist: Therapist) -> Therapist:
-    return Therapist.objects.select_for_update().select_related("user").get(pk=therapist.pk)
+    # Only the therapist row is locked (PostgreSQL refuses to lock the nullable side of the join to the user).
+    return Therapist.objects.select_for_update(of=("self",)).select_related("user").get(pk=therapist.pk)
 
 
 def _copy_photo_fields(source: Therapist, target: Therapist) -> None:
