@@ -457,3 +457,45 @@ X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
+
+# --- Therapist photos and media storage (docs/operations.md, "Photos") ---
+# Largest photo file accepted; the API and the page take request bodies up to twice this, so a file
+# somewhat too large gets a 400 naming `photo` and anything larger a 413 before it is read.
+PHOTO_MAX_BYTES = env_int("PHOTO_MAX_BYTES", 5 * 1024 * 1024, minimum=1024)
+PHOTO_UPLOAD_MAX_BODY = 2 * PHOTO_MAX_BYTES
+# Where uploaded media go: "filesystem" (MEDIA_ROOT, served by Django when SERVE_MEDIA is on) or "s3"
+# (django-storages, any S3-compatible store; its URLs are public and unsigned, because listing cards keep them).
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(MEDIA_ROOT)))
+SERVE_MEDIA = env_bool("SERVE_MEDIA", DEBUG)
+MEDIA_STORAGE = env_str("MEDIA_STORAGE", "filesystem")
+if MEDIA_STORAGE == "s3":
+    AWS_STORAGE_BUCKET_NAME = env_str("AWS_STORAGE_BUCKET_NAME", "")
+    if not AWS_STORAGE_BUCKET_NAME:
+        raise ImproperlyConfigured("MEDIA_STORAGE=s3 needs AWS_STORAGE_BUCKET_NAME")
+    AWS_S3_ENDPOINT_URL = env_str("AWS_S3_ENDPOINT_URL", "") or None
+    AWS_S3_CUSTOM_DOMAIN = env_str("AWS_S3_CUSTOM_DOMAIN", "") or None
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": AWS_STORAGE_BUCKET_NAME,
+            "region_name": env_str("AWS_S3_REGION_NAME", "") or None,
+            "endpoint_url": AWS_S3_ENDPOINT_URL,
+            "custom_domain": AWS_S3_CUSTOM_DOMAIN,
+            # Credentials: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, read by boto3 itself (or an instance role).
+            "querystring_auth": False,
+            "file_overwrite": False,
+            # Names are random and never reused: browsers and CDNs may keep a file for a year.
+            "object_parameters": {"CacheControl": "public, max-age=31536000, immutable"},
+        },
+    }
+    _media_origin = (
+        f"https://{AWS_S3_CUSTOM_DOMAIN}"
+        if AWS_S3_CUSTOM_DOMAIN
+        else "/".join(AWS_S3_ENDPOINT_URL.split("/")[:3])
+        if AWS_S3_ENDPOINT_URL
+        else "https://*.amazonaws.com"
+    )
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["img-src"].append(_media_origin)
+elif MEDIA_STORAGE != "filesystem":
+    raise ImproperlyConfigured(f"MEDIA_STORAGE must be filesystem or s3, got {MEDIA_STORAGE!r}")
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["PhotoStatusEnum"] = ["none", "pending", "approved", "rejected"]

@@ -1,11 +1,13 @@
 """Every URL of the service: pages, then the whole JSON API."""
 
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from directory import api as directory_api
+from directory import views as directory_views
 from directory.forms import PasswordChangeForm, SignInForm
 from matching import api as matching_api
 
@@ -31,6 +33,7 @@ api_patterns = [
     path("me/offers/<int:offer_id>/schedule/", matching_api.ScheduleOfferView.as_view(), name="offer-schedule"),
     path("auth/token/", directory_api.TokenView.as_view(), name="auth-token"),
     path("me/profile/", directory_api.MyProfileView.as_view(), name="my-profile"),
+    path("me/profile/photo/", directory_api.MyPhotoView.as_view(), name="my-profile-photo"),
     path("me/profile/submit/", directory_api.MySubmitView.as_view(), name="my-profile-submit"),
     path("me/availability/confirm/", directory_api.MyAvailabilityConfirmView.as_view(), name="my-availability-confirm"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
@@ -52,6 +55,10 @@ urlpatterns = [
     path("", include("matching.urls")),
     path("", include("directory.urls")),
 ]
+
+if settings.MEDIA_STORAGE == "filesystem":
+    # Uploaded photos from MEDIA_ROOT while SERVE_MEDIA is on (development); in production the proxy serves them.
+    urlpatterns.append(path(f"{settings.MEDIA_URL.strip('/')}/<path:path>", directory_views.media, name="media"))
 
 # /api/referrals/not-a-uuid/ matches no URL pattern; API clients still get JSON.
 handler400 = "directory.views.bad_request"

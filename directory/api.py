@@ -19,7 +19,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from accounts import services as account_services
 from accounts.permissions import IsTherapist
-from directory import profiles, search
+from directory import photos, profiles, search
 from directory.errors import NON_FIELD, error_body
 from directory.filters import TherapistFilter, parse_page_parameters, query_errors
 from directory.models import FORMATS, Concern, FocusArea, Insurer, Language, Therapist
@@ -29,6 +29,8 @@ from directory.serializers import (
     ErrorSerializer,
     LanguageSerializer,
     MyProfileSerializer,
+    PhotoInputSerializer,
+    PhotoSerializer,
     ProfileInputSerializer,
     ReferenceSerializer,
     TherapistSerializer,
@@ -305,6 +307,30 @@ class MyProfileView(APIView):
         therapist = Therapist.objects.get(user=request.user)
         profiles.update_profile(therapist=therapist, fields=fields, **related, **lists)
         return Response(MyProfileSerializer(own_profile(request), context={"request": request}).data)
+
+
+class MyPhotoView(APIView):
+    """The caller's own photo: upload one (it waits for staff before anyone else sees it) or remove it."""
+
+    permission_classes = [IsTherapist]
+    parser_classes = [parsers.MultiPartParser]
+
+    @extend_schema(
+        request={"multipart/form-data": PhotoInputSerializer},
+        responses={200: PhotoSerializer, 400: ErrorSerializer, 413: DetailSerializer},
+    )
+    def put(self, request: Request) -> Response:
+        serializer = PhotoInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        therapist = photos.submit_photo(
+            therapist=Therapist.objects.get(user=request.user), upload=serializer.validated_data["photo"]
+        )
+        return Response(PhotoSerializer(therapist, context={"request": request}).data)
+
+    @extend_schema(request=None, responses={204: None})
+    def delete(self, request: Request) -> Response:
+        photos.remove_photo(therapist=Therapist.objects.get(user=request.user))
+        return Response(status=204)
 
 
 class MySubmitView(APIView):

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import warnings
 from typing import TYPE_CHECKING
 
 from django.apps import AppConfig
@@ -22,6 +23,15 @@ class DirectoryConfig(AppConfig):
             model = self.get_model(model_name)
             post_save.connect(forget_reference_rows, sender=model, dispatch_uid=f"forget-{model_name}")
             post_delete.connect(forget_reference_rows, sender=model, dispatch_uid=f"forget-{model_name}-delete")
+
+        # Pillow's own guard against decompression bombs agrees with the photo rules, and its warning
+        # (past the limit, below twice it) is an error, so decoding never goes on after it.
+        from PIL import Image
+
+        from directory.photos import MAX_PIXELS
+
+        Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+        warnings.filterwarnings("error", category=Image.DecompressionBombWarning)
 
         # A database migrated from before the search index gets its entries built once.
         post_migrate.connect(index_unindexed_therapists, sender=self, dispatch_uid="index-unindexed-therapists")

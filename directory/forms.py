@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import forms as auth_forms
 from django.core.exceptions import ValidationError
 
@@ -169,6 +170,23 @@ def add_service_errors(error: ValidationError, form: forms.Form, formsets: dict[
             formsets[name]._non_form_errors = formsets[name].error_class([*formsets[name].non_form_errors(), *messages])
             continue
         form.add_error(key if key in form.fields else None, messages)
+
+
+class PhotoForm(forms.Form):
+    """The profile page's photo upload; what a photo must be is checked by directory.photos."""
+
+    photo = forms.FileField(
+        label="Choose a photo",
+        help_text="A JPEG, PNG or WebP photo of you, up to {max_mb} MB. Staff check it before it is shown.",
+        error_messages={"required": "Choose a photo to upload.", "empty": "The file is empty."},
+        # iPhones convert a HEIC photo to JPEG for a field that asks for these types.
+        widget=forms.FileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
+    )
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        max_mb = f"{settings.PHOTO_MAX_BYTES / (1024 * 1024):g}"
+        self.fields["photo"].help_text = self.fields["photo"].help_text.format(max_mb=max_mb)
 
 
 class ListingReportForm(forms.Form):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import uuid
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -166,6 +167,11 @@ def is_accepting(
     return bool(accepts_new_clients) and is_fresh(confirmed_at, now)
 
 
+def photo_file_name(therapist: Therapist, filename: str) -> str:
+    """A random name for a stored photo: never the uploader's file name, and not guessable from the profile."""
+    return f"therapists/{uuid.uuid4().hex}.jpg"
+
+
 class TherapistQuerySet(models.QuerySet):
     def published(self) -> TherapistQuerySet:
         return self.filter(status=Therapist.Status.PUBLISHED)
@@ -189,6 +195,9 @@ class TherapistQuerySet(models.QuerySet):
     def taking_referrals(self) -> TherapistQuerySet:
         """Published, and not linked to a deactivated account: someone who can answer an offer."""
         return self.published().exclude(user__is_active=False)
+
+    def photo_awaiting_review(self) -> TherapistQuerySet:
+        return self.exclude(photo_pending="")
 
     def awaiting_review(self) -> TherapistQuerySet:
         return self.filter(status=Therapist.Status.PENDING)
@@ -250,7 +259,15 @@ class Therapist(models.Model):
     approach = models.TextField(
         blank=True, max_length=4000, help_text="What an IPT course with this therapist looks like."
     )
-    photo = models.ImageField(upload_to="therapists/", blank=True)
+    # Photos: the approved pair is public; the pending pair waits for staff (directory.photos).
+    photo = models.ImageField(upload_to=photo_file_name, blank=True, editable=False)
+    photo_thumbnail = models.ImageField(upload_to=photo_file_name, blank=True, editable=False)
+    photo_pending = models.ImageField(upload_to=photo_file_name, blank=True, editable=False)
+    photo_pending_thumbnail = models.ImageField(upload_to=photo_file_name, blank=True, editable=False)
+    photo_submitted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    photo_rejection_reason = models.CharField(
+        max_length=300, blank=True, editable=False, help_text="Why staff did not approve the last photo"
+    )
     email = models.EmailField(blank=True)
     phone = models.CharField(
         max_length=20,
@@ -365,6 +382,25 @@ class Therapist(models.Model):
         if not self.slug:
             self.slug = self.build_slug()
         super().save(*args, **kwargs)
+
+    @property
+    def photo_url(self) -> str | None:
+        """The approved photo (at most PHOTO_EDGE pixels a side), the only one the public may see."""
+        return self.photo.url if self.photo else None
+
+    @property
+    def photo_thumbnail_url(self) -> str | None:
+        """The approved photo's square thumbnail, for cards."""
+        return self.photo_thumbnail.url if self.photo_thumbnail else None
+
+    @property
+    def photo_status(self) -> str:
+        """What the therapist sees of their photo: "pending", "rejected", "approved" or "none"."""
+        if self.photo_pending:
+            return "pending"
+        if self.photo_rejection_reason:
+            return "rejected"
+        return "approved" if self.photo else "none"
 
     # Derived from prefetched relations: no query when for_listing() was used.
     @property
@@ -565,6 +601,14 @@ class PendingProfile(Therapist):
     class Meta:
         proxy = True
         verbose_name = "pending profile"
+
+
+class PendingPhoto(Therapist):
+    """Therapists whose new photo waits for staff, as the admin's photo queue."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "pending photo"
 
 
 # The search index's model lives in its package; imported here so that Django registers it with this app.

@@ -288,6 +288,47 @@ class PrivateLicensedStateSerializer(LicensedStateSerializer):
     license_number = serializers.CharField()
 
 
+class StoredFileUrlField(serializers.URLField):
+    """A stored file's absolute URL, or null without one (read only)."""
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(read_only=True, allow_null=True, **kwargs)
+
+    def get_attribute(self, instance: object) -> str | None:
+        stored = super().get_attribute(instance)
+        return stored.url if stored else None
+
+    def to_representation(self, url: str) -> str:
+        request = self.context.get("request")
+        return request.build_absolute_uri(url) if request else url
+
+
+PHOTO_STATUSES = ["none", "pending", "approved", "rejected"]
+
+
+class PhotoSerializer(serializers.Serializer):
+    """The caller's own photo: its review status, the approved photo (public) and the waiting one (owner only)."""
+
+    status = serializers.ChoiceField(
+        choices=PHOTO_STATUSES,
+        source="photo_status",
+        help_text="pending: a new photo waits for staff; rejected: staff did not approve the last one "
+        "(rejection_reason says why); approved: the photo shown is the latest; none: no photo",
+    )
+    url = StoredFileUrlField(source="photo", help_text="The approved photo, shown publicly")
+    thumbnail_url = StoredFileUrlField(source="photo_thumbnail", help_text="The approved photo's square thumbnail")
+    pending_url = StoredFileUrlField(source="photo_pending", help_text="The photo waiting for review")
+    pending_thumbnail_url = StoredFileUrlField(source="photo_pending_thumbnail")
+    submitted_at = serializers.DateTimeField(source="photo_submitted_at", allow_null=True)
+    rejection_reason = serializers.CharField(source="photo_rejection_reason")
+
+
+class PhotoInputSerializer(serializers.Serializer):
+    """PUT /api/me/profile/photo/: one file, as multipart/form-data; what it must be is directory.photos' rule."""
+
+    photo = serializers.FileField(help_text="A JPEG, PNG or WebP image, at most PHOTO_MAX_BYTES (5 MB)")
+
+
 class MyProfileSerializer(TherapistSerializer):
     """The signed-in therapist's own profile: the public fields plus the private ones."""
 
@@ -305,6 +346,7 @@ class MyProfileSerializer(TherapistSerializer):
     insurers = InsurerLinkSerializer(source="insurer_links", many=True)
     licences = PrivateLicensedStateSerializer(source="licensed_states", many=True)
     ipt_credentials = CredentialSerializer(many=True)
+    photo = PhotoSerializer(source="*", read_only=True)
 
 
 class OfficeInputSerializer(StrictJsonTypes, serializers.Serializer):

@@ -11,12 +11,13 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
-from django.views import defaults
+from django.views import defaults, static
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import therapist_required
-from directory import profiles, search
+from directory import photos, profiles, search
 from directory.errors import UNAVAILABLE_RETRY_SECONDS, database_unreachable, is_api, json_error
 from directory.filters import (
     DEFAULT_RADIUS_MILES,
@@ -30,6 +31,7 @@ from directory.forms import (
     LicensedStateFormSet,
     ListingReportForm,
     OfficeFormSet,
+    PhotoForm,
     ProfileForm,
     TherapistInsurerFormSet,
     add_service_errors,
@@ -156,14 +158,63 @@ def my_profile(request: HttpRequest, therapist: Therapist) -> HttpResponse:
                 messages.success(request, "Your profile is saved.")
             return redirect("directory:my-profile")
     has_errors = bool(form.errors) or any(not formset.is_valid() for formset in formsets.values()) if data else False
+    return _profile_page(request, therapist, form=form, formsets=formsets, status=400 if has_errors else 200)
+
+
+def _profile_page(
+    request: HttpRequest,
+    therapist: Therapist,
+    *,
+    form: ProfileForm | None = None,
+    formsets: dict | None = None,
+    photo_form: PhotoForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The profile page, with the forms given (bound, with their errors) and the others fresh."""
     context = {
         "therapist": therapist,
-        "form": form,
-        "formsets": formsets,
+        "form": form or ProfileForm(instance=therapist, prefix="profile"),
+        "formsets": formsets
+        or {
+            name: formset_class(instance=therapist, prefix=name)
+            for name, (formset_class, _) in PROFILE_FORMSETS.items()
+        },
+        "photo_form": photo_form or PhotoForm(),
         "now": timezone.now(),
         "freshness_days": settings.AVAILABILITY_FRESHNESS_DAYS,
     }
-    return render(request, "directory/my_profile.html", context, status=400 if has_errors else 200)
+    return render(request, "directory/my_profile.html", context, status=status)
+
+
+@require_POST
+@therapist_required
+def my_photo(request: HttpRequest, therapist: Therapist) -> HttpResponse:
+    """Upload a new photo from the profile page; it waits for staff before anyone else sees it."""
+    photo_form = PhotoForm(request.POST, request.FILES)
+    if photo_form.is_valid():
+        try:
+            photos.submit_photo(therapist=therapist, upload=photo_form.cleaned_data["photo"])
+        except ValidationError as error:
+            add_service_errors(error, photo_form, {})
+        else:
+            messages.success(request, "Thank you: your photo is uploaded. Staff will review it before it is shown.")
+            return redirect(f"{reverse('directory:my-profile')}#photo-heading")
+    return _profile_page(request, therapist, photo_form=photo_form, status=400)
+
+
+@require_POST
+@therapist_required
+def my_photo_remove(request: HttpRequest, therapist: Therapist) -> HttpResponse:
+    photos.remove_photo(therapist=therapist)
+    messages.success(request, "Your photo is removed.")
+    return redirect(f"{reverse('directory:my-profile')}#photo-heading")
+
+
+def media(request: HttpRequest, path: str) -> HttpResponse:
+    """Uploaded files from MEDIA_ROOT, when SERVE_MEDIA is on (development); production's proxy or store serves them."""
+    if not settings.SERVE_MEDIA:
+        raise Http404("Media are not served here.")
+    return static.serve(request, path, document_root=settings.MEDIA_ROOT)
 
 
 @require_POST
