@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
-from django.core.cache import cache
 from django.core.management import call_command
 from django.utils import timezone
 
@@ -64,12 +63,6 @@ class MailServer:
     @property
     def messages(self) -> list[email.message.Message]:
         return self.recorder.messages
-
-
-@pytest.fixture(autouse=True)
-def empty_cache() -> None:
-    # Rate-limit counters (listing reports) live in the cache; each test starts with none.
-    cache.clear()
 
 
 @pytest.fixture
