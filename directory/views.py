@@ -21,6 +21,7 @@ from directory.errors import UNAVAILABLE_RETRY_SECONDS, database_unreachable, is
 from directory.filters import (
     DEFAULT_RADIUS_MILES,
     TherapistFilter,
+    applied_filters,
     normalized_query,
     parse_page_parameters,
     query_errors,
@@ -41,6 +42,7 @@ from directory.security import client_ip
 from directory.selectors import page_therapists
 
 RADIUS_CHOICES = [5, 10, 25, 50, 100, 250, 500]
+PAGING_PARAMETERS = ("page", "page_size")
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -62,6 +64,8 @@ def therapist_list(request: HttpRequest) -> HttpResponse:
         "radius_choices": RADIUS_CHOICES,
         "query": query,
         "radius": query.get("radius") or DEFAULT_RADIUS_MILES,
+        # After a search the results come first and the form folds away; a first visit opens it.
+        "is_search": any(name in query for name in (*filterset.base_filters, *PAGING_PARAMETERS)),
     }
     try:
         page, page_size = parse_page_parameters(query)
@@ -87,6 +91,7 @@ def therapist_list(request: HttpRequest) -> HttpResponse:
             "page_query": _without(query, "page"),
             "now": timezone.now(),
             "asked_online": "online" in query.getlist("format"),
+            "applied_filters": applied_filters(filterset, query),
         }
     )
     return render(request, "directory/therapist_list.html", context)
