@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.views import defaults
-from django.views.decorators.http import require_POST
+from django.views.decorators.cache import cache_control
+from django.views.decorators.http import require_POST, require_safe
 
 from accounts.decorators import therapist_required
 from directory import profiles, search
@@ -216,6 +218,16 @@ def report_listing(request: HttpRequest, slug: str) -> HttpResponse:
             )
             return redirect(therapist.get_absolute_url())
     return render(request, "directory/report_listing.html", context, status=400)
+
+
+FAVICON = Path(settings.BASE_DIR) / "static" / "favicon.ico"
+
+
+@require_safe
+@cache_control(public=True, max_age=7 * 24 * 3600)
+def favicon(request: HttpRequest) -> FileResponse:
+    """/favicon.ico: browsers ask for it whatever the pages link, and a 404 on every page fills the logs."""
+    return FileResponse(FAVICON.open("rb"), content_type="image/x-icon")
 
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
