@@ -6,21 +6,23 @@ from django import forms
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import get_user_model
 
-from directory.forms import WithoutAutofocus
+from directory.forms import PlainHelpTexts, WithoutAutofocus
 from directory.models import validate_npi
 
 
-class TherapistSignUpForm(WithoutAutofocus, auth_forms.UserCreationForm):
+class TherapistSignUpForm(PlainHelpTexts, WithoutAutofocus, auth_forms.UserCreationForm):
     email = forms.EmailField(help_text="We send review results and availability reminders here.")
     first_name = forms.CharField(max_length=80)
     last_name = forms.CharField(max_length=80)
-    credentials = forms.CharField(max_length=120, help_text="For example: LCSW, PhD, LMFT")
+    credentials = forms.CharField(
+        max_length=120, help_text="As clients should read them, for example: LCSW, PhD, LMFT."
+    )
     npi = forms.CharField(
         label="NPI",
         min_length=10,
         max_length=10,
         validators=[validate_npi],
-        help_text="Your 10-digit National Provider Identifier",
+        help_text="Your 10-digit National Provider Identifier, as in the NPPES registry.",
     )
 
     class Meta(auth_forms.UserCreationForm.Meta):

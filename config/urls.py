@@ -8,7 +8,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from directory import api as directory_api
 from directory import views as directory_views
-from directory.forms import PasswordChangeForm, SignInForm
+from directory.forms import PasswordChangeForm, SetPasswordForm, SignInForm
 from matching import api as matching_api
 
 api_patterns = [
@@ -42,12 +42,18 @@ api_patterns = [
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    # Django's own account views, with forms that do not autofocus (directory.forms.WithoutAutofocus).
+    # Django's own account views, with forms that do not autofocus (directory.forms.WithoutAutofocus)
+    # and say their rules in plain words (directory.forms.PlainHelpTexts).
     path("accounts/login/", auth_views.LoginView.as_view(authentication_form=SignInForm), name="login"),
     path(
         "accounts/password_change/",
         auth_views.PasswordChangeView.as_view(form_class=PasswordChangeForm),
         name="password_change",
+    ),
+    path(
+        "accounts/reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(form_class=SetPasswordForm),
+        name="password_reset_confirm",
     ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/", include((api_patterns, "api"))),

@@ -9,12 +9,15 @@ across parameters they are all-of. The FilterSet validates the parameters
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
 
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Model
+from django.forms.models import ModelChoiceIterator
 from django.http import QueryDict
 
 from directory import geo, search
@@ -45,7 +48,26 @@ class CommaSeparatedMultipleChoiceField(forms.MultipleChoiceField):
         return split_values(value)  # type: ignore[arg-type]
 
 
+class ReferenceChoiceIterator(ModelChoiceIterator):
+    """The choices of a reference table from its cached rows, in name order: rendering the form costs no query."""
+
+    def __iter__(self) -> Iterator[tuple[object, str]]:
+        for row in self._rows():
+            yield self.choice(row)
+
+    def __len__(self) -> int:
+        return len(self._rows())
+
+    def __bool__(self) -> bool:
+        return bool(self._rows())
+
+    def _rows(self) -> list[Model]:
+        return list(reference_rows(self.queryset.model, self.field.to_field_name or "pk").values())
+
+
 class CommaSeparatedModelMultipleChoiceField(forms.ModelMultipleChoiceField):
+    iterator = ReferenceChoiceIterator
+
     def clean(self, value: object) -> list[Model]:
         values = split_values(value)  # type: ignore[arg-type]
         if not values and not self.required:
@@ -66,6 +88,68 @@ class CommaSeparatedModelMultipleChoiceField(forms.ModelMultipleChoiceField):
         if isinstance(value, list | tuple):
             return [part for item in value for part in split_values(str(item))] or value
         return super().prepare_value(value)
+
+
+class OneOrManySelect(forms.SelectMultiple):
+    """A grouped drop-down for an any-of parameter: one value picked, several kept.
+
+    A client has one insurance plan and wants one language, so one value from a
+    short grouped list is the usual case (31 insurers as checkboxes made a box
+    that scrolled inside the page). A URL naming several (copied from the API, a
+    shared link) renders as a list box instead, so that searching again from
+    this form does not silently drop any of them.
+    """
+
+    def __init__(self, *, empty_label: str, group_of: Callable[[Model], tuple[int, str, int]]) -> None:
+        super().__init__()
+        self.empty_label = empty_label
+        self.group_of = group_of  # a row -> (group's rank, group's label, rank within the group)
+
+    def get_context(self, name: str, value: object, attrs: dict | None) -> dict:
+        context = super().get_context(name, value, attrs)
+        if len(context["widget"]["value"]) <= 1:
+            del context["widget"]["attrs"]["multiple"]
+        return context
+
+    def optgroups(self, name: str, value: list[str], attrs: dict | None = None) -> list[tuple]:
+        """The empty choice, then one <optgroup> per group; the rows' own order within a group."""
+        groups: dict[tuple[int, str], list[tuple[int, object, str]]] = {}
+        for option_value, label in self.choices:
+            rank, group, position = self.group_of(option_value.instance)
+            groups.setdefault((rank, group), []).append((position, option_value, label))
+        optgroups = [(None, [self.create_option(name, "", self.empty_label, not value, 0, attrs=attrs)], 0)]
+        for index, ((_, group), options) in enumerate(sorted(groups.items()), start=1):
+            options.sort(key=lambda option: option[0])  # stable: rows keep their name order
+            subgroup = [
+                self.create_option(name, option, label, str(option) in value, index, subindex=subindex, attrs=attrs)
+                for subindex, (_, option, label) in enumerate(options)
+            ]
+            optgroups.append((group, subgroup, index))
+        return optgroups
+
+
+INSURER_GROUPS = {  # the order and plain names of the insurance drop-down's groups, by Insurer.Kind
+    Insurer.Kind.COMMERCIAL: "Employer and private plans",
+    Insurer.Kind.MARKETPLACE: "Marketplace (ACA) plans",
+    Insurer.Kind.MEDICAID: "Medicaid plans",
+    Insurer.Kind.MEDICARE: "Medicare plans",
+    Insurer.Kind.MILITARY: "Military and veterans",
+    Insurer.Kind.EAP: "Employee assistance programs (EAP)",
+}
+# English, then the languages most spoken in US homes (Census, American Community Survey).
+COMMON_LANGUAGES = ("en", "es", "zh", "tl", "vi", "ar", "fr", "ko")
+
+
+def insurer_group(insurer: Insurer) -> tuple[int, str, int]:
+    kinds = list(INSURER_GROUPS)
+    kind = insurer.kind if insurer.kind in INSURER_GROUPS else Insurer.Kind.COMMERCIAL
+    return kinds.index(kind), INSURER_GROUPS[kind], 0
+
+
+def language_group(language: Language) -> tuple[int, str, int]:
+    if language.code in COMMON_LANGUAGES:
+        return 0, "Most asked for", COMMON_LANGUAGES.index(language.code)
+    return 1, "Other languages", 0
 
 
 class CommaSeparatedMultipleChoiceFilter(django_filters.MultipleChoiceFilter):
@@ -157,6 +241,7 @@ class TherapistFilter(django_filters.FilterSet):
         queryset=Insurer.objects.all(),
         to_field_name="slug",
         label="Insurance",
+        widget=OneOrManySelect(empty_label="Any insurance", group_of=insurer_group),
     )
     focus = SlugMultipleChoiceFilter(
         queryset=FocusArea.objects.all(),
@@ -172,6 +257,7 @@ class TherapistFilter(django_filters.FilterSet):
         queryset=Language.objects.all(),
         to_field_name="code",
         label="Language",
+        widget=OneOrManySelect(empty_label="Any language", group_of=language_group),
     )
     age_group = CommaSeparatedMultipleChoiceFilter(choices=list(AGE_GROUPS.items()), label="Age group")
     state = StateFilter(label="Licensed in state (two letters)")
@@ -253,6 +339,68 @@ def normalized_query(query: QueryDict) -> QueryDict:
         if name in normalized:
             normalized.setlist(name, split_values(normalized.getlist(name)))
     return normalized
+
+
+@dataclass(frozen=True)
+class AppliedFilter:
+    """One constraint of a search as the page shows it: a chip that links to the same search without it."""
+
+    name: str  # the parameter
+    label: str
+    without: str  # the query string of the same search without this constraint, from its first page
+
+
+ACCEPTING_LABELS = {"true": "Accepting new clients", "false": "Not accepting new clients", "any": "Accepting or not"}
+
+
+def applied_filters(filterset: TherapistFilter, query: QueryDict) -> list[AppliedFilter]:
+    """The constraints of a valid search (from `normalized_query`), in the form's order, each removable.
+
+    A multi-valued parameter gives one chip per value. `near` and `radius` are
+    one chip (a radius means nothing alone); removing the place also drops a sort
+    by distance, which would be an error without one. A parameter at its default
+    (the public page's `accepting=true`) is no constraint the client added.
+    Labels come from the validated values: reference rows are cached, so no query.
+    """
+    data = filterset.form.cleaned_data
+    chips = []
+    if data.get("near"):
+        radius = Decimal(data.get("radius") or DEFAULT_RADIUS_MILES).normalize()
+        also = ("radius", "ordering") if query.get("ordering") == "distance" else ("radius",)
+        label = f"Within {radius:f} miles of {query.get('near', '').strip()}"
+        chips.append(AppliedFilter("near", label, _query_without(query, "near", also=also)))
+    labels: dict[str, Mapping[str, str]] = {"format": FORMATS, "age_group": AGE_GROUPS}
+    for name in MULTI_VALUED:
+        names = labels.get(name) or {_key_of(row): row.name for row in data.get(name) or ()}
+        for value in dict.fromkeys(data.get(name) or ()):
+            key = value if isinstance(value, str) else _key_of(value)
+            chips.append(AppliedFilter(name, names[key], _query_without(query, name, key)))
+    if data.get("state"):
+        label = f"Licensed in {geo.US_STATES[data['state']]}"
+        chips.append(AppliedFilter("state", label, _query_without(query, "state")))
+    if data.get("q"):
+        chips.append(AppliedFilter("q", f"Keywords: “{data['q']}”", _query_without(query, "q")))
+    accepting = data.get("accepting")
+    if accepting and accepting != (filterset.default_accepting or "any"):
+        chips.append(AppliedFilter("accepting", ACCEPTING_LABELS[accepting], _query_without(query, "accepting")))
+    return chips
+
+
+def _key_of(row: Model) -> str:
+    """A reference row's value in a URL: a language's code, any other row's slug."""
+    return row.code if isinstance(row, Language) else row.slug
+
+
+def _query_without(query: QueryDict, name: str, value: str | None = None, *, also: tuple[str, ...] = ()) -> str:
+    """The query string without `name` (or only without its `value`) and `also`, back to the first page."""
+    remaining = query.copy()
+    for parameter in ("page", *also):
+        remaining.pop(parameter, None)
+    if value is None:
+        remaining.pop(name, None)
+    else:
+        remaining.setlist(name, [kept for kept in remaining.getlist(name) if kept != value])
+    return remaining.urlencode()
 
 
 def query_errors(filterset: TherapistFilter) -> dict[str, list[str]]:

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from django import forms
 from django.conf import settings
 from django.contrib.auth import forms as auth_forms
+from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 
 from directory.models import (
@@ -40,12 +41,58 @@ class WithoutAutofocus:
             field.widget.attrs.pop("autofocus", None)
 
 
+def password_rules() -> str:
+    """The password validators in force (settings.AUTH_PASSWORD_VALIDATORS) as one plain sentence.
+
+    Django lists each validator's own sentence ("Your password can't be..."),
+    four bullets before the box; this says the same in a line, and follows the
+    settings, so it cannot promise a rule that is not checked.
+    """
+    rules = []
+    for validator in password_validation.get_default_password_validators():
+        if isinstance(validator, password_validation.MinimumLengthValidator):
+            rules.insert(0, f"At least {validator.min_length} characters")
+        elif isinstance(validator, password_validation.NumericPasswordValidator):
+            rules.append("not only digits")
+        elif isinstance(validator, password_validation.CommonPasswordValidator):
+            rules.append("not a common password")
+        elif isinstance(validator, password_validation.UserAttributeSimilarityValidator):
+            rules.append("not close to your username or email")
+    if not rules:
+        return ""
+    sentence = ", ".join(rules[:-1]) + (" and " if len(rules) > 1 else "") + rules[-1]
+    return sentence[0].upper() + sentence[1:] + ". A short phrase of several words is easy to remember."
+
+
+ACCOUNT_HELP_TEXTS = {
+    "username": "You sign in with it. Letters, digits and the signs @ . + - _ only; no spaces.",
+    "password1": password_rules,
+    "password2": "Type the same password again, to catch a typo.",
+    "new_password1": password_rules,
+    "new_password2": "Type the same new password again, to catch a typo.",
+}
+
+
+class PlainHelpTexts:
+    """Replaces Django's stock help texts on the account forms with short plain sentences."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        for name, help_text in ACCOUNT_HELP_TEXTS.items():
+            if name in self.fields:
+                self.fields[name].help_text = help_text() if callable(help_text) else help_text
+
+
 class SignInForm(WithoutAutofocus, auth_forms.AuthenticationForm):
     pass
 
 
-class PasswordChangeForm(WithoutAutofocus, auth_forms.PasswordChangeForm):
+class PasswordChangeForm(PlainHelpTexts, WithoutAutofocus, auth_forms.PasswordChangeForm):
     pass
+
+
+class SetPasswordForm(PlainHelpTexts, WithoutAutofocus, auth_forms.SetPasswordForm):
+    """The new password after a reset link."""
 
 
 class ProfileForm(forms.ModelForm):
@@ -69,6 +116,14 @@ class ProfileForm(forms.ModelForm):
             "focus_areas", "concerns", "languages", "fee_min", "fee_max", "sliding_scale",
             "accepts_new_clients", "capacity",
         ]  # fmt: skip
+        help_texts = {
+            "credentials": "As clients should read them, for example: LCSW, PhD, LMFT.",
+            "npi": "Your 10-digit National Provider Identifier. Changing it sends the profile back to staff.",
+            "approach": "In your own words: what a course of IPT with you looks like.",
+            "fee_min": "Per session, in dollars; leave both fees empty to show “Not listed”.",
+            "fee_max": "The same as the lowest if you charge one fee.",
+            "capacity": "How many new clients you could start soon. At 0 you are left out of matches.",
+        }
         labels = {
             "offers_individual": "Individual",
             "offers_family": "Family",

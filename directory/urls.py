@@ -6,6 +6,7 @@ app_name = "directory"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("therapists/", views.therapist_list, name="therapist-list"),
     path("therapists/<slug:slug>/", views.therapist_detail, name="therapist-detail"),
     path("therapists/<slug:slug>/report/", views.report_listing, name="therapist-report"),

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.views import defaults, static
-from django.views.decorators.http import require_POST
+from django.views.decorators.cache import cache_control
+from django.views.decorators.http import require_POST, require_safe
 
 from accounts.decorators import therapist_required
 from directory import photos, profiles, search
@@ -22,6 +24,7 @@ from directory.errors import UNAVAILABLE_RETRY_SECONDS, database_unreachable, is
 from directory.filters import (
     DEFAULT_RADIUS_MILES,
     TherapistFilter,
+    applied_filters,
     normalized_query,
     parse_page_parameters,
     query_errors,
@@ -43,6 +46,7 @@ from directory.security import client_ip
 from directory.selectors import page_therapists
 
 RADIUS_CHOICES = [5, 10, 25, 50, 100, 250, 500]
+PAGING_PARAMETERS = ("page", "page_size")
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -64,6 +68,8 @@ def therapist_list(request: HttpRequest) -> HttpResponse:
         "radius_choices": RADIUS_CHOICES,
         "query": query,
         "radius": query.get("radius") or DEFAULT_RADIUS_MILES,
+        # After a search the results come first and the form folds away; a first visit opens it.
+        "is_search": any(name in query for name in (*filterset.base_filters, *PAGING_PARAMETERS)),
     }
     try:
         page, page_size = parse_page_parameters(query)
@@ -89,6 +95,7 @@ def therapist_list(request: HttpRequest) -> HttpResponse:
             "page_query": _without(query, "page"),
             "now": timezone.now(),
             "asked_online": "online" in query.getlist("format"),
+            "applied_filters": applied_filters(filterset, query),
         }
     )
     return render(request, "directory/therapist_list.html", context)
@@ -262,6 +269,16 @@ def report_listing(request: HttpRequest, slug: str) -> HttpResponse:
             )
             return redirect(therapist.get_absolute_url())
     return render(request, "directory/report_listing.html", context, status=400)
+
+
+FAVICON = Path(settings.BASE_DIR) / "static" / "favicon.ico"
+
+
+@require_safe
+@cache_control(public=True, max_age=7 * 24 * 3600)
+def favicon(request: HttpRequest) -> FileResponse:
+    """/favicon.ico: browsers ask for it whatever the pages link, and a 404 on every page fills the logs."""
+    return FileResponse(FAVICON.open("rb"), content_type="image/x-icon")
 
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:

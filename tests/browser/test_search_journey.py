@@ -18,15 +18,17 @@ def test_client_searches_by_zip_insurance_and_format_narrows_and_opens_a_profile
     assert_accessible(page)
     page.get_by_label("Near: ZIP code").fill("60601")
     page.get_by_label("Within", exact=True).select_option("25")
+    page.get_by_label("Insurance", exact=True).select_option(label="Medicaid (state fee-for-service)")
     page.get_by_role("checkbox", name="Individual", exact=True).check()
-    page.get_by_text("More filters").click()
-    page.get_by_role("checkbox", name="Medicaid (state fee-for-service)", exact=True).check()
     page.get_by_role("button", name="Search").click()
 
     assert "within 25 miles of 60601" in page.get_by_role("heading", level=2, name="found").inner_text()
+    assert page.get_by_role("link", name="Remove filter: Medicaid (state fee-for-service)").is_visible()
     assert_accessible(page)
     broad = found_count(page)
     assert broad > 1
+    assert not page.get_by_label("Within", exact=True).is_visible()  # the form is folded: results first
+    page.get_by_text("Edit filters").click()
     page.get_by_label("Within", exact=True).select_option("10")
     page.get_by_role("checkbox", name="Grief and loss", exact=True).check()
     page.get_by_role("button", name="Search").click()
@@ -34,9 +36,11 @@ def test_client_searches_by_zip_insurance_and_format_narrows_and_opens_a_profile
     narrow = found_count(page)
     assert 0 < narrow < broad
     assert "within 10 miles of 60601" in page.get_by_role("heading", level=2, name="found").inner_text()
+    page.get_by_text("Edit filters").click()
     assert page.get_by_label("Near: ZIP code").input_value() == "60601"
     assert page.get_by_label("Within", exact=True).input_value() == "10"
-    for name in ("Individual", "Medicaid (state fee-for-service)", "Grief and loss"):
+    assert page.get_by_label("Insurance", exact=True).input_value() == "medicaid"
+    for name in ("Individual", "Grief and loss"):
         assert page.get_by_role("checkbox", name=name, exact=True).is_checked(), name
     first_card = page.locator("article.therapist-card").first
     assert "mi away" in first_card.inner_text()
@@ -48,6 +52,43 @@ def test_client_searches_by_zip_insurance_and_format_narrows_and_opens_a_profile
     assert page.get_by_role("heading", name="Availability").is_visible()
     assert page.get_by_role("heading", name="Insurance and fees").is_visible()
     assert_accessible(page)
+
+
+def test_after_a_search_from_the_home_page_the_first_result_is_on_the_first_screen(
+    page: object, live_server: object, directory_data: None
+) -> None:
+    page.goto(live_server.url)
+    page.get_by_label("Near: ZIP code").fill("60601")
+    page.get_by_label("Insurance", exact=True).select_option(label="Medicaid (state fee-for-service)")
+    page.get_by_role("checkbox", name="Individual", exact=True).check()
+    page.get_by_role("button", name="Search").click()
+    page.wait_for_url("**/therapists/?*")
+    assert found_count(page) > 0
+
+    height = page.viewport_size["height"]
+    count = page.get_by_role("heading", level=2, name="found").bounding_box()
+    first_card = page.locator("article.therapist-card").first.bounding_box()
+    assert count["y"] + count["height"] <= height
+    assert first_card["y"] < height, f"the first result starts at {first_card['y']}px in a {height}px window"
+    assert page.evaluate("window.scrollY") == 0
+    assert_accessible(page)
+
+
+def test_a_chips_cross_removes_that_filter_and_only_it(page: object, live_server: object, directory_data: None) -> None:
+    page.goto(f"{live_server.url}/therapists/?near=60601&radius=10&insurance=medicaid&format=individual")
+    narrow = found_count(page)
+    assert narrow > 0
+    page.get_by_role("link", name="Remove filter: Medicaid (state fee-for-service)").click()
+    page.wait_for_url(lambda address: "insurance=" not in address)
+
+    assert "near=60601" in page.url and "radius=10" in page.url and "format=individual" in page.url
+    assert found_count(page) > narrow
+    assert page.get_by_role("link", name="Remove filter: Medicaid (state fee-for-service)").count() == 0
+    assert page.get_by_role("link", name="Remove filter: Individual").is_visible()
+    assert_accessible(page)
+    page.get_by_role("link", name="Remove filter: Within 10 miles of 60601").click()
+    page.wait_for_url(lambda address: "near=" not in address and "radius=" not in address)
+    assert "within" not in page.get_by_role("heading", level=2, name="found").inner_text()
 
 
 def test_an_unknown_place_is_named_in_an_accessible_error(
@@ -79,6 +120,7 @@ def test_search_form_works_with_the_keyboard_alone(page: object, live_server: ob
 
     page.wait_for_url("**/therapists/?*near=60614*")
     assert "within 50 miles of 60614" in page.get_by_role("heading", level=2, name="found").inner_text()
+    page.get_by_text("Edit filters").click()
     assert page.get_by_role("checkbox", name="Online (telehealth)", exact=True).is_checked()
     assert page.get_by_role("checkbox", name="Grief and loss", exact=True).is_checked()
     assert found_count(page) > 0
