@@ -37,6 +37,11 @@ REMOVABLE = (
     "accepting",
 )  # fmt: skip
 DEFAULTS = {field.name: field.default for field in dataclasses.fields(Query)}
+# The conditions that skip an entry soonest first: the rarer vocabularies, then the common ones, the text last.
+PRUNING_ORDER = (
+    "language_ids", "concern_ids", "focus_area_ids", "insurer_ids", "age_groups", "state", "formats", "accepting",
+    "text",
+)  # fmt: skip
 # The bit of a LICENCE entry that put the therapist in reach for online sessions (in the pass's `fails`).
 ONLINE_LICENCE = 1
 
@@ -45,7 +50,7 @@ ONLINE_LICENCE = 1
 class Nearest:
     """The office nearest the place among those passing every other condition, and where it is."""
 
-    miles: float  # to a tenth
+    miles: float  # to a tenth, as a result's distance_miles (`query.miles_from_chord`)
     city: str
     state: str
 
@@ -113,31 +118,58 @@ def variant_counts(query: Query, variants: Sequence[Query], *, now: datetime.dat
     profiles = query.place is None
     text = text_conditions(query.text, profiles=profiles, vendor=connection.vendor) if query.has_text else None
     bits: dict[Q, int] = {}
+    fields: dict[Q, str] = {}
     needs = []
     for variant in variants:
         need = 0
-        for _, condition in parameter_conditions(variant, profiles=profiles, state_entries=False, now=now, text=text):
+        for field, condition in parameter_conditions(
+            variant, profiles=profiles, state_entries=False, now=now, text=text
+        ):
             need |= bits.setdefault(condition, 1 << (len(bits) + 1))  # bit 0 is ONLINE_LICENCE
+            fields[condition] = field
         if query.place is not None and "online" not in variant.formats:
             need |= ONLINE_LICENCE
         needs.append(need)
     parts = _entries_in_reach(query, online=any("online" in variant.formats for variant in variants))
+    necessary = _necessary(sorted(bits.items(), key=lambda item: PRUNING_ORDER.index(fields[item[0]])), needs)
+    if necessary is not None:
+        parts = [part.filter(necessary) for part in parts]
     fails = sum((Case(When(condition, then=Value(0)), default=Value(bit)) for condition, bit in bits.items()), Value(0))
     # The licences for online sessions, when read, come second (`_entries_in_reach`).
     parts = [part.annotate(fails=fails + ONLINE_LICENCE if index else fails) for index, part in enumerate(parts)]
     union, params = union_all(parts, ["therapist_id", "fails"])
-    found = [f"CASE WHEN (fails & {int(need)}) = 0 THEN 1 ELSE 0 END" for need in needs]
-    if profiles:  # one entry per therapist
-        sql = f"SELECT {', '.join(f'SUM({each})' for each in found)} FROM ({union}) AS entries"
+    if query.place is not None:
+        # A therapist's entries carry the same masks (`index.build_entries`), so they fail the same conditions
+        # and differ at most by the online-licence bit: the smallest is the therapist's.
+        therapists = f"SELECT MIN(fails) AS fails FROM ({union}) AS entries GROUP BY therapist_id"
     else:
-        per_therapist = ", ".join(f"MAX({each}) AS found{index}" for index, each in enumerate(found))
-        sums = ", ".join(f"SUM(found{index})" for index in range(len(found)))
-        sql = (
-            f"SELECT {sums} FROM (SELECT {per_therapist} FROM ({union}) AS entries GROUP BY therapist_id) AS therapists"
-        )
+        # One profile per therapist. The fence keeps the database from copying `fails` into the outer
+        # query's test and grouping, which computed each entry's conditions three times.
+        therapists = union + (" LIMIT -1" if connection.vendor == "sqlite" else " OFFSET 0")
+    # Therapists counted by the conditions they fail, among those that some variant finds: each entry's
+    # conditions are tested once whatever the number of variants, and few patterns are left to group.
+    counted = " OR ".join(f"(fails & {int(need)}) = 0" for need in needs)
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return [int(count or 0) for count in cursor.fetchone()]
+        cursor.execute(
+            f"SELECT fails, COUNT(*) FROM ({therapists}) AS therapists WHERE {counted} GROUP BY fails", params
+        )
+        patterns = cursor.fetchall()
+    return [sum(count for pattern, count in patterns if not pattern & need) for need in needs]
+
+
+def _necessary(conditions: list[tuple[Q, int]], needs: list[int]) -> Q | None:
+    """A condition that every entry some variant finds passes, to skip the others before testing them all.
+
+    One of `conditions` that every variant needs, else the first two of
+    which every variant needs one (without one parameter, a variant needs all the others).
+    """
+    for first, (condition, bit) in enumerate(conditions):
+        if all(need & bit for need in needs):
+            return condition
+        for other, other_bit in conditions[first + 1 :]:
+            if all(need & (bit | other_bit) for need in needs):
+                return condition | other
+    return None
 
 
 def _entries_in_reach(query: Query, *, online: bool) -> list[QuerySet]:
