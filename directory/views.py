@@ -109,20 +109,20 @@ def _empty_search(query: QueryDict, data: dict, found: search.Suggestions) -> di
         for field, count in found.removals
     ]
     helpful = [removal for removal in removals if removal["count"]]
-    radius = found.larger_radius
+    radius, online = None, None
+    if found.larger_radius is not None:
+        miles, count = found.larger_radius
+        radius = {"miles": miles, "count": count, "query": _changed(query, radius=[str(miles)])}
+    if found.online is not None:
+        online_query = _changed(query, format=[*query.getlist("format"), "online"])
+        online = {"state": found.online_state, "count": found.online, "query": online_query}
     return {
         "blocker": helpful[0] if len(helpful) == 1 else None,
         "removals": helpful,
         "checked": removals,
         "nearest": found.nearest,
-        "radius": radius
-        and {"miles": radius[0], "count": radius[1], "query": _changed(query, radius=[str(radius[0])])},
-        "online": found.online is not None
-        and {
-            "state": found.online_state,
-            "count": found.online,
-            "query": _changed(query, format=[*query.getlist("format"), "online"]),
-        },
+        "radius": radius,
+        "online": online,
     }
 
 

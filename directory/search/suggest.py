@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Case, Q, QuerySet, Value, When
+from django.db.models import BooleanField, Case, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from directory import geo
@@ -115,16 +115,15 @@ def variant_counts(query: Query, variants: Sequence[Query], *, now: datetime.dat
     """
     if not variants:
         return []
-    profiles = query.place is None
-    text = text_conditions(query.text, profiles=profiles, vendor=connection.vendor) if query.has_text else None
+    # The text tested through the matching profiles' ids even on profile entries: the entries' own text (and, on
+    # PostgreSQL, its words) is in no index, and reading it made the database read every profile's row.
+    text = text_conditions(query.text, profiles=False, vendor=connection.vendor) if query.has_text else None
     bits: dict[Q, int] = {}
     fields: dict[Q, str] = {}
     needs = []
     for variant in variants:
         need = 0
-        for field, condition in parameter_conditions(
-            variant, profiles=profiles, state_entries=False, now=now, text=text
-        ):
+        for field, condition in parameter_conditions(variant, profiles=False, state_entries=False, now=now, text=text):
             need |= bits.setdefault(condition, 1 << (len(bits) + 1))  # bit 0 is ONLINE_LICENCE
             fields[condition] = field
         if query.place is not None and "online" not in variant.formats:
@@ -194,7 +193,13 @@ def _nearest(
     office for the place's name.
     """
     entries = SearchEntry.objects.filter(kind=SearchEntry.Kind.OFFICE)
-    for _, condition in parameter_conditions(query, profiles=False, state_entries=False, now=now):
+    conditions = parameter_conditions(query, profiles=False, state_entries=False, now=now)
+    # Tested in the order written (SQLite): the bitmasks first, so that the text's matches are read only if needed.
+    for field, condition in sorted(conditions, key=lambda named: PRUNING_ORDER.index(named[0])):
+        if field == "text":
+            # Tested entry by entry against the matches, read once (PostgreSQL: a hashed subplan), not joined:
+            # misjudging how many profiles a word matches, the planner looked up each match's entries in turn.
+            condition = Case(When(condition, then=Value(True)), default=Value(False), output_field=BooleanField())
         entries = entries.filter(condition)
     closest = (
         entries.annotate(squared_distance=SquaredChord(place.latitude, place.longitude))

@@ -279,6 +279,18 @@ def test_the_page_offers_a_radius_that_finds_someone_and_online_sessions(client:
     assert client.get("/therapists/?" + online.group(1).replace("&amp;", "&")).context["count"] == int(online.group(2))
 
 
+def test_the_page_explains_in_a_bounded_number_of_queries(client: Client) -> None:
+    def queries(params: dict) -> int:
+        client.get("/therapists/", params)
+        with CaptureQueriesContext(connection) as captured:
+            client.get("/therapists/", params)
+        return len(captured)
+
+    with_results = queries({"near": "11215", "accepting": "any"})
+    assert queries(EVERY_FILTER) <= with_results + 3
+    assert queries({**BROOKLYN, "radius": 5}) <= with_results + 3
+
+
 def test_on_the_page_accepting_is_relaxed_to_everyone(client: Client, full_therapist: Therapist) -> None:
     block = empty_state_of(client.get("/therapists/", {"q": "Fran Full"}).content.decode())
     assert "Removing one filter would find therapists:" in block  # the name, or the default of accepting
