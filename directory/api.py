@@ -21,7 +21,13 @@ from accounts import services as account_services
 from accounts.permissions import IsTherapist
 from directory import photos, profiles, search
 from directory.errors import NON_FIELD, error_body
-from directory.filters import TherapistFilter, parse_page_parameters, query_errors
+from directory.filters import (
+    PARAMETER_OF_FIELD,
+    RADIUS_CHOICES,
+    TherapistFilter,
+    parse_page_parameters,
+    query_errors,
+)
 from directory.models import FORMATS, Concern, FocusArea, Insurer, Language, Therapist
 from directory.parsers import BoundedJSONParser
 from directory.serializers import (
@@ -124,6 +130,10 @@ SEARCH_PARAMETERS = [
     ),
 ]  # fmt: skip
 
+EMPTY_SEARCH_NOTE = "Only when `count` is 0 (then always present); absent otherwise."
+RADIUS_HELP = (
+    f"Miles: the smallest of {', '.join(map(str, RADIUS_CHOICES))} larger than `radius` that reaches the nearest match"
+)
 SearchPage = inline_serializer(
     "TherapistSearchPage",
     {
@@ -131,8 +141,69 @@ SearchPage = inline_serializer(
         "next": serializers.URLField(allow_null=True),
         "previous": serializers.URLField(allow_null=True),
         "results": TherapistSerializer(many=True),
+        "suggestions": inline_serializer(
+            "RemovalSuggestion",
+            {
+                "remove": serializers.ChoiceField(choices=list(PARAMETER_OF_FIELD.values())),
+                "count": serializers.IntegerField(help_text="Therapists the same search finds without this parameter"),
+            },
+            many=True,
+            required=False,
+            help_text=f"One per filter applied, most found first. {EMPTY_SEARCH_NOTE}",
+        ),
+        "larger_radius": inline_serializer(
+            "RadiusSuggestion",
+            {
+                "radius": serializers.IntegerField(help_text=RADIUS_HELP),
+                "count": serializers.IntegerField(help_text="Therapists the same search finds at that radius"),
+            },
+            allow_null=True,
+            required=False,
+            help_text=f"Null without `near`, or when no such radius finds anyone. {EMPTY_SEARCH_NOTE}",
+        ),
+        "online_option": inline_serializer(
+            "OnlineSuggestion",
+            {
+                "format": serializers.ChoiceField(choices=["online"]),
+                "state": serializers.CharField(help_text="The state of `near` (else `state`)"),
+                "count": serializers.IntegerField(help_text="Therapists found with `online` added to `format`"),
+            },
+            allow_null=True,
+            required=False,
+            help_text=f"Null when `online` is asked for already, or with neither `near` nor `state`. "
+            f"{EMPTY_SEARCH_NOTE}",
+        ),
+        "nearest_miles": serializers.FloatField(
+            allow_null=True,
+            required=False,
+            help_text="Miles to the nearest office of a therapist matching every other parameter, at any distance; "
+            f"null without `near` or when none matches anywhere. {EMPTY_SEARCH_NOTE}",
+        ),
+        "nearest_place": inline_serializer(
+            "NearestPlace",
+            {"city": serializers.CharField(), "state": serializers.CharField()},
+            allow_null=True,
+            required=False,
+            help_text=f"Where that office is; null with `nearest_miles`. {EMPTY_SEARCH_NOTE}",
+        ),
     },
 )
+
+
+def empty_search_fields(found: search.Suggestions) -> dict:
+    """What a response adds when a search found nobody (docs/api.md, "A search that found nobody")."""
+    nearest, radius = found.nearest, found.larger_radius
+    return {
+        "suggestions": [{"remove": PARAMETER_OF_FIELD[field], "count": count} for field, count in found.removals],
+        "larger_radius": None if radius is None else {"radius": radius[0], "count": radius[1]},
+        "online_option": None
+        if found.online is None
+        else {"format": "online", "state": found.online_state, "count": found.online},
+        "nearest_miles": None if nearest is None else nearest.miles,
+        "nearest_place": None
+        if nearest is None or not nearest.city
+        else {"city": nearest.city, "state": nearest.state},
+    }
 
 
 def page_link(request: Request, page: int | None) -> str | None:
@@ -156,8 +227,9 @@ class TherapistSearchView(APIView):
         filterset = TherapistFilter(request.query_params)
         if not filterset.is_valid():
             raise QueryInvalid(query_errors(filterset))
+        query = filterset.query()
         try:
-            result = search.page(filterset.query(), number=number, size=size, cards=True)
+            result = search.page(query, number=number, size=size, cards=True)
         except search.PageNotFound as error:
             raise exceptions.NotFound(str(error)) from error
         now, url_of = timezone.now(), profile_urls(request)
@@ -167,9 +239,12 @@ class TherapistSearchView(APIView):
         # the same JSON as TherapistSearchPage documents, in a fraction of the time.
         next_link = json.dumps(page_link(request, page + 1 if page < pages else None))
         previous_link = json.dumps(page_link(request, page - 1 if page > 1 else None))
+        empty = ""
+        if result.count == 0:  # only then: a search with results costs what it did
+            empty = ", " + json.dumps(empty_search_fields(search.suggest(query, radius_steps=RADIUS_CHOICES)))[1:-1]
         body = (
             f'{{"count": {result.count}, "next": {next_link}, "previous": {previous_link}, '
-            f'"results": [{", ".join(results)}]}}'
+            f'"results": [{", ".join(results)}]{empty}}}'
         )
         return HttpResponse(body, content_type="application/json")
 

@@ -30,6 +30,8 @@ ORDERINGS = {"distance": "Distance", "name": "Name", "-updated": "Recently updat
 ACCEPTING_CHOICES = {"true": "Accepting new clients", "false": "Not accepting", "any": "Everyone"}
 DEFAULT_RADIUS_MILES = 25
 MAX_RADIUS_MILES = 500
+# The page's choice of radius, and the steps in which a search that found nobody is offered a larger one.
+RADIUS_CHOICES = [5, 10, 25, 50, 100, 250, MAX_RADIUS_MILES]
 
 
 def split_values(values: list[str] | str | None) -> list[str]:
@@ -330,6 +332,12 @@ class SharedFilters(dict):
 TherapistFilter.base_filters = SharedFilters(TherapistFilter.base_filters)
 
 MULTI_VALUED = ("format", "insurance", "focus", "concern", "language", "age_group")
+# The parameter behind each field of `search.Query` that a search can do without (see `TherapistFilter.query`).
+PARAMETER_OF_FIELD = {
+    "text": "q", "formats": "format", "insurer_ids": "insurance", "focus_area_ids": "focus",
+    "concern_ids": "concern", "language_ids": "language", "age_groups": "age_group", "state": "state",
+    "accepting": "accepting",
+}  # fmt: skip
 
 
 def normalized_query(query: QueryDict) -> QueryDict:

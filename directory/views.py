@@ -9,7 +9,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -22,7 +22,10 @@ from accounts.decorators import therapist_required
 from directory import photos, profiles, search
 from directory.errors import UNAVAILABLE_RETRY_SECONDS, database_unreachable, is_api, json_error
 from directory.filters import (
+    ACCEPTING_CHOICES,
     DEFAULT_RADIUS_MILES,
+    PARAMETER_OF_FIELD,
+    RADIUS_CHOICES,
     TherapistFilter,
     applied_filters,
     normalized_query,
@@ -41,11 +44,10 @@ from directory.forms import (
     error_summary,
     formset_rows,
 )
-from directory.models import FocusArea, Therapist
+from directory.models import AGE_GROUPS, FORMATS, FocusArea, Therapist
 from directory.security import client_ip
 from directory.selectors import page_therapists
 
-RADIUS_CHOICES = [5, 10, 25, 50, 100, 250, 500]
 PAGING_PARAMETERS = ("page", "page_size")
 
 
@@ -79,10 +81,14 @@ def therapist_list(request: HttpRequest) -> HttpResponse:
     if not filterset.is_valid():
         context.update(_search_errors(query_errors(filterset), filterset.form))
         return render(request, "directory/therapist_list.html", context, status=400)
+    search_query = filterset.query()
     try:
-        result = search.page(filterset.query(), number=page, size=page_size)
+        result = search.page(search_query, number=page, size=page_size)
     except search.PageNotFound as error:
         raise Http404("That page of results does not exist.") from error
+    if result.count == 0:  # only then: a search with results costs what it did
+        found = search.suggest(search_query, radius_steps=RADIUS_CHOICES)
+        context["empty"] = _empty_search(query, filterset.form.cleaned_data, found)
     therapists = page_therapists(result)
     context.update(
         {
@@ -99,6 +105,64 @@ def therapist_list(request: HttpRequest) -> HttpResponse:
         }
     )
     return render(request, "directory/therapist_list.html", context)
+
+
+def _empty_search(query: QueryDict, data: dict, found: search.Suggestions) -> dict:
+    """What the page says of a search that found nobody: the suggestions as sentences and links."""
+    removals = [
+        {
+            "label": _filter_label(field, data),
+            "count": count,
+            "query": _changed(query, **{PARAMETER_OF_FIELD[field]: ["any"] if field == "accepting" else None}),
+            "accepting": field == "accepting",
+        }
+        for field, count in found.removals
+    ]
+    helpful = [removal for removal in removals if removal["count"]]
+    radius, online = None, None
+    if found.larger_radius is not None:
+        miles, count = found.larger_radius
+        radius = {"miles": miles, "count": count, "query": _changed(query, radius=[str(miles)])}
+    if found.online is not None:
+        online_query = _changed(query, format=[*query.getlist("format"), "online"])
+        online = {"state": found.online_state, "count": found.online, "query": online_query}
+    return {
+        "blocker": helpful[0] if len(helpful) == 1 else None,
+        "removals": helpful,
+        "checked": removals,
+        "nearest": found.nearest,
+        "radius": radius,
+        "online": online,
+    }
+
+
+def _filter_label(field: str, data: dict) -> str:
+    """A filter as the page names it: its values ("Spanish", "Aetna or Cigna"), or what it asks."""
+    if field == "text":
+        return f"the words “{data['q'].strip()}”"
+    if field == "state":
+        return f"a licence in {data['state']}"
+    if field == "accepting":  # the page's default is "true"
+        return f"“{ACCEPTING_CHOICES[data.get('accepting') or 'true']}”"
+    names = {"formats": FORMATS, "age_groups": AGE_GROUPS}.get(field)
+    values = data[PARAMETER_OF_FIELD[field]]
+    return _any_of([names[value] for value in values] if names else [row.name for row in values])
+
+
+def _any_of(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+
+
+def _changed(query: QueryDict, **changes: list[str] | None) -> str:
+    """The query string of the same search, first page, with these parameters replaced (None: removed)."""
+    changed = query.copy()
+    changed.pop("page", None)
+    for name, values in changes.items():
+        if values is None:
+            changed.pop(name, None)
+        else:
+            changed.setlist(name, values)
+    return changed.urlencode()
 
 
 def _search_errors(errors: dict[str, list[str]], form: forms.Form) -> dict:

@@ -11,6 +11,8 @@ names below and nothing else:
 - `Query` and `page(query, number=, size=, cards=)`: a page of results.
 - `cards_of(therapist_ids)`, `result(...)`, `result_json(...)`: results as the API shows them.
 - `candidates_in_reach(...)` and the `conditions` it takes: matching's candidates.
+- `suggest(query, radius_steps=)`: for a search that found nobody, what each parameter left out,
+  a larger radius, online sessions and the nearest match (`Suggestions`).
 - `build_entries`, `build_card`: for loading many therapists in bulk.
 """
 
@@ -20,16 +22,19 @@ from directory.search.conditions import Condition
 from directory.search.index import build_entries, index_unindexed, refresh
 from directory.search.query import Hit, PageNotFound, Query, ResultCard, ResultPage, cards_of, page
 from directory.search.reach import CandidateRow, InReach, candidates_in_reach
+from directory.search.suggest import Nearest, Suggestions, suggest
 
 __all__ = [
     "CandidateRow",
     "Condition",
     "Hit",
     "InReach",
+    "Nearest",
     "PageNotFound",
     "Query",
     "ResultCard",
     "ResultPage",
+    "Suggestions",
     "build_card",
     "build_entries",
     "candidates_in_reach",
@@ -40,4 +45,5 @@ __all__ = [
     "refresh",
     "result",
     "result_json",
+    "suggest",
 ]

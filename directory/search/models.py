@@ -180,36 +180,10 @@ class SearchEntryQuerySet(models.QuerySet):
 
     def licensed_here(self, state: str) -> SearchEntryQuerySet:
         """One entry per therapist licensed in `state` (use instead of profiles() to start from the state)."""
-        return self.filter(kind=SearchEntry.Kind.LICENCE, state=state)
-
-    def accepting(self, now: datetime.datetime | None = None) -> SearchEntryQuerySet:
-        return self.filter(accepting_since__gte=freshness_cutoff(now))
-
-    def not_accepting(self, now: datetime.datetime | None = None) -> SearchEntryQuerySet:
-        cutoff = freshness_cutoff(now)
-        return self.filter(Q(accepting_since__isnull=True) | Q(accepting_since__lt=cutoff))
+        return self.filter(licence_in(state))
 
     def offering_formats(self, formats: Iterable[str]) -> SearchEntryQuerySet:
-        return self.filter(has_any("formats", (FORMAT_BITS[slug] for slug in formats)))
-
-    def serving_age_groups(self, age_groups: Iterable[str]) -> SearchEntryQuerySet:
-        return self.filter(has_any("age_groups", (AGE_GROUP_BITS[slug] for slug in age_groups)))
-
-    def accepting_insurance(self, insurer_ids: Iterable[int], *, open_panels_only: bool = False) -> SearchEntryQuerySet:
-        """In any of these networks; with `open_panels_only`, only where that panel takes new clients."""
-        return self.filter(has_any("open_insurers" if open_panels_only else "insurers", insurer_ids))
-
-    def with_focus_areas(self, focus_area_ids: Iterable[int]) -> SearchEntryQuerySet:
-        return self.filter(has_any("focus_areas", focus_area_ids))
-
-    def with_concerns(self, concern_ids: Iterable[int]) -> SearchEntryQuerySet:
-        return self.filter(has_any("concerns", concern_ids))
-
-    def speaking(self, language_ids: Iterable[int]) -> SearchEntryQuerySet:
-        return self.filter(has_any("languages", language_ids))
-
-    def licensed_in(self, state: str) -> SearchEntryQuerySet:
-        return self.filter(has_any("states", [STATE_BITS[state]]))
+        return self.filter(offers_any(formats))
 
     def near(self, place: geo.Place, miles: float) -> SearchEntryQuerySet:
         """Office entries within `miles` of `place`, annotated with `squared_distance`.
@@ -230,39 +204,8 @@ class SearchEntryQuerySet(models.QuerySet):
         online = self.licensed_here(state).offering_formats(["online"])
         return online.annotate(squared_distance=Cast(Value(None), models.FloatField()))
 
-    def matching_text(self, text: str, *, profiles: bool = False) -> SearchEntryQuerySet:
-        """Every word appears in the name, credentials or bio (case-insensitive), by the text index.
-
-        Words of three letters or more are looked up in the text index (SQLite:
-        the FTS5 trigram table `directory_searchtext`; PostgreSQL: the words of
-        the vocabulary `directory_searchword` that contain it, then the profile
-        entries holding any of them, migration 0009); shorter ones are matched
-        on the text itself. `profiles` says these are PROFILE entries, which
-        carry the text and its words: they are tested themselves rather than
-        through the therapist's profile entry.
-        """
-        words = text_words(text)
-        sqlite = connections[self.db].vendor == "sqlite"
-        phrase = text_index_phrase(words) if sqlite else ""
-        queryset = self
-        if phrase:
-            # The unary + keeps SQLite from looking up each matching id in the therapist index: a common
-            # word matches tens of thousands, and a scan checking membership is then several times faster.
-            column = f'+"{self.model._meta.db_table}"."therapist_id"'
-            matches = f"{column} IN (SELECT rowid FROM {TEXT_TABLE} WHERE {TEXT_TABLE} MATCH %s)"
-            queryset = queryset.filter(RawSQL(matches, [phrase], output_field=models.BooleanField()))
-        conditions = [Q(text__contains=word) for word in words if len(word) < 3]
-        if not sqlite:
-            conditions += [Q(text__word_contains=word) for word in words if len(word) >= 3]
-        if not conditions:
-            return queryset
-        if profiles:
-            return queryset.filter(*conditions)
-        with_text = SearchEntry.objects.profiles().filter(*conditions)
-        return queryset.filter(therapist_id__in=with_text.values("therapist_id"))
-
     def count_matching_text(self, text: str) -> int | None:
-        """How many published therapists `matching_text(text)` finds, from the text index alone.
+        """How many published therapists `text_conditions(text, ...)` find, from the text index alone.
 
         SQLite: its FTS5 table, which holds exactly the PROFILE entries' texts
         (migration 0007's triggers). PostgreSQL: the PROFILE entries' word ids
@@ -295,7 +238,7 @@ def text_index_phrase(words: list[str]) -> str:
     return " AND ".join('"{}"'.format(word.replace('"', '""')) for word in words if len(word) >= 3)
 
 
-TEXT_TABLE = "directory_searchtext"  # SQLite only: see matching_text and migration 0007
+TEXT_TABLE = "directory_searchtext"  # SQLite only: see text_conditions and migration 0007
 
 
 class SearchEntry(models.Model):
@@ -385,3 +328,58 @@ class SearchEntry(models.Model):
 
 
 SearchEntry._meta.get_field("text").register_lookup(WordContains)  # the only text with a word index
+
+
+# Conditions on an entry, one per search parameter (`query.parameter_conditions` applies them in order);
+# each holds on every kind of entry, since all carry the masks.
+
+
+def offers_any(formats: Iterable[str]) -> Q:
+    return has_any("formats", (FORMAT_BITS[slug] for slug in formats))
+
+
+def accepting_at(now: datetime.datetime | None = None) -> Q:
+    """Accepting new clients, with availability confirmed within the freshness window."""
+    return Q(accepting_since__gte=freshness_cutoff(now))
+
+
+def not_accepting_at(now: datetime.datetime | None = None) -> Q:
+    cutoff = freshness_cutoff(now)
+    return Q(accepting_since__isnull=True) | Q(accepting_since__lt=cutoff)
+
+
+def licence_in(state: str) -> Q:
+    """The LICENCE entry for `state`: one per therapist licensed there (a search without a place starts from them)."""
+    return Q(kind=SearchEntry.Kind.LICENCE, state=state)
+
+
+def text_conditions(text: str, *, profiles: bool, vendor: str) -> list[Q]:
+    """Every word appears in the name, credentials or bio (case-insensitive), by the text index: the conditions.
+
+    Words of three letters or more are looked up in the text index (SQLite:
+    the FTS5 trigram table `directory_searchtext`; PostgreSQL: the words of
+    the vocabulary `directory_searchword` that contain it, then the profile
+    entries holding any of them, migration 0009); shorter ones are matched
+    on the text itself. `profiles` says the entries tested are PROFILE
+    entries, which carry the text and its words: they are tested themselves
+    rather than through the therapist's profile entry. Applied one after the other.
+    """
+    words = text_words(text)
+    sqlite = vendor == "sqlite"
+    phrase = text_index_phrase(words) if sqlite else ""
+    found = []
+    if phrase:
+        # The unary + keeps SQLite from looking up each matching id in the therapist index: a common
+        # word matches tens of thousands, and a scan checking membership is then several times faster.
+        column = f'+"{SearchEntry._meta.db_table}"."therapist_id"'
+        matches = f"{column} IN (SELECT rowid FROM {TEXT_TABLE} WHERE {TEXT_TABLE} MATCH %s)"
+        found.append(Q(RawSQL(matches, [phrase], output_field=models.BooleanField())))
+    conditions = [Q(text__contains=word) for word in words if len(word) < 3]
+    if not sqlite:
+        conditions += [Q(text__word_contains=word) for word in words if len(word) >= 3]
+    if not conditions:
+        return found
+    if profiles:
+        return [*found, Q(*conditions)]
+    with_text = SearchEntry.objects.profiles().filter(*conditions)
+    return [*found, Q(therapist_id__in=with_text.values("therapist_id"))]

@@ -12,11 +12,21 @@ import math
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from directory import geo
 from directory.models import Therapist, is_accepting
-from directory.search.models import SearchEntry
+from directory.search.models import (
+    AGE_GROUP_BITS,
+    STATE_BITS,
+    SearchEntry,
+    accepting_at,
+    has_any,
+    licence_in,
+    not_accepting_at,
+    offers_any,
+    text_conditions,
+)
 
 
 @dataclass(frozen=True)
@@ -78,29 +88,57 @@ def _conditions(entries: QuerySet, query: Query) -> QuerySet:
     SQLite tests what its index range leaves in the order written, and the
     bitmask tests are cheaper and more selective than the distance, so they come first.
     """
+    conditions = parameter_conditions(query, profiles=query.starts_from_profiles, state_entries=query.place is None)
+    for _, condition in conditions:
+        entries = entries.filter(condition)
+    return entries
+
+
+def parameter_conditions(
+    query: Query,
+    *,
+    profiles: bool,
+    state_entries: bool,
+    now: datetime.datetime | None = None,
+    text: list[Q] | None = None,
+) -> list[tuple[str, Q]]:
+    """Each condition the query's parameters set on an entry, named by its `Query` field, in the order to test them.
+
+    The one statement of what each parameter means. `profiles` says the
+    entries tested are PROFILE entries (free text is tested on them
+    directly); `state_entries` that a state is met by the LICENCE entry of
+    that state (a search without a place starts from them) rather than by the
+    mask of licensed states. `text`, when given, are the text's conditions
+    built already (`text_conditions`), so that several variants of a search
+    share them.
+    """
+    conditions: list[tuple[str, Q]] = []
     if query.has_text:
-        entries = entries.matching_text(query.text, profiles=query.starts_from_profiles)
+        if text is None:
+            text = text_conditions(query.text, profiles=profiles, vendor=connection.vendor)
+        conditions += [("text", condition) for condition in text]
     if query.formats:
-        entries = entries.offering_formats(query.formats)
+        conditions.append(("formats", offers_any(query.formats)))
     if query.insurer_ids:
         # "Accepting" is per plan too: a therapist may stay in a network but close it to new clients.
-        entries = entries.accepting_insurance(query.insurer_ids, open_panels_only=query.accepting == "true")
+        column = "open_insurers" if query.accepting == "true" else "insurers"
+        conditions.append(("insurer_ids", has_any(column, query.insurer_ids)))
     if query.focus_area_ids:
-        entries = entries.with_focus_areas(query.focus_area_ids)
+        conditions.append(("focus_area_ids", has_any("focus_areas", query.focus_area_ids)))
     if query.concern_ids:
-        entries = entries.with_concerns(query.concern_ids)
+        conditions.append(("concern_ids", has_any("concerns", query.concern_ids)))
     if query.language_ids:
-        entries = entries.speaking(query.language_ids)
+        conditions.append(("language_ids", has_any("languages", query.language_ids)))
     if query.age_groups:
-        entries = entries.serving_age_groups(query.age_groups)
+        conditions.append(("age_groups", has_any("age_groups", (AGE_GROUP_BITS[slug] for slug in query.age_groups))))
     if query.state:
-        # Without a place, the search starts from the state's licence entries.
-        entries = entries.licensed_in(query.state) if query.place else entries.licensed_here(query.state)
+        state = licence_in(query.state) if state_entries else has_any("states", [STATE_BITS[query.state]])
+        conditions.append(("state", state))
     if query.accepting == "true":
-        entries = entries.accepting()
+        conditions.append(("accepting", accepting_at(now)))
     elif query.accepting == "false":
-        entries = entries.not_accepting()
-    return entries
+        conditions.append(("accepting", not_accepting_at(now)))
+    return conditions
 
 
 def _starting_entries(entries: QuerySet, query: Query) -> list[QuerySet]:

@@ -129,3 +129,27 @@ def test_search_form_works_with_the_keyboard_alone(page: object, live_server: ob
 def test_the_accessibility_check_catches_a_missing_label(page: object) -> None:
     page.set_content("<!doctype html><html lang='en'><title>t</title><main><input type='text'></main></html>")
     assert any(finding.startswith("label") for finding in serious_violations(page))
+
+
+def test_a_search_that_finds_nobody_names_the_blocker_and_its_link_finds_therapists(
+    page: object, live_server: object, directory_data: None
+) -> None:
+    page.goto(f"{live_server.url}/therapists/?near=60601&radius=25")
+    broad = found_count(page)
+    assert broad > 0
+    page.get_by_role("checkbox", name="Yiddish", exact=True).check()  # "More filters" is open on results
+    page.get_by_role("button", name="Search").click()
+
+    assert found_count(page) == 0
+    explanation = page.get_by_role("region", name="No therapists match all of your filters")
+    assert "The blocker is Yiddish: without it, " in explanation.inner_text()
+    assert "The nearest match is" in explanation.inner_text()
+    assert_accessible(page)
+    suggestion = explanation.get_by_role("listitem").filter(has=page.get_by_role("link", name="Search without Yiddish"))
+    offered = int(suggestion.inner_text().split(": ")[1].split()[0])
+    suggestion.get_by_role("link").click()
+
+    assert found_count(page) == offered == broad
+    assert not page.get_by_role("checkbox", name="Yiddish", exact=True).is_checked()
+    assert page.get_by_label("Near: ZIP code").input_value() == "60601"
+    assert_accessible(page)
