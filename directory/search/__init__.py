@@ -12,12 +12,13 @@ names below and nothing else:
 - `cards_of(therapist_ids)`, `result(...)`, `result_json(...)`: results as the API shows them.
 - `candidates_in_reach(...)` and the `conditions` it takes: matching's candidates.
 - `build_entries`, `build_card`: for loading many therapists in bulk.
+- `index_unindexed`, `cards_are_stale`: after `migrate`, what older code left behind.
 """
 
 from directory.search import conditions
 from directory.search.cards import build_card, result, result_json
 from directory.search.conditions import Condition
-from directory.search.index import build_entries, index_unindexed, refresh
+from directory.search.index import build_entries, cards_are_stale, index_unindexed, refresh
 from directory.search.query import Hit, PageNotFound, Query, ResultCard, ResultPage, cards_of, page
 from directory.search.reach import CandidateRow, InReach, candidates_in_reach
 
@@ -33,6 +34,7 @@ __all__ = [
     "build_card",
     "build_entries",
     "candidates_in_reach",
+    "cards_are_stale",
     "cards_of",
     "conditions",
     "index_unindexed",
