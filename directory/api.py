@@ -43,6 +43,7 @@ from directory.serializers import (
     TokenRequestSerializer,
     TokenSerializer,
     profile_urls,
+    site_origin,
 )
 
 
@@ -232,8 +233,11 @@ class TherapistSearchView(APIView):
             result = search.page(query, number=number, size=size, cards=True)
         except search.PageNotFound as error:
             raise exceptions.NotFound(str(error)) from error
-        now, url_of = timezone.now(), profile_urls(request)
-        results = [search.result_json(card, card.listing_card, url=url_of(card.slug), now=now) for card in result.cards]
+        now, url_of, origin = timezone.now(), profile_urls(request), site_origin(request)
+        results = [
+            search.result_json(card, card.listing_card, url=url_of(card.slug), origin=origin, now=now)
+            for card in result.cards
+        ]
         page, pages = result.page, result.pages
         # Written out around the stored cards' text rather than parsed and re-encoded by a renderer:
         # the same JSON as TherapistSearchPage documents, in a fraction of the time.

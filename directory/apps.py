@@ -1,7 +1,8 @@
 from __future__ import annotations
 
+import sys
 import warnings
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from django.apps import AppConfig
 from django.contrib.auth import get_user_model
@@ -33,7 +34,8 @@ class DirectoryConfig(AppConfig):
         Image.MAX_IMAGE_PIXELS = MAX_PIXELS
         warnings.filterwarnings("error", category=Image.DecompressionBombWarning)
 
-        # A database migrated from before the search index gets its entries built once.
+        # A database migrated from before the search index gets its entries built once; cards of an older
+        # shape (fields added or removed by a deploy) are named, for `manage.py refresh_listings`.
         post_migrate.connect(index_unindexed_therapists, sender=self, dispatch_uid="index-unindexed-therapists")
         # The rate-limit counters' table when CACHES names the database cache (no CACHE_URL), so a plain
         # `migrate` is enough, also for a database first migrated while CACHE_URL named Redis.
@@ -44,10 +46,18 @@ class DirectoryConfig(AppConfig):
         post_save.connect(account_saved, sender=get_user_model(), dispatch_uid="therapist-account-deactivated")
 
 
-def index_unindexed_therapists(using: str = "default", **_: object) -> None:
+def index_unindexed_therapists(using: str = "default", stdout: TextIO | None = None, **_: object) -> None:
     from directory import search
 
     search.index_unindexed(using)
+    if search.cards_are_stale(using):
+        (stdout or sys.stdout).write(STALE_CARDS_MESSAGE)
+
+
+STALE_CARDS_MESSAGE = (
+    "The stored listing cards have an older set of fields than this code: the search API shows them until "
+    "`python manage.py refresh_listings` rebuilds them.\n"
+)
 
 
 def account_saved(

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from directory import geo
+from directory.text import excerpt
 
 FORMATS = {
     "individual": "Individual",
@@ -392,6 +393,16 @@ class Therapist(models.Model):
     def photo_thumbnail_url(self) -> str | None:
         """The approved photo's square thumbnail, for cards."""
         return self.photo_thumbnail.url if self.photo_thumbnail else None
+
+    @property
+    def bio_excerpt(self) -> str:
+        """The opening of the bio that a result card shows (`directory.text.excerpt`)."""
+        return excerpt(self.bio)
+
+    @property
+    def initials(self) -> str:
+        """What a card shows in place of a photo: the first letters of the first and last names."""
+        return f"{self.first_name[:1]}{self.last_name[:1]}".upper()
 
     @property
     def photo_status(self) -> str:

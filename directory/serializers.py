@@ -237,6 +237,8 @@ class TherapistSerializer(serializers.Serializer):
     name = serializers.CharField(source="full_name")
     credentials = serializers.CharField()
     pronouns = serializers.CharField()
+    photo_url = serializers.SerializerMethodField(help_text="The approved photo's square thumbnail, or null")
+    bio_excerpt = serializers.CharField(help_text="The bio's first sentences, at most 200 characters")
     training_level = serializers.CharField()
     formats = serializers.ListField(child=serializers.CharField())
     age_groups = serializers.ListField(child=serializers.CharField())
@@ -250,12 +252,20 @@ class TherapistSerializer(serializers.Serializer):
     fee_min = serializers.IntegerField(allow_null=True)
     fee_max = serializers.IntegerField(allow_null=True)
     sliding_scale = serializers.BooleanField()
+    phone = serializers.CharField(help_text="Blank when not given; so are email and website")
+    email = serializers.CharField()
+    website = serializers.CharField()
     is_demo = serializers.BooleanField()
 
     def get_url(self, therapist: Therapist) -> str:
         request = self.context.get("request")
         path = therapist.get_absolute_url()
         return request.build_absolute_uri(path) if request else path
+
+    def get_photo_url(self, therapist: Therapist) -> str | None:
+        """Absolute, as the search's cards give it (`search.cards.absolute_photo_url`)."""
+        request, url = self.context.get("request"), therapist.photo_thumbnail_url
+        return request.build_absolute_uri(url) if request and url else url
 
     def get_accepting_new_clients(self, therapist: Therapist) -> bool:
         """Accepting, and availability confirmed within the freshness window."""
@@ -441,6 +451,11 @@ DetailSerializer = inline_serializer(
         "detail": serializers.CharField(),
     },
 )
+
+
+def site_origin(request: Request) -> str:
+    """The scheme and host a request came to ("https://example.org"), to make a stored path absolute."""
+    return request.build_absolute_uri("/").removesuffix("/")
 
 
 def profile_urls(request: Request) -> Callable[[str], str]:

@@ -102,6 +102,9 @@ def therapist_list(request: HttpRequest) -> HttpResponse:
             "now": timezone.now(),
             "asked_online": "online" in query.getlist("format"),
             "applied_filters": applied_filters(filterset, query),
+            # For the cards: the plans to highlight, and the search their profile links carry back.
+            "asked_insurer_ids": {insurer.pk for insurer in filterset.form.cleaned_data.get("insurance") or ()},
+            "search_query": query.urlencode(),
         }
     )
     return render(request, "directory/therapist_list.html", context)
@@ -179,8 +182,25 @@ def therapist_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "therapist": therapist,
             "now": timezone.now(),
             "freshness_days": settings.AVAILABILITY_FRESHNESS_DAYS,
+            "back_url": results_url(request.GET.get("from", "")),
         },
     )
+
+
+MAX_BACK_QUERY_LENGTH = 1000  # a search is far shorter; and under 1,000 fields, Django's limit
+
+
+def results_url(search_query: str) -> str:
+    """The search page with the query a profile was opened from (`?from=`), or the plain search page.
+
+    Only ever a query string on /therapists/, re-encoded from its parsed
+    parameters: whatever `from` holds, the link stays on this site.
+    """
+    url = reverse("directory:therapist-list")
+    if not search_query or len(search_query) > MAX_BACK_QUERY_LENGTH:
+        return url
+    encoded = QueryDict(search_query).urlencode()
+    return f"{url}?{encoded}" if encoded else url
 
 
 def _without(query: object, name: str) -> str:

@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 
 from accounts.permissions import IsReferrer, IsTherapist
 from accounts.roles import therapist_profile
-from directory.serializers import DetailSerializer, ErrorSerializer, profile_urls
+from directory.serializers import DetailSerializer, ErrorSerializer, profile_urls, site_origin
 from matching import idempotency, selectors, services
 from matching.models import Offer, Referral
 from matching.serializers import (
@@ -130,7 +130,9 @@ class MatchView(APIView):
         need = need_input.need()
         result = services.rank_therapists(need)
         # Shaped as MatchResponseSerializer documents it; the therapists come from their stored listing cards.
-        results = selectors.match_results(result, url_of=profile_urls(request), now=timezone.now())
+        results = selectors.match_results(
+            result, url_of=profile_urls(request), origin=site_origin(request), now=timezone.now()
+        )
         return Response({"results": results, "excluded": result.excluded})
 
 

@@ -27,14 +27,21 @@ def match_items(result: ranking.Ranking) -> list[dict]:
     return items
 
 
-def match_results(result: ranking.Ranking, *, url_of: Callable[[str], str], now: datetime.datetime) -> list[dict]:
-    """Ranked results as the API shows them: like `match_items`, each therapist a search result from its card."""
+def match_results(
+    result: ranking.Ranking, *, url_of: Callable[[str], str], origin: str, now: datetime.datetime
+) -> list[dict]:
+    """Ranked results as the API shows them: like `match_items`, each therapist a search result from its card.
+
+    `origin` ("https://example.org") makes a stored photo path absolute.
+    """
     cards = search.cards_of([item.candidate.id for item in result.results])
     items = []
     for item in result.results:
         card = cards[item.candidate.id]
         card.distance_miles = item.distance_miles
-        items.append(_match_item(item, search.result(card, card.listing_card, url=url_of(card.slug), now=now)))
+        items.append(
+            _match_item(item, search.result(card, card.listing_card, url=url_of(card.slug), origin=origin, now=now))
+        )
     return items
 
 

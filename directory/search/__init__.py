@@ -14,12 +14,13 @@ names below and nothing else:
 - `suggest(query, radius_steps=)`: for a search that found nobody, what each parameter left out,
   a larger radius, online sessions and the nearest match (`Suggestions`).
 - `build_entries`, `build_card`: for loading many therapists in bulk.
+- `index_unindexed`, `cards_are_stale`: after `migrate`, what older code left behind.
 """
 
 from directory.search import conditions
 from directory.search.cards import build_card, result, result_json
 from directory.search.conditions import Condition
-from directory.search.index import build_entries, index_unindexed, refresh
+from directory.search.index import build_entries, cards_are_stale, index_unindexed, refresh
 from directory.search.query import Hit, PageNotFound, Query, ResultCard, ResultPage, cards_of, page
 from directory.search.reach import CandidateRow, InReach, candidates_in_reach
 from directory.search.suggest import Nearest, Suggestions, suggest
@@ -38,6 +39,7 @@ __all__ = [
     "build_card",
     "build_entries",
     "candidates_in_reach",
+    "cards_are_stale",
     "cards_of",
     "conditions",
     "index_unindexed",

@@ -20,9 +20,9 @@ from directory.models import Concern, FocusArea, Insurer, Language, LicensedStat
 
 DYNAMIC_FIELDS = ("id", "url", "accepting_new_clients", "availability_confirmed_at", "distance_miles")
 CARD_FIELDS = (
-    "slug", "name", "credentials", "pronouns", "training_level", "formats", "age_groups", "insurance",
-    "focus_areas", "concerns", "languages", "session_cadence", "offices", "licensed_states", "fee_min",
-    "fee_max", "sliding_scale", "is_demo",
+    "slug", "name", "credentials", "pronouns", "photo_url", "bio_excerpt", "training_level", "formats",
+    "age_groups", "insurance", "focus_areas", "concerns", "languages", "session_cadence", "offices",
+    "licensed_states", "fee_min", "fee_max", "sliding_scale", "phone", "email", "website", "is_demo",
 )  # fmt: skip
 RESULT_FIELDS = (*DYNAMIC_FIELDS, *CARD_FIELDS)
 
@@ -74,6 +74,9 @@ def build_card(
         "name": therapist.full_name,
         "credentials": therapist.credentials,
         "pronouns": therapist.pronouns,
+        # As the storage gives it: "/media/…" on the filesystem, made absolute per request (`absolute_photo_url`).
+        "photo_url": therapist.photo_thumbnail_url,
+        "bio_excerpt": therapist.bio_excerpt,
         "training_level": therapist.training_level,
         "formats": therapist.formats,
         "age_groups": therapist.age_groups,
@@ -99,21 +102,42 @@ def build_card(
         "fee_min": therapist.fee_min,
         "fee_max": therapist.fee_max,
         "sliding_scale": therapist.sliding_scale,
+        "phone": therapist.phone,
+        "email": therapist.email,
+        "website": therapist.website,
         "is_demo": therapist.is_demo,
     }
     return json.dumps(card)
 
 
-def result(shown: Shown, card: str, *, url: str, now: datetime.datetime) -> dict:
-    """A search result as a dict, exactly as `TherapistSerializer` shapes it, from a stored card."""
+# How a stored photo path starts in a card's text (json.dumps' separators); see `result_json`.
+PHOTO_PATH = '"photo_url": "/'
+
+
+def result(shown: Shown, card: str, *, url: str, origin: str, now: datetime.datetime) -> dict:
+    """A search result as a dict, exactly as `TherapistSerializer` shapes it, from a stored card.
+
+    `origin` ("https://example.org") makes the photo's address absolute when the storage gave a path.
+    """
     live, stored = _live_fields(shown, url=url, now=now), json.loads(card)
+    stored["photo_url"] = absolute_photo_url(stored["photo_url"], origin)
     return {name: live[name] if name in live else stored[name] for name in RESULT_FIELDS}
 
 
-def result_json(shown: Shown, card: str, *, url: str, now: datetime.datetime) -> str:
-    """`result` as JSON text: the live fields, then the stored card's own text, neither parsed nor re-encoded."""
+def result_json(shown: Shown, card: str, *, url: str, origin: str, now: datetime.datetime) -> str:
+    """`result` as JSON text: the live fields, then the stored card's own text, not parsed nor re-encoded.
+
+    Only a photo path ("/media/…") gains the origin, by a text replacement: JSON
+    escapes every quote inside a string, so the key with its quotes can only be the card's own.
+    """
     live = json.dumps(_live_fields(shown, url=url, now=now))
-    return f"{live[:-1]}, {card.lstrip()[1:]}"
+    stored = card.lstrip()[1:].replace(PHOTO_PATH, f"{PHOTO_PATH[:-1]}{origin}/", 1)
+    return f"{live[:-1]}, {stored}"
+
+
+def absolute_photo_url(url: str | None, origin: str) -> str | None:
+    """A stored photo's address for the API: a path on this site gains the origin; a store's full URL stays."""
+    return f"{origin}{url}" if url and url.startswith("/") else url
 
 
 def _live_fields(shown: Shown, *, url: str, now: datetime.datetime) -> dict:

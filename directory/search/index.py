@@ -8,13 +8,14 @@ names) call it after their writes, in their transaction.
 from __future__ import annotations
 
 import datetime
+import json
 from collections.abc import Iterable
 
 from django.db import connections, transaction
 
 from directory import geo
 from directory.models import Office, Therapist
-from directory.search.cards import card_of
+from directory.search.cards import CARD_FIELDS, card_of
 from directory.search.models import AGE_GROUP_BITS, FORMAT_BITS, NEVER_CONFIRMED, STATE_BITS, SearchEntry, mask
 
 REFRESH_BATCH_SIZE = 1000
@@ -103,6 +104,20 @@ def index_unindexed(using: str = "default") -> None:
         return  # migrated backwards, to before the index
     unindexed = Therapist.objects.using(using).published().exclude(search_entries__kind=SearchEntry.Kind.PROFILE)
     refresh(unindexed.values_list("pk", flat=True))
+
+
+def cards_are_stale(using: str = "default") -> bool:
+    """Whether the stored cards have other fields than `CARD_FIELDS`: code that changed the card's shape
+    was deployed, and `manage.py refresh_listings` must rebuild them.
+
+    One card is read to decide (every card is built by the same code), so that
+    `migrate` can tell at once; rebuilding 100,000 cards takes minutes, which
+    `migrate` leaves to the command rather than do unasked.
+    """
+    if SearchEntry._meta.db_table not in connections[using].introspection.table_names():
+        return False  # migrated backwards, to before the index and its cards
+    sample = Therapist.objects.using(using).exclude(listing_card="").values_list("listing_card", flat=True).first()
+    return sample is not None and tuple(json.loads(sample)) != CARD_FIELDS
 
 
 def accepting_since(accepts_new_clients: bool, confirmed_at: datetime.datetime | None) -> datetime.datetime | None:
