@@ -516,14 +516,15 @@ def map_tile_origin(url: str) -> str:
     host = parts.netloc.lower()
     if host.startswith("{s}."):
         host = "*." + host[len("{s}.") :]
-    has_placeholders = all(name in parts.path + parts.query for name in ("{z}", "{x}", "{y}"))
+    template = parts.path + "?" + parts.query
+    has_placeholders = "{z}" in template and "{x}" in template and ("{y}" in template or "{-y}" in template)
     if (
         parts.scheme not in {"https", "http"}
         or not re.fullmatch(r"(\*\.)?[a-z0-9.-]+(:\d{1,5})?", host)
         or not has_placeholders
     ):
         raise ImproperlyConfigured(
-            "MAP_TILE_URL must be an http(s) URL template with {z}, {x} and {y}, such as "
+            "MAP_TILE_URL must be an http(s) URL template with {z}, {x} and {y} (or {-y}), such as "
             "https://tile.openstreetmap.org/{z}/{x}/{y}.png ({s} may stand for the host's first label)"
         )
     return f"{parts.scheme}://{host}"

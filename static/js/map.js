@@ -83,12 +83,23 @@
     });
   }
 
+  // The popup keeps clear of the zoom buttons and the credit, and a long list (many offices in one ZIP)
+  // scrolls inside it rather than over the whole map.
+  function popupOptions() {
+    return {
+      maxWidth: Math.min(300, container.clientWidth - 90),
+      maxHeight: Math.max(120, container.clientHeight - 110),
+      autoPanPaddingTopLeft: [56, 12],
+      autoPanPaddingBottomRight: [12, 36],
+    };
+  }
+
   function draw() {
     map = L.map(container, { scrollWheelZoom: false, zoomSnap: 0.5 });
     if (data.tiles) {
       addTiles();
     }
-    L.control.scale({ imperial: true, metric: false, position: "topright" }).addTo(map);
+    L.control.scale({ imperial: true, metric: false }).addTo(map);
     const icon = L.icon({
       iconUrl: data.icon.url,
       iconRetinaUrl: data.icon.retina_url,
@@ -107,7 +118,7 @@
       const name = office.name + ", " + place(office);
       const point = [office.latitude, office.longitude];
       const marker = L.marker(point, { icon: icon, title: name, alt: name });
-      marker.bindPopup(popupFor(atPoint.get(office.latitude + "," + office.longitude)));
+      marker.bindPopup(popupFor(atPoint.get(office.latitude + "," + office.longitude)), popupOptions());
       keepFocusWithPopups(marker);
       marker.addTo(map);
       return point;

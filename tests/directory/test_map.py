@@ -144,7 +144,8 @@ def test_a_server_refuses_tiles_without_their_credit_or_with_a_malformed_url() -
      ("https://{s}.tile.example.org/{z}/{x}/{y}{r}.png", "https://*.tile.example.org"),
      ("http://127.0.0.1:8080/tiles/{z}/{x}/{y}.png", "http://127.0.0.1:8080"),
      ("https://Tiles.Example.org/styles/{z}/{x}/{y}.png?key=abc", "https://tiles.example.org"),
-     ("https://tiles.example.org/wmts?z={z}&x={x}&y={y}", "https://tiles.example.org")],
+     ("https://tiles.example.org/wmts?z={z}&x={x}&y={y}", "https://tiles.example.org"),
+     ("https://tms.example.org/{z}/{x}/{-y}.png", "https://tms.example.org")],
 )  # fmt: skip
 def test_the_tile_origin_is_the_urls_scheme_host_and_port(url: str, origin: str) -> None:
     assert map_tile_origin(url) == origin
