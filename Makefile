@@ -97,3 +97,14 @@ fuzz: install-dev
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .fuzz
+
+# --- The map's Leaflet, vendored (docs/operations.md, "Map") ---
+# package.json pins leaflet; its built files are committed under static/vendor/leaflet/, so no page fetches a
+# script from elsewhere. After changing the pinned version: `make vendor`, then commit what changed.
+.PHONY: vendor
+LEAFLET ?= node_modules/leaflet
+LEAFLET_VENDOR := static/vendor/leaflet
+vendor: node_modules/.installed
+	rm -rf $(LEAFLET_VENDOR) && mkdir -p $(LEAFLET_VENDOR)/images
+	cp $(LEAFLET)/dist/leaflet.js $(LEAFLET)/dist/leaflet.js.map $(LEAFLET)/dist/leaflet.css $(LEAFLET)/LICENSE $(LEAFLET_VENDOR)/
+	cp $(LEAFLET)/dist/images/*.png $(LEAFLET_VENDOR)/images/

@@ -499,3 +499,40 @@ if MEDIA_STORAGE == "s3":
 elif MEDIA_STORAGE != "filesystem":
     raise ImproperlyConfigured(f"MEDIA_STORAGE must be filesystem or s3, got {MEDIA_STORAGE!r}")
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["PhotoStatusEnum"] = ["none", "pending", "approved", "rejected"]
+
+# --- The map beside search results and on profiles (docs/operations.md, "Map") ---
+# MAP_TILE_URL: a Leaflet tile URL template, e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png; MAP_TILE_ATTRIBUTION:
+# the credit its provider requires (HTML, trusted: it comes from the operator). Without a URL, the map shows its
+# markers on a plain background and asks nothing of any other server.
+
+
+def map_tile_origin(url: str) -> str:
+    """The CSP source that lets the browser load tiles from `url`: its scheme, host and port.
+
+    A `{s}` (subdomain) placeholder may be the host's first label and becomes CSP's `*.`;
+    any other placeholder in the host cannot be expressed in a CSP source, so it is refused.
+    """
+    parts = urlsplit(url)
+    host = parts.netloc.lower()
+    if host.startswith("{s}."):
+        host = "*." + host[len("{s}.") :]
+    template = parts.path + "?" + parts.query
+    has_placeholders = "{z}" in template and "{x}" in template and ("{y}" in template or "{-y}" in template)
+    if (
+        parts.scheme not in {"https", "http"}
+        or not re.fullmatch(r"(\*\.)?[a-z0-9.-]+(:\d{1,5})?", host)
+        or not has_placeholders
+    ):
+        raise ImproperlyConfigured(
+            "MAP_TILE_URL must be an http(s) URL template with {z}, {x} and {y} (or {-y}), such as "
+            "https://tile.openstreetmap.org/{z}/{x}/{y}.png ({s} may stand for the host's first label)"
+        )
+    return f"{parts.scheme}://{host}"
+
+
+MAP_TILE_URL = env_str("MAP_TILE_URL", "").strip()
+MAP_TILE_ATTRIBUTION = env_str("MAP_TILE_ATTRIBUTION", "").strip()
+if MAP_TILE_URL:
+    if not MAP_TILE_ATTRIBUTION:
+        raise ImproperlyConfigured("MAP_TILE_URL needs MAP_TILE_ATTRIBUTION: tile providers require their credit")
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["img-src"].append(map_tile_origin(MAP_TILE_URL))
