@@ -51,6 +51,7 @@ def _match_item(item: ranking.RankedCandidate, therapist: object) -> dict:
         "components": dict(item.components),
         "delivery": item.delivery,
         "distance_miles": item.distance_miles,
+        "unmet": list(item.unmet),
     }
 
 
