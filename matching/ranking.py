@@ -349,9 +349,7 @@ def explain(
     return tuple(reasons)
 
 
-def unmet_wishes(
-    need: Need, candidate: Candidate, *, options: frozenset[str], labels: Labels
-) -> tuple[str, ...]:
+def unmet_wishes(need: Need, candidate: Candidate, *, options: frozenset[str], labels: Labels) -> tuple[str, ...]:
     """What a client asked for and this result does not give, in plain words, so nothing is ignored silently.
 
     Only soft wishes: a hard constraint's failure excludes the candidate instead.
@@ -359,9 +357,9 @@ def unmet_wishes(
     unmet = []
     if need.language and need.language not in candidate.languages:
         unmet.append(f"Does not speak {labels.languages.get(need.language, need.language)}")
-    if need.insurance is None and need.max_fee is not None and candidate.fee_min is not None:
-        if candidate.fee_min > need.max_fee:
-            unmet.append(f"Over your fee limit: from ${candidate.fee_min} a session, sliding scale available")
+    fee_min = candidate.fee_min
+    if need.insurance is None and need.max_fee is not None and fee_min is not None and fee_min > need.max_fee:
+        unmet.append(f"Over your fee limit: from ${candidate.fee_min} a session, sliding scale available")
     if need.formats & IN_PERSON_FORMATS and "in_person" not in options:
         unmet.append(f"No office within {need.max_distance_miles:g} miles: online sessions only")
     if missing := need.focus_areas - candidate.focus_areas:

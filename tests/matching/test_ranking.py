@@ -246,5 +246,6 @@ def test_unmet_wishes_are_said_plainly_and_met_ones_are_not() -> None:
         "No office within 25 miles: online sessions only",
         "Does not list as a focus: role disputes",
     )
-    met = candidate(languages=frozenset({"en", "es"}), fee_min=90, focus_areas=frozenset({"grief-loss", "role-disputes"}))
+    focus = frozenset({"grief-loss", "role-disputes"})
+    met = candidate(languages=frozenset({"en", "es"}), fee_min=90, focus_areas=focus)
     assert ranking.rank(wishes, [met], now=NOW, weights=WEIGHTS, labels=labels).results[0].unmet == ()
