@@ -230,13 +230,13 @@ def locate(query: str) -> Place:
     """Resolve search input to a place, offline, or raise PlaceNotFound."""
     if not query or not query.strip():
         raise PlaceNotFound(
-            "could not locate an empty place: enter a ZIP code, a city as “City, ST”, or “latitude,longitude”."
+            "could not locate an empty place: enter a 5-digit US ZIP code, or a city and state such as “St. Louis, MO”."
         )
     place = locate_offline(query)
     if place is None:
         raise PlaceNotFound(
             f"could not locate “{query.strip()[:60]}”: "
-            "enter a 5-digit US ZIP code, a city as “City, ST”, or “latitude,longitude”."
+            "enter a 5-digit US ZIP code, or a city and state such as “St. Louis, MO”."
         )
     return place
 

@@ -133,6 +133,7 @@ class RankedCandidate:
     reasons: tuple[str, ...]
     delivery: str  # "in_person" or "online"
     distance_miles: float | None
+    unmet: tuple[str, ...] = ()  # the client's wishes this result does not meet, in plain words
 
 
 @dataclass(frozen=True)
@@ -348,6 +349,26 @@ def explain(
     return tuple(reasons)
 
 
+def unmet_wishes(need: Need, candidate: Candidate, *, options: frozenset[str], labels: Labels) -> tuple[str, ...]:
+    """What a client asked for and this result does not give, in plain words, so nothing is ignored silently.
+
+    Only soft wishes: a hard constraint's failure excludes the candidate instead.
+    """
+    unmet = []
+    if need.language and need.language not in candidate.languages:
+        unmet.append(f"Does not speak {labels.languages.get(need.language, need.language)}")
+    fee_min = candidate.fee_min
+    if need.insurance is None and need.max_fee is not None and fee_min is not None and fee_min > need.max_fee:
+        unmet.append(f"Over your fee limit: from ${candidate.fee_min} a session, sliding scale available")
+    if need.formats & IN_PERSON_FORMATS and "in_person" not in options:
+        unmet.append(f"No office within {need.max_distance_miles:g} miles: online sessions only")
+    if missing := need.focus_areas - candidate.focus_areas:
+        unmet.append(f"Does not list as a focus: {_names(missing, labels.focus_areas).lower()}")
+    if missing := need.concerns - candidate.concerns:
+        unmet.append(f"Does not list treating: {_names(missing, labels.concerns).lower()}")
+    return tuple(unmet)
+
+
 def rank(
     need: Need,
     candidates: Iterable[Candidate],
@@ -379,7 +400,7 @@ def rank(
         score = weighted_score(components, weights)
         sort_key = (-score, math.inf if shown_distance is None else shown_distance, candidate.id)
         delivery = best_delivery(need, options, distance)
-        scored.append((sort_key, candidate, components, delivery, distance, shown_distance))
+        scored.append((sort_key, candidate, components, delivery, distance, shown_distance, options))
     scored.sort(key=lambda item: item[0])
     results = tuple(
         RankedCandidate(
@@ -389,7 +410,8 @@ def rank(
             reasons=explain(need, candidate, now=now, delivery=delivery, distance=distance, labels=labels),
             delivery=delivery,
             distance_miles=shown_distance,
+            unmet=unmet_wishes(need, candidate, options=options, labels=labels),
         )
-        for sort_key, candidate, components, delivery, distance, shown_distance in scored[:limit]
+        for sort_key, candidate, components, delivery, distance, shown_distance, options in scored[:limit]
     )
     return Ranking(results=results, excluded=dict(excluded))

@@ -58,6 +58,7 @@ def _match_item(item: ranking.RankedCandidate, therapist: object) -> dict:
         "components": dict(item.components),
         "delivery": item.delivery,
         "distance_miles": item.distance_miles,
+        "unmet": list(item.unmet),
     }
 
 

@@ -41,11 +41,20 @@ class InsuranceField(OptionalSlugField):
         return super().run_validation(None if data == SELF_PAY else data)
 
 
+# The longest place either field takes; the pages' location input allows as many characters (`maxlength`).
+PLACE_MAX_LENGTH = 80
+
+
 class NeedSerializer(StrictJsonTypes, serializers.Serializer):
     """What a client needs: the body of POST /api/match/ and the first part of a referral."""
 
-    postal_code = serializers.CharField(required=False, allow_blank=True, max_length=10, help_text="A US ZIP code")
-    near = serializers.CharField(required=False, allow_blank=True, max_length=80, help_text="Or `City, ST`, `lat,lng`")
+    # Both take any place `geo.locate` reads; the pages send what a person types ("St. Louis, MO") as postal_code.
+    postal_code = serializers.CharField(
+        required=False, allow_blank=True, max_length=PLACE_MAX_LENGTH, help_text="A US ZIP code (or `City, ST`)"
+    )
+    near = serializers.CharField(
+        required=False, allow_blank=True, max_length=PLACE_MAX_LENGTH, help_text="Or `City, ST`, `lat,lng`"
+    )
     insurance = InsuranceField(
         slug_field="slug", queryset=Insurer.objects.all(), required=False, allow_null=True,
         help_text='Insurer slug; null, absent or "self-pay" for self-pay',
@@ -66,7 +75,7 @@ class NeedSerializer(StrictJsonTypes, serializers.Serializer):
         where = (data.get("postal_code") or data.get("near") or "").strip()
         field = "postal_code" if data.get("postal_code") else "near"
         if not where:
-            raise serializers.ValidationError({"postal_code": ["Give the client's ZIP code (or `near`)."]})
+            raise serializers.ValidationError({"postal_code": ["Enter a ZIP code or a city (`near` in the API)."]})
         try:
             data["place"] = geo.locate(where)
         except geo.PlaceNotFound as error:

@@ -21,6 +21,7 @@ from matching import selectors, services
 from matching.models import Offer, Referral
 from matching.serializers import (
     MAX_ID,
+    PLACE_MAX_LENGTH,
     DeclineSerializer,
     NeedSerializer,
     ReferralCreateSerializer,
@@ -29,7 +30,7 @@ from matching.serializers import (
 
 # What the forms call their fields, for the labels and for the error summary at the top.
 NEED_LABELS = {
-    "postal_code": "Your ZIP code",
+    "postal_code": "Your ZIP code or city",
     "insurance": "Insurance",
     "max_fee": "If paying yourself: most per session ($)",
     "formats": "How would you like to meet? (choose any)",
@@ -47,7 +48,7 @@ REFERRAL_LABELS = {
     "notes": "Clinical summary for the accepting therapist (optional)",
     "urgency": "Urgency",
     **NEED_LABELS,
-    "postal_code": "Patient's ZIP code",
+    "postal_code": "Patient's ZIP code or city",
     "formats": "Acceptable formats",
     "focus_areas": "IPT focus areas",
     "consent": "The patient agreed to be referred and to share these details with the therapist who accepts",
@@ -62,6 +63,7 @@ def _vocabularies() -> dict:
         "concerns": Concern.objects.order_by("name"),
         "languages": Language.objects.order_by("name"),
         "age_groups": list(AGE_GROUPS.items()),
+        "place_max_length": PLACE_MAX_LENGTH,
     }
 
 
@@ -95,6 +97,8 @@ def find_my_match(request: HttpRequest) -> HttpResponse:
         excluded=result.excluded,
         place=need_input.validated_data["place"],
         now=timezone.now(),
+        # The card marks the client's plan among each therapist's (as the search page does).
+        asked_insurer_ids={insurer.pk} if (insurer := need_input.validated_data.get("insurance")) else set(),
     )
     return render(request, "matching/match.html", context)
 

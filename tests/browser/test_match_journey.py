@@ -41,6 +41,10 @@ def test_client_takes_the_questionnaire_and_sees_ranked_results_with_reasons(
 
     heading = page.get_by_role("heading", level=2, name=re.compile(r"match(es)? near"))
     assert re.match(r"[1-9]\d* match(es)? near 60601 \(Chicago, IL\)", heading.inner_text())
+    # The results are on the first screen; the answers wait, folded, under "Change your answers".
+    assert heading.bounding_box()["y"] < page.viewport_size["height"] / 2
+    assert page.get_by_text("Change your answers", exact=True).first.is_visible()
+    assert not page.get_by_label("Your ZIP code").is_visible()
     scores = fit_scores(page)
     assert scores and scores == sorted(scores, reverse=True)
     first = page.locator("#results-heading ~ ol.results > li").first
@@ -51,6 +55,7 @@ def test_client_takes_the_questionnaire_and_sees_ranked_results_with_reasons(
     assert first.get_by_role("table").is_visible()
     assert page.get_by_role("heading", name="Not shown, and why").is_visible()
     # The answers stay in the form, to be adjusted.
+    page.locator("summary", has_text="Change your answers").click()
     assert page.get_by_label("Your ZIP code").input_value() == "60601"
     assert page.get_by_role("checkbox", name=GRIEF).is_checked()
     assert_accessible(page)

@@ -8,8 +8,11 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
-from directory.models import Therapist
+from directory import search
+from directory.models import Language, Therapist
+from matching import ranking
 from matching.models import Offer, PHIAccess, Referral
+from matching.templatetags import matching_tags
 
 pytestmark = pytest.mark.django_db
 
@@ -113,7 +116,8 @@ def test_referral_form_errors_keep_what_was_typed(referrer: User) -> None:
 
 def test_error_summaries_name_fields_by_their_labels(client: Client, referrer: User) -> None:
     unknown_zip = error_summary_of(client.get("/match/", {"postal_code": "00000"}).content.decode())
-    assert "<strong>Your ZIP code</strong>: could not locate" in unknown_zip and "postal_code" not in unknown_zip
+    assert "<strong>Your ZIP code or city</strong>: could not locate" in unknown_zip
+    assert "postal_code" not in unknown_zip
     # A bad item of a list: its message, not its position.
     bad_format = error_summary_of(
         client.get("/match/", {"postal_code": "11215", "formats": ["online", "couch"]}).content.decode()
@@ -168,3 +172,56 @@ def test_staff_cannot_filter_referrals_by_patient_details(referrer: User) -> Non
     for lookup in ("patient_name__startswith", "notes__icontains", "patient_birth_date", "patient_phone__contains"):
         assert admin.get("/admin/matching/referral/", {lookup: "A"}).status_code == 400, lookup
     assert not PHIAccess.objects.filter(user=staff).exists()
+
+
+def test_after_a_match_the_results_come_before_the_answers(client: Client, accepting_therapist: Therapist) -> None:
+    html = client.get("/match/", {"postal_code": "11215", "formats": ["individual", "online"]}).content.decode()
+    assert html.index('id="results-heading"') < html.index("Dana Accepting") < html.index('<form method="get"')
+    assert "<summary>Change your answers</summary>" in html
+    assert '<details class="edit-filters card">' in html  # folded away: the results are on screen first
+    first_visit = client.get("/match/").content.decode()
+    assert "Change your answers" not in first_visit and "results-heading" not in first_visit
+
+
+def test_a_result_shows_contact_fees_and_what_does_not_fit_in_plain_words(
+    client: Client, accepting_therapist: Therapist, full_therapist: Therapist
+) -> None:
+    Language.objects.get_or_create(code="es", defaults={"name": "Spanish"})
+    Therapist.objects.filter(pk=accepting_therapist.pk).update(
+        phone="(718) 555-0101",
+        email="dana@therapy.example",
+        website="https://dana.example",
+        fee_min=150,
+        sliding_scale=True,
+    )
+    search.refresh([accepting_therapist.pk])
+    response = client.get("/match/", {"postal_code": "11215", "insurance": "self-pay", "max_fee": "100",
+                                      "formats": ["individual"], "language": "es"})  # fmt: skip
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Does not speak Spanish" in html and "Over your fee limit" in html
+    assert 'href="tel:7185550101"' in html and 'href="mailto:dana@therapy.example"' in html
+    assert 'href="https://dana.example"' in html and "$150" in html
+    assert "Speaks your language" in html and "Has room for new clients" in html
+    assert "Load" not in html and "Not published" not in html
+    assert re.search(r"<li>\d+ therapists? nearby (is|are) not taking new clients</li>", html)
+
+
+def test_the_location_takes_a_city_and_errors_speak_of_zip_codes_and_cities(
+    client: Client, accepting_therapist: Therapist
+) -> None:
+    form = client.get("/match/").content.decode()
+    assert 'maxlength="80"' in form and 'inputmode="numeric"' not in form
+    city = client.get("/match/", {"postal_code": "St. Louis, MO", "formats": ["online"]})
+    assert city.status_code == 200 and city.context["place"].label == "Saint Louis, MO"
+    unknown = client.get("/match/", {"postal_code": "Atlantis, ZZ"})
+    summary = error_summary_of(unknown.content.decode())
+    assert unknown.status_code == 400
+    assert "ZIP code" in summary and "city" in summary and "lat" not in summary
+
+
+def test_every_exclusion_and_score_component_has_words_for_clients() -> None:
+    assert set(matching_tags.EXCLUSION_SENTENCES) == set(ranking.EXCLUSION_REASONS)
+    assert set(matching_tags.COMPONENT_LABELS) == set(ranking.COMPONENTS)
+    assert matching_tags.exclusion_sentence("not_accepting", 1) == "1 therapist nearby is not taking new clients"
+    assert matching_tags.exclusion_sentence("not_accepting", 12) == "12 therapists nearby are not taking new clients"

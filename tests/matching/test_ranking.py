@@ -233,3 +233,19 @@ def test_a_better_candidate_never_scores_lower(base: ranking.Candidate, improvem
     if before:
         assert after, "an improvement must not exclude a candidate"
         assert after[0].score >= before[0].score
+
+
+def test_unmet_wishes_are_said_plainly_and_met_ones_are_not() -> None:
+    labels = ranking.Labels(languages={"es": "Spanish"}, focus_areas={"role-disputes": "Role disputes"})
+    wishes = need(language="es", max_fee=100, focus_areas=frozenset({"grief-loss", "role-disputes"}))
+    far = candidate(fee_min=150, sliding_scale=True, offices=(office(40),))
+    result = ranking.rank(wishes, [far], now=NOW, weights=WEIGHTS, labels=labels)
+    assert result.results[0].unmet == (
+        "Does not speak Spanish",
+        "Over your fee limit: from $150 a session, sliding scale available",
+        "No office within 25 miles: online sessions only",
+        "Does not list as a focus: role disputes",
+    )
+    focus = frozenset({"grief-loss", "role-disputes"})
+    met = candidate(languages=frozenset({"en", "es"}), fee_min=90, focus_areas=focus)
+    assert ranking.rank(wishes, [met], now=NOW, weights=WEIGHTS, labels=labels).results[0].unmet == ()
