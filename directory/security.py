@@ -120,16 +120,17 @@ class BodySizeLimitMiddleware:
         if request.path in photo_upload_paths():
             # A photo may be PHOTO_MAX_BYTES; a body somewhat larger still reaches the rules, which name `photo`.
             limit = settings.PHOTO_UPLOAD_MAX_BODY
-            if declared_length(request) > limit:
-                message = f"The file is far too large: a photo may be at most {settings.PHOTO_MAX_BYTES // 1048576} MB."
-                if is_api(request):
-                    return json_error(message, status=413)
-                return render(request, "413.html", {"message": message}, status=413)
+            message = f"The file is far too large: a photo may be at most {settings.PHOTO_MAX_BYTES // 1048576} MB."
+        elif is_api(request) and settings.DATA_UPLOAD_MAX_MEMORY_SIZE is not None:
+            limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+            message = f"The request body is larger than {limit // 1024} KB."
+        else:  # a page's form: Django's own limit on request.POST applies
             return self.get_response(request)
-        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-        if is_api(request) and limit is not None and declared_length(request) > limit:
-            return json_error(f"The request body is larger than {limit // 1024} KB.", status=413)
-        return self.get_response(request)
+        if declared_length(request) <= limit:
+            return self.get_response(request)
+        if is_api(request):
+            return json_error(message, status=413)
+        return render(request, "413.html", {"message": message}, status=413)
 
 
 @functools.cache

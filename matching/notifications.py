@@ -43,38 +43,49 @@ def offer_made(offer_id: int) -> None:
 
 def referral_status_changed(referral_id: object, status: str) -> None:
     """Tell the referrer where their referral stands."""
-    referral = Referral.objects.select_related("referrer").get(pk=referral_id)
-    if not referral.referrer.email:
-        return
     label = Referral.Status(status).label
-    send_mail(
-        subject=f"Referral {str(referral.pk)[:8]}: {label.lower()}",
-        message=(
-            f"The referral {str(referral.pk)[:8]} you submitted is now: {label}.\n\n"
-            f"See its history and next steps: {_absolute(reverse('matching:referral-detail', args=[referral.pk]))}"
-        ),
-        from_email=None,
-        recipient_list=[referral.referrer.email],
+    _tell_referrer(
+        _referral(referral_id),
+        about=label.lower(),
+        message="The referral {short_id} you submitted is now: "
+        + label
+        + ".\n\nSee its history and next steps: {link}",
     )
 
 
 def offer_withdrawn(referral_id: object) -> None:
     """Tell the referrer an offer was withdrawn because its therapist can no longer take referrals."""
-    referral = Referral.objects.select_related("referrer").get(pk=referral_id)
-    if not referral.referrer.email:
-        return
-    short_id = str(referral.pk)[:8]
+    referral = _referral(referral_id)
     if referral.status == Referral.Status.OFFERED:
         next_step = "Your other offers for it are still waiting for an answer."
     else:
         next_step = "No offer is waiting now: offer it to another of its matches."
+    _tell_referrer(
+        referral,
+        about="an offer was withdrawn",
+        message=(
+            "A therapist you offered the referral {short_id} to is no longer taking referrals, so that offer "
+            "was withdrawn.\n\n" + next_step + "\n\nSee its matches and history: {link}"
+        ),
+    )
+
+
+def _referral(referral_id: object) -> Referral:
+    return Referral.objects.select_related("referrer").get(pk=referral_id)
+
+
+def _tell_referrer(referral: Referral, *, about: str, message: str) -> None:
+    """Email a referral's referrer, if they gave an address: its short id and a link to its page, nothing else.
+
+    `message` may name `{short_id}` and `{link}`.
+    """
+    if not referral.referrer.email:
+        return
+    short_id = str(referral.pk)[:8]
     link = _absolute(reverse("matching:referral-detail", args=[referral.pk]))
     send_mail(
-        subject=f"Referral {short_id}: an offer was withdrawn",
-        message=(
-            f"A therapist you offered the referral {short_id} to is no longer taking referrals, so that offer "
-            f"was withdrawn.\n\n{next_step}\n\nSee its matches and history: {link}"
-        ),
+        subject=f"Referral {short_id}: {about}",
+        message=message.format(short_id=short_id, link=link),
         from_email=None,
         recipient_list=[referral.referrer.email],
     )

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import datetime
 import json
+import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.core.cache import cache
 from django.core.management import call_command
+from django.db import connection
 from django.test import Client, override_settings
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -20,6 +24,8 @@ from config.settings import cache_from_url
 from directory import search
 from directory.models import Insurer, LicensedState, Office, Therapist, TherapistInsurer, npi_check_digit
 from directory.services import load_directory
+
+T = TypeVar("T")
 
 DEMO_RECORDS = json.loads((Path(settings.BASE_DIR) / "fixtures" / "demo_directory.json").read_text())
 
@@ -187,3 +193,27 @@ def listed_therapist(db: None) -> Therapist:
 def moderator(db: None) -> User:
     """Staff who review profiles in the admin; staff hold neither role."""
     return make_user("mod", is_staff=True, is_superuser=True)
+
+
+def at_once(tasks: list[Callable[[], T]], *, timeout: float = 120) -> list[T]:
+    """Run each task in a thread of its own, all released together; their results, as they finish.
+
+    Each thread has its own database connection, closed when its task ends: proof of
+    row locks and unique constraints needs separate connections (PostgreSQL).
+    """
+    barrier = threading.Barrier(len(tasks))
+    results: list[T] = []
+
+    def run(task: Callable[[], T]) -> None:
+        try:
+            barrier.wait()
+            results.append(task())
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(task,)) for task in tasks]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=timeout)
+    return results

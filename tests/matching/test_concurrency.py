@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import threading
 
 import pytest
 from django.contrib.auth.models import Group
@@ -15,7 +14,7 @@ from rest_framework.test import APIClient
 from directory.models import Therapist
 from matching import services
 from matching.models import Offer, Referral
-from tests.conftest import make_therapist, make_user
+from tests.conftest import at_once, make_therapist, make_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -42,25 +41,15 @@ def offered_referral(referrer: object, therapists: list[Therapist]) -> Referral:
 
 def race(offers: list[Offer]) -> list[str]:
     """Accept every offer at the same moment, one thread each; return each thread's outcome."""
-    barrier = threading.Barrier(len(offers))
-    outcomes: list[str] = []
 
-    def accept(offer: Offer) -> None:
+    def accept(offer: Offer) -> str:
         try:
-            barrier.wait()
             services.accept_offer(offer=offer, actor=None)
-            outcomes.append("accepted")
         except services.ReferralConflict:
-            outcomes.append("conflict")
-        finally:
-            connection.close()
+            return "conflict"
+        return "accepted"
 
-    threads = [threading.Thread(target=accept, args=(offer,)) for offer in offers]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return outcomes
+    return at_once([lambda offer=offer: accept(offer) for offer in offers], timeout=60)
 
 
 def test_two_therapists_accepting_at_once_only_one_wins() -> None:
@@ -101,24 +90,14 @@ def test_ten_identical_posts_with_one_key_make_one_referral() -> None:
     make_therapist(npi="1000000046", last_name="Nearby")
     body = {"postal_code": "11215", "insurance": "aetna", "formats": ["individual"], "patient_name": "Test Patient",
             "patient_birth_date": "1990-01-01", "patient_phone": "555-000-0000", "consent": True}  # fmt: skip
-    barrier = threading.Barrier(10)
-    answers: list[tuple[int, str, bool]] = []
 
-    def submit() -> None:
+    def submit() -> tuple[int, str, bool]:
         client = APIClient()
         client.force_authenticate(referrer)
-        try:
-            barrier.wait()
-            response = client.post("/api/referrals/", body, format="json", headers={"Idempotency-Key": "retry-1"})
-            answers.append((response.status_code, response.json().get("id"), "Idempotent-Replayed" in response))
-        finally:
-            connection.close()
+        response = client.post("/api/referrals/", body, format="json", headers={"Idempotency-Key": "retry-1"})
+        return response.status_code, response.json().get("id"), "Idempotent-Replayed" in response
 
-    threads = [threading.Thread(target=submit) for _ in range(10)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    answers = at_once([submit] * 10)
     assert Referral.objects.filter(referrer=referrer).count() == 1
     referral_id = str(Referral.objects.get(referrer=referrer).pk)
     assert sorted(answers) == sorted([(201, referral_id, False)] + [(201, referral_id, True)] * 9)

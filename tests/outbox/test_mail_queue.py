@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime
 import io
 import logging
-import threading
 import time
 
 import pytest
@@ -24,7 +23,7 @@ from matching.models import Match, Offer, Referral
 from outbox import services
 from outbox.models import Email
 from outbox.selectors import queue_is_reachable
-from tests.conftest import make_therapist, signed_in, token_client
+from tests.conftest import at_once, make_therapist, signed_in, token_client
 from tests.matching.test_referrals import submit
 from tests.outbox.conftest import Clock, MailServer, run_worker
 
@@ -283,20 +282,7 @@ def test_two_workers_at_once_send_an_email_once(mail_server: MailServer) -> None
     mail.send_mail("Once", "body", None, ["dana@therapy.example"])
     email = Email.objects.get()
     mail_server.start()
-    barrier = threading.Barrier(4)
-
-    def work() -> None:
-        try:
-            barrier.wait()
-            services.deliver(email_id=email.pk)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=work) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    at_once([lambda: services.deliver(email_id=email.pk)] * 4, timeout=60)
     email.refresh_from_db()
     assert email.status == "sent" and email.attempts == 1
     assert delivered_to(mail_server) == ["dana@therapy.example"]
