@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "accounts",
     "directory",
     "matching",
+    "consultations",
     # The mail queue: django-tasks, its database backend, and the outbox.
     "django_tasks",
     "django_tasks_db",
@@ -390,6 +391,22 @@ MATCH_MAX_DISTANCE_MILES = env_int("MATCH_MAX_DISTANCE_MILES", 25, minimum=1)
 MATCH_RESULT_LIMIT = env_int("MATCH_RESULT_LIMIT", 20, minimum=1)
 MAX_OPEN_OFFERS = 3
 OFFER_EXPIRY_DAYS = env_int("OFFER_EXPIRY_DAYS", 5, minimum=1)
+
+# Consultation requests from clients (docs/operations.md, "Consultation requests").
+# A therapist answers within this many business days (weekends and US federal holidays excluded).
+CONSULTATION_REPLY_BUSINESS_DAYS = env_int("CONSULTATION_REPLY_BUSINESS_DAYS", 2, minimum=1)
+# A request and its contact details are deleted this many days after it ends; anonymous counts stay.
+CONSULTATION_RETENTION_DAYS = env_int("CONSULTATION_RETENTION_DAYS", 90, minimum=1)
+# The emailed link must be opened within this many hours, or the request is deleted unsent.
+CONSULTATION_VERIFY_HOURS = env_int("CONSULTATION_VERIFY_HOURS", 24, minimum=1)
+CONSULTATION_MAX_THERAPISTS = 3
+# Staff emailed when a client reports never hearing back (Django's MANAGERS): comma-separated addresses.
+MANAGERS = [(address, address) for address in env_list("MANAGERS", [])]
+# Requests a day, per client address and per email address.
+CONSULTATION_LIMIT_PER_ADDRESS = env_int("CONSULTATION_LIMIT_PER_ADDRESS", 10, minimum=1)
+CONSULTATION_LIMIT_PER_EMAIL = env_int("CONSULTATION_LIMIT_PER_EMAIL", 3, minimum=1)
+# This many requests in a row left to expire, and a therapist no longer counts as accepting.
+CONSULTATION_SILENCE_LIMIT = env_int("CONSULTATION_SILENCE_LIMIT", 3, minimum=1)
 
 # Idempotency-Key (docs/api.md, "Idempotency"): how long a caller's key replays its first answer.
 IDEMPOTENCY_KEY_HOURS = env_int("IDEMPOTENCY_KEY_HOURS", 24, minimum=24)

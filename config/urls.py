@@ -59,6 +59,7 @@ urlpatterns = [
     path("api/", include((api_patterns, "api"))),
     path("", include("accounts.urls")),
     path("", include("matching.urls")),
+    path("", include("consultations.urls")),
     path("", include("directory.urls")),
 ]
 

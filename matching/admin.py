@@ -90,9 +90,9 @@ class OfferAdmin(admin.ModelAdmin):
 class PHIAccessAdmin(admin.ModelAdmin):
     """Who read which patient's details, and when. Read-only: the log cannot be edited."""
 
-    list_display = ["created_at", "user", "referral_id", "fields", "channel"]
+    list_display = ["created_at", "user", "referral_id", "consultation_request", "fields", "channel"]
     list_filter = ["channel", "created_at"]
-    search_fields = ["user__username", "referral__id"]
+    search_fields = ["user__username", "referral__id", "consultation_request"]
     list_select_related = ["user"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -111,7 +111,7 @@ class IdempotencyKeyAdmin(admin.ModelAdmin):
 
     list_display = ["created_at", "user", "status_code", "referral_id"]
     list_filter = ["created_at"]
-    search_fields = ["user__username", "referral__id"]
+    search_fields = ["user__username", "referral__id", "consultation_request"]
     list_select_related = ["user"]
     readonly_fields = ["user", "key_digest", "fingerprint", "referral", "status_code", "created_at"]
 

@@ -13,6 +13,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 
 from directory.models import AGE_GROUPS, FORMATS, Insurer, Therapist
 
@@ -175,7 +176,10 @@ class PHIAccess(models.Model):
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="phi_accesses")
     # The log outlives nothing it records: a referral whose patient details were read cannot be deleted.
-    referral = models.ForeignKey(Referral, on_delete=models.PROTECT, related_name="phi_accesses")
+    referral = models.ForeignKey(Referral, null=True, blank=True, on_delete=models.PROTECT, related_name="phi_accesses")
+    # Or a client's consultation request, by id only: the request is deleted after its retention
+    # period (CONSULTATION_RETENTION_DAYS), and the record of who read it stays.
+    consultation_request = models.UUIDField(null=True, blank=True, db_index=True)
     fields = models.CharField(max_length=200)
     channel = models.CharField(max_length=40, help_text="The page or API endpoint")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -183,10 +187,18 @@ class PHIAccess(models.Model):
     class Meta:
         ordering = ["-created_at"]
         verbose_name = "PHI access"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(referral__isnull=False) ^ Q(consultation_request__isnull=False),
+                name="phi_access_of_one_record",
+            )
+        ]
         verbose_name_plural = "PHI access log"
 
     def __str__(self) -> str:
-        return f"{self.user_id} read {self.referral_id} at {self.created_at:%Y-%m-%d %H:%M}"
+        return (
+            f"{self.user_id} read {self.referral_id or self.consultation_request} at {self.created_at:%Y-%m-%d %H:%M}"
+        )
 
 
 class IdempotencyKey(models.Model):

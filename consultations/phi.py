@@ -1,0 +1,17 @@
+"""The PHI access log for consultation requests: who saw which client's details, when, through what."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from consultations.models import ConsultationRequest
+from matching.models import PHIAccess
+
+
+def log_reads(*, user: object, requests: Iterable[ConsultationRequest], fields: Iterable[str], channel: str) -> None:
+    """Record that `user` saw these fields of these requests (one INSERT for a whole list)."""
+    names = ",".join(fields)
+    PHIAccess.objects.bulk_create(
+        PHIAccess(user=user, consultation_request=request.pk, fields=names, channel=channel[:40])
+        for request in requests
+    )

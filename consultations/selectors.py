@@ -1,0 +1,106 @@
+"""Reads of consultations: a therapist's inbox, and alternatives for a client not taken."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.db.models import Case, QuerySet, When
+from django.utils import timezone
+
+from consultations import phi
+from consultations.models import Consultation, ConsultationRequest
+from directory import geo
+from directory.models import Therapist
+from matching import services as matching
+
+ALTERNATIVES = 3
+# What a therapist sees of a request before answering, and what accepting adds.
+SHOWN = ("first_name", "message", "insurance", "formats", "preferred_times")
+CONTACT = ("email", "phone")
+# A client who named no format is open to seeing someone in person or online.
+ANY_FORMAT = ("individual", "online")
+
+
+def inbox(therapist: Therapist) -> QuerySet[Consultation]:
+    """The therapist's consultations whose request is still kept: waiting ones first, then the newest."""
+    return (
+        Consultation.objects.filter(therapist=therapist, request__isnull=False)
+        .select_related("request__insurance")
+        .order_by(Case(When(status=Consultation.Status.OPEN, then=0), default=1), "-sent_at", "-id")
+    )
+
+
+def waiting_count(therapist: Therapist) -> int:
+    return Consultation.objects.filter(therapist=therapist, status=Consultation.Status.OPEN).count()
+
+
+def alternatives(consultation: Consultation, *, now: datetime.datetime | None = None) -> list[Therapist]:
+    """Up to ALTERNATIVES therapists the matching engine ranks best for the client's wishes.
+
+    The wishes are the request's formats and insurance; the place is the office of
+    the therapist who did not take it (the client chose them as near enough). None
+    when that therapist has no office, or the request is gone.
+    """
+    request = consultation.request
+    office = consultation.therapist.offices.exclude(latitude=None).first()
+    if request is None or office is None:
+        return []
+    place = geo.Place(office.latitude, office.longitude, office.state, office.city)
+    need = matching.build_need(
+        place=place,
+        formats=request.formats or ANY_FORMAT,
+        insurance=request.insurance.slug if request.insurance_id else None,
+    )
+    asked = set(request.therapist_ids)
+    ranked = matching.rank_therapists(need, now=now or timezone.now(), limit=ALTERNATIVES + len(asked))
+    ids = [item.candidate.id for item in ranked.results if item.candidate.id not in asked][:ALTERNATIVES]
+    by_id = Therapist.objects.in_bulk(ids)
+    return [by_id[therapist_id] for therapist_id in ids if therapist_id in by_id]
+
+
+def of_request(request: ConsultationRequest) -> list[Consultation]:
+    return list(request.consultations.select_related("therapist").order_by("therapist__last_name", "id"))
+
+
+def chosen(request: ConsultationRequest) -> list[Therapist]:
+    """The therapists the client chose, in the order chosen."""
+    by_id = Therapist.objects.in_bulk(request.therapist_ids)
+    return [by_id[therapist_id] for therapist_id in request.therapist_ids if therapist_id in by_id]
+
+
+def therapist_views(consultations: list[Consultation], *, user: object, channel: str) -> list[dict]:
+    """What the therapist sees of each request: the client's wishes, and their contact once accepted.
+
+    The reads are logged first (one INSERT), with the fields each shows.
+    """
+    accepted = [item.request for item in consultations if item.status == Consultation.Status.ACCEPTED]
+    waiting = [item.request for item in consultations if item.status != Consultation.Status.ACCEPTED]
+    if accepted:
+        phi.log_reads(user=user, requests=accepted, fields=SHOWN + CONTACT, channel=channel)
+    if waiting:
+        phi.log_reads(user=user, requests=waiting, fields=SHOWN, channel=channel)
+    return [_view(item) for item in consultations]
+
+
+def therapist_view(consultation: Consultation, *, user: object, channel: str) -> dict:
+    return therapist_views([consultation], user=user, channel=channel)[0]
+
+
+def _view(consultation: Consultation) -> dict:
+    request = consultation.request
+    view = {
+        "id": consultation.pk,
+        "status": consultation.status,
+        "status_label": consultation.get_status_display(),
+        "first_name": request.first_name,
+        "message": request.message,
+        "insurance": request.insurance.name if request.insurance_id else "Self-pay",
+        "formats": request.format_labels,
+        "preferred_times": request.preferred_time_labels,
+        "sent_at": consultation.sent_at,
+        "reply_by": consultation.reply_by,
+        "contact": None,
+    }
+    if consultation.status == Consultation.Status.ACCEPTED:
+        view["contact"] = {"email": request.email, "phone": request.phone}
+    return view

@@ -1,0 +1,12 @@
+from django.urls import path
+
+from consultations import views
+
+app_name = "consultations"
+urlpatterns = [
+    # The client's private link: confirms the request, then shows where it stands.
+    path("consultations/<str:token>/", views.status, name="status"),
+    path("me/consultations/<int:consultation_id>/", views.detail, name="detail"),
+    path("me/consultations/<int:consultation_id>/accept/", views.accept, name="accept"),
+    path("me/consultations/<int:consultation_id>/decline/", views.decline, name="decline"),
+]
