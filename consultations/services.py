@@ -19,7 +19,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from consultations import clock, notifications
+from consultations import clock, notifications, silence
 from consultations.models import PREFERRED_TIMES, Consultation, ConsultationRequest
 from directory.models import FORMATS, Insurer, Therapist
 from directory.security import is_rate_limited
@@ -248,7 +248,10 @@ def _own(request: ConsultationRequest, consultation_id: int) -> Consultation:
 
 @transaction.atomic
 def expire_unanswered(*, now: datetime.datetime | None = None) -> dict[str, int]:
-    """Expire each consultation past its reply-by time; the client is told and offered alternatives."""
+    """Expire each consultation past its reply-by time; the client is told and offered alternatives.
+
+    A therapist who let too many expire in a row is warned, then silenced (`consultations.silence`).
+    """
     now = now or timezone.now()
     due = list(Consultation.objects.filter(status=Status.OPEN, reply_by__lt=now).select_related("request"))
     expired = [consultation for consultation in due if _expired(consultation)]
@@ -256,7 +259,7 @@ def expire_unanswered(*, now: datetime.datetime | None = None) -> dict[str, int]
         _end_if_settled(request, now)
     for consultation in expired:
         notifications.not_taken(consultation.pk)
-    return {"expired": len(expired)}
+    return {"expired": len(expired), **silence.after_expiries(expired=expired, now=now)}
 
 
 def _expired(consultation: Consultation) -> bool:

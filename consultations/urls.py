@@ -4,6 +4,7 @@ from consultations import views
 
 app_name = "consultations"
 urlpatterns = [
+    path("about/accuracy/", views.accuracy, name="accuracy"),
     # The client's private link: confirms the request, then shows where it stands.
     path("consultations/<str:token>/", views.status, name="status"),
     path("me/consultations/<int:consultation_id>/", views.detail, name="detail"),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
@@ -15,6 +16,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 
 from accounts.decorators import therapist_required
+from consultations import accuracy as accuracy_figures
 from consultations import selectors, services
 from consultations.models import Consultation
 from directory.models import Therapist, is_ascii_digits
@@ -132,3 +134,15 @@ def decline(request: HttpRequest, therapist: Therapist, consultation_id: int) ->
         "Declined. The client was sent other therapists to ask.",
     )
     return redirect("consultations:detail", consultation.pk)
+
+
+def accuracy(request: HttpRequest) -> HttpResponse:
+    """How true the directory is, in public figures (`consultations.accuracy`)."""
+    context = {
+        "figures": accuracy_figures.figures(),
+        "cache_minutes": accuracy_figures.CACHE_SECONDS // 60,
+        "reply_days": settings.CONSULTATION_REPLY_BUSINESS_DAYS,
+        "silence_limit": settings.CONSULTATION_SILENCE_LIMIT,
+        "freshness_days": settings.AVAILABILITY_FRESHNESS_DAYS,
+    }
+    return render(request, "consultations/accuracy.html", context)

@@ -273,6 +273,7 @@ def _profile_page(
         "photo_form": photo_form or PhotoForm(),
         "now": timezone.now(),
         "freshness_days": settings.AVAILABILITY_FRESHNESS_DAYS,
+        "silence_limit": settings.CONSULTATION_SILENCE_LIMIT,
     }
     return render(request, "directory/my_profile.html", context, status=status)
 
@@ -325,8 +326,10 @@ def my_profile_submit(request: HttpRequest, therapist: Therapist) -> HttpRespons
 @require_POST
 @therapist_required
 def my_availability_confirm(request: HttpRequest, therapist: Therapist) -> HttpResponse:
+    was_silenced = therapist.silenced_at is not None
     profiles.confirm_availability(therapist=therapist, now=timezone.now())
-    messages.success(request, "Thank you: your availability is confirmed as of today.")
+    back = " You are back in searches for therapists accepting new clients." if was_silenced else ""
+    messages.success(request, f"Thank you: your availability is confirmed as of today.{back}")
     return redirect("directory:my-profile")
 
 
