@@ -191,6 +191,11 @@ def photo_file_name(therapist: Therapist, filename: str) -> str:
     return f"therapists/{uuid.uuid4().hex}.jpg"
 
 
+def takes_referrals() -> Q:
+    """The one statement of who can answer an offer or a consultation request (`taking_referrals`)."""
+    return Q(status=Therapist.Status.PUBLISHED) & (Q(user__isnull=True) | Q(user__is_active=True))
+
+
 class TherapistQuerySet(models.QuerySet):
     def published(self) -> TherapistQuerySet:
         return self.filter(status=Therapist.Status.PUBLISHED)
@@ -225,8 +230,8 @@ class TherapistQuerySet(models.QuerySet):
         )
 
     def taking_referrals(self) -> TherapistQuerySet:
-        """Published, and not linked to a deactivated account: someone who can answer an offer."""
-        return self.published().exclude(user__is_active=False)
+        """Published, and not linked to a deactivated account: someone who can answer an offer or a request."""
+        return self.filter(takes_referrals())
 
     def photo_awaiting_review(self) -> TherapistQuerySet:
         return self.exclude(photo_pending="")
@@ -244,8 +249,12 @@ class TherapistQuerySet(models.QuerySet):
         )
 
     def for_listing(self) -> TherapistQuerySet:
-        """Everything a result card shows, in a fixed number of queries."""
-        return self.prefetch_related(
+        """Everything a result card shows, in a fixed number of queries.
+
+        `is_taking_referrals` says whether the card may offer "Request a consultation".
+        """
+        flag = models.ExpressionWrapper(takes_referrals(), output_field=models.BooleanField())
+        return self.annotate(is_taking_referrals=flag).prefetch_related(
             "offices",
             "licensed_states",
             "focus_areas",

@@ -175,6 +175,7 @@ def _search_errors(errors: dict[str, list[str]], form: forms.Form) -> dict:
 
 def therapist_detail(request: HttpRequest, slug: str) -> HttpResponse:
     therapist = get_object_or_404(Therapist.objects.published().for_listing(), slug=slug)
+    search_query = request.GET.get("from", "")
     return render(
         request,
         "directory/therapist_detail.html",
@@ -182,7 +183,9 @@ def therapist_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "therapist": therapist,
             "now": timezone.now(),
             "freshness_days": settings.AVAILABILITY_FRESHNESS_DAYS,
-            "back_url": results_url(request.GET.get("from", "")),
+            "back_url": results_url(search_query),
+            # The search the profile was opened from, carried on by "Request a consultation".
+            "search_query": search_query if len(search_query) <= MAX_BACK_QUERY_LENGTH else "",
         },
     )
 
