@@ -44,7 +44,7 @@ def offered_ids(page: str) -> list[int]:
 
 
 def error_summary(page: str) -> str:
-    found = re.search(r'<div class="error-summary".*?</div>', page, re.S)
+    found = re.search(r'<div class="error-summary[^"]*".*?</div>', page, re.S)
     assert found, "no error summary"
     return found.group(0)
 
