@@ -182,6 +182,7 @@ def therapist_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "therapist": therapist,
             "now": timezone.now(),
             "freshness_days": settings.AVAILABILITY_FRESHNESS_DAYS,
+            "reply_business_days": settings.CONSULTATION_REPLY_BUSINESS_DAYS,
             "back_url": results_url(request.GET.get("from", "")),
         },
     )
