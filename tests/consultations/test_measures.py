@@ -7,6 +7,7 @@ consultation requests and physicians' offers with hand-computed figures.
 from __future__ import annotations
 
 import datetime
+import io
 
 import pytest
 from django.contrib.auth.models import User
@@ -213,3 +214,22 @@ def test_measuring_many_therapists_runs_as_many_queries_as_measuring_few(pair: l
         assert measures.refresh_measures([therapist.pk for therapist in few + many]) == []
     reads = [query["sql"] for query in by_ids.captured_queries if "SAVEPOINT" not in query["sql"]]
     assert len(reads) == 3  # the replies (consultations, offers) and the therapists; nothing changed to write
+
+
+def test_entries_built_before_the_index_held_the_measure_rank_as_neutral_until_refresh_listings(
+    ada_history: Therapist,
+) -> None:
+    from directory.search.models import SearchEntry
+
+    SearchEntry.objects.filter(therapist=ada_history).update(reply_requests=None, reply_answered_in_time=None)
+    need = matching.build_need(place=geo.locate("11215"), formats=["individual"], max_distance_miles=2)
+
+    def ada_component() -> float:
+        [ada] = [
+            item for item in matching.rank_therapists(need, limit=1000).results if item.candidate.id == ada_history.pk
+        ]
+        return ada.components["responsiveness"]
+
+    assert ada_component() == ranking.NEUTRAL
+    call_command("refresh_listings", stdout=io.StringIO())
+    assert ada_component() == round(4 / 7, 3)
