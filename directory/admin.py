@@ -95,7 +95,12 @@ class TherapistAdmin(admin.ModelAdmin):
         "offices__postal_code",
         "offices__city",
     ]
-    readonly_fields = ["created_at", "updated_at", "photo_preview"]
+    # How the therapist answers requests: measured from consultations and offers, never typed in.
+    REPLY_FIELDS = [
+        "reply_summary", "reply_requests", "reply_answered", "reply_answered_in_time", "reply_median_hours",
+        "reply_never_heard_back",
+    ]  # fmt: skip
+    readonly_fields = ["created_at", "updated_at", "photo_preview", *REPLY_FIELDS]
     filter_horizontal = ["focus_areas", "concerns", "languages"]
     inlines = [OfficeInline, LicensedStateInline, TherapistInsurerInline, CredentialInline]
     actions = ["publish", "request_changes", "suspend"]
@@ -118,6 +123,7 @@ class TherapistAdmin(admin.ModelAdmin):
             "accepts_new_clients", "capacity", "availability_confirmed_at",
             "availability_reminder_sent_at", "reconfirmation_requested_at",
         ]}),
+        ("Replies to requests, last 180 days", {"fields": REPLY_FIELDS}),
         ("Moderation", {"fields": ["moderation_note"]}),
         ("Timestamps", {"fields": ["created_at", "updated_at"]}),
     ]  # fmt: skip
