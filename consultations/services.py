@@ -206,6 +206,7 @@ def accept(*, consultation: Consultation, now: datetime.datetime | None = None) 
     _claim(consultation, Status.OPEN, Status.ACCEPTED, responded_at=now)
     _end_if_settled(consultation.request, now)
     notifications.accepted(consultation.pk)
+    _measure_again([consultation.therapist_id], now)
     return consultation
 
 
@@ -220,6 +221,7 @@ def decline(*, consultation: Consultation, reason: str, now: datetime.datetime |
     _claim(consultation, Status.OPEN, Status.DECLINED, responded_at=now, decline_reason=reason)
     _end_if_settled(consultation.request, now)
     notifications.not_taken(consultation.pk)
+    _measure_again([consultation.therapist_id], now)
     return consultation
 
 
@@ -241,9 +243,19 @@ def report_outcome(
     consultation = _own(request, consultation_id)
     if consultation.status != Status.ACCEPTED:
         raise ConsultationConflict("Only a request a therapist accepted can be reported on.")
-    Consultation.objects.filter(pk=consultation.pk).update(outcome=outcome, outcome_at=now or timezone.now())
+    now = now or timezone.now()
+    Consultation.objects.filter(pk=consultation.pk).update(outcome=outcome, outcome_at=now)
+    if consultation.outcome != outcome:
+        _measure_again([consultation.therapist_id], now)
     if outcome == Consultation.Outcome.NEVER_HEARD and consultation.outcome != outcome:
         notifications.never_heard_back(consultation.pk)
+
+
+def _measure_again(therapist_ids: list[int], now: datetime.datetime) -> None:
+    """How these therapists answer requests changed: store their measure again (`consultations.measures`)."""
+    from consultations import measures  # imported here: measures reads `reply_by` from this module
+
+    measures.refresh_measures(therapist_ids, now=now)
 
 
 def _own(request: ConsultationRequest, consultation_id: int) -> Consultation:
@@ -266,6 +278,7 @@ def expire_unanswered(*, now: datetime.datetime | None = None) -> dict[str, int]
         _end_if_settled(request, now)
     for consultation in expired:
         notifications.not_taken(consultation.pk)
+    _measure_again([consultation.therapist_id for consultation in expired], now)
     return {"expired": len(expired), **silence.after_expiries(expired=expired, now=now)}
 
 

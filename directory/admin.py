@@ -115,9 +115,13 @@ class TherapistAdmin(admin.ModelAdmin):
         "offices__city",
     ]
     # Set and lifted by the silence rule and the therapist's confirmation only (consultations.silence).
-    readonly_fields = [
-        "created_at", "updated_at", "photo_preview", "silenced_at", "silence_lifted_at", "silence_reminder_sent_at",
+    SILENCE_FIELDS = ["silenced_at", "silence_lifted_at", "silence_reminder_sent_at"]
+    # How the therapist answers requests: measured from consultations and offers, never typed in.
+    REPLY_FIELDS = [
+        "reply_summary", "reply_requests", "reply_answered", "reply_answered_in_time", "reply_median_hours",
+        "reply_never_heard_back",
     ]  # fmt: skip
+    readonly_fields = ["created_at", "updated_at", "photo_preview", *SILENCE_FIELDS, *REPLY_FIELDS]
     filter_horizontal = ["focus_areas", "concerns", "languages"]
     inlines = [OfficeInline, LicensedStateInline, TherapistInsurerInline, CredentialInline]
     actions = ["publish", "request_changes", "suspend"]
@@ -141,6 +145,7 @@ class TherapistAdmin(admin.ModelAdmin):
             "availability_reminder_sent_at", "reconfirmation_requested_at",
             "silenced_at", "silence_lifted_at", "silence_reminder_sent_at",
         ]}),
+        ("Replies to requests, last 180 days", {"fields": REPLY_FIELDS}),
         ("Moderation", {"fields": ["moderation_note"]}),
         ("Timestamps", {"fields": ["created_at", "updated_at"]}),
     ]  # fmt: skip

@@ -372,6 +372,15 @@ class Therapist(models.Model):
     # database), so a page of results is one query. Owned by the search package
     # (`directory.search.refresh`), which the profile services call after each write.
     listing_card = models.TextField(blank=True, default="", editable=False)
+    # How the therapist answers, over the last 180 days of clients' consultation requests and physicians'
+    # offers: `matching.responsiveness.measure`, written by `consultations.measures` (directory imports
+    # neither). `reply_summary` is the measure in words (`in_words`), blank while too few requests to show.
+    reply_requests = models.PositiveIntegerField(default=0, editable=False)
+    reply_answered = models.PositiveIntegerField(default=0, editable=False)
+    reply_answered_in_time = models.PositiveIntegerField(default=0, editable=False)
+    reply_median_hours = models.FloatField(null=True, blank=True, editable=False)
+    reply_never_heard_back = models.PositiveIntegerField(default=0, editable=False)
+    reply_summary = models.CharField(max_length=160, blank=True, default="", editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -475,6 +484,17 @@ class Therapist(models.Model):
     @property
     def insurer_list(self) -> list[Insurer]:
         return [link.insurer for link in self.insurer_links.all()]
+
+    @property
+    def published_responsiveness(self) -> dict | None:
+        """The API's `responsiveness`: shown exactly when the measure has its words (enough requests), else None."""
+        if not self.reply_summary:
+            return None
+        return {
+            "requests": self.reply_requests,
+            "answered_in_time": self.reply_answered_in_time,
+            "median_reply_hours": self.reply_median_hours,
+        }
 
     @property
     def licensed_state_codes(self) -> list[str]:

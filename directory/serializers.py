@@ -219,6 +219,12 @@ class LicensedStateSerializer(serializers.Serializer):
     basis = serializers.CharField()
 
 
+class ResponsivenessSerializer(serializers.Serializer):
+    requests = serializers.IntegerField(help_text="Requests and offers counted, over the last 180 days")
+    answered_in_time = serializers.IntegerField(help_text="Of those, answered within the reply window (business days)")
+    median_reply_hours = serializers.FloatField(allow_null=True, help_text="Median time to answer, in hours")
+
+
 class TherapistSerializer(serializers.Serializer):
     """A published profile as search results and /api/therapists/<id>/ show it.
 
@@ -256,6 +262,11 @@ class TherapistSerializer(serializers.Serializer):
     email = serializers.CharField()
     website = serializers.CharField()
     is_demo = serializers.BooleanField()
+    responsiveness = ResponsivenessSerializer(
+        source="published_responsiveness",
+        allow_null=True,
+        help_text="How this therapist answers consultation requests and referrals; null below 5 of them",
+    )
 
     def get_url(self, therapist: Therapist) -> str:
         request = self.context.get("request")

@@ -183,6 +183,7 @@ def therapist_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "therapist": therapist,
             "now": timezone.now(),
             "freshness_days": settings.AVAILABILITY_FRESHNESS_DAYS,
+            "reply_business_days": settings.CONSULTATION_REPLY_BUSINESS_DAYS,
             "back_url": results_url(search_query),
             # The search the profile was opened from, carried on by "Request a consultation".
             "search_query": search_query if len(search_query) <= MAX_BACK_QUERY_LENGTH else "",

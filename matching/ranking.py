@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from geometry import miles_between
+from matching.responsiveness import Measure, headline
 
 IN_PERSON_FORMATS = frozenset({"individual", "family", "group"})
 TRAINING_SCORES = {"trained": 1 / 3, "certified": 2 / 3, "supervisor": 1.0}
@@ -75,8 +76,8 @@ class Candidate:
     focus_areas: frozenset[str] = frozenset()
     concerns: frozenset[str] = frozenset()
     training_level: str = "trained"
-    offers_answered: int = 0
-    offers_answered_quickly: int = 0
+    # How the therapist answers clients' requests and physicians' offers (the one definition: `responsiveness`).
+    responsiveness: Measure = field(default_factory=Measure)
     recent_offers: int = 0
 
 
@@ -287,10 +288,7 @@ def score_components(
         language = 1.0 if need.language in candidate.languages else 0.0
     else:
         language = NEUTRAL
-    if candidate.offers_answered:
-        responsiveness = candidate.offers_answered_quickly / candidate.offers_answered
-    else:
-        responsiveness = NEUTRAL
+    share_in_time = candidate.responsiveness.share_in_time
     return {
         "focus": _overlap(need.focus_areas, candidate.focus_areas),
         "concern": _overlap(need.concerns, candidate.concerns),
@@ -298,7 +296,7 @@ def score_components(
         "availability": (openings + recency) / 2,
         "language": language,
         "training": TRAINING_SCORES.get(candidate.training_level, 0.0),
-        "responsiveness": responsiveness,
+        "responsiveness": NEUTRAL if share_in_time is None else share_in_time,
         "load": 1.0 - min(candidate.recent_offers, policy.busy_offer_count) / policy.busy_offer_count,
     }
 
@@ -344,8 +342,8 @@ def explain(
     reasons.append(f"{openings}, availability confirmed {when}")
     if candidate.training_level in ("certified", "supervisor"):
         reasons.append("Certified in IPT" if candidate.training_level == "certified" else "IPT supervisor or trainer")
-    if candidate.offers_answered and candidate.offers_answered_quickly / candidate.offers_answered >= 0.8:
-        reasons.append("Usually answers referrals within 3 days")
+    if candidate.responsiveness.usually_in_time:
+        reasons.append(headline(candidate.responsiveness))
     return tuple(reasons)
 
 

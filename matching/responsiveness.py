@@ -49,6 +49,11 @@ class Measure:
         """The share answered in time, once shown; None below MIN_REQUESTS."""
         return self.answered_in_time / self.requests if self.is_shown else None
 
+    @property
+    def usually_in_time(self) -> bool:
+        """Shown, and at least half the requests answered in time: "Usually replies ...", not "Often slow"."""
+        return self.is_shown and self.median_reply_hours is not None and self.answered_in_time * 2 >= self.requests
+
 
 def window_start(now: datetime.datetime) -> datetime.datetime:
     return now - datetime.timedelta(days=WINDOW_DAYS)
@@ -72,18 +77,24 @@ def measure(replies: Iterable[Reply], *, now: datetime.datetime) -> Measure:
     )
 
 
+def headline(measure: Measure) -> str | None:
+    """The first words of `in_words`: "Usually replies within a day", or None below MIN_REQUESTS."""
+    if not measure.is_shown:
+        return None
+    if not measure.usually_in_time:
+        return "Often slow to reply"
+    if measure.median_reply_hours <= 24:
+        return "Usually replies within a day"
+    return f"Usually replies within {max(2, round(measure.median_reply_hours / 24))} days"
+
+
 def in_words(measure: Measure) -> str | None:
     """The measure as a client reads it, or None below MIN_REQUESTS.
 
     "Usually replies within a day: 9 of 10 requests in the last 6 months."
     """
-    if not measure.is_shown:
+    words = headline(measure)
+    if words is None:
         return None
-    months = WINDOW_DAYS // 30
-    counts = f"{measure.answered_in_time} of {measure.requests} requests answered in time in the last {months} months"
-    median = measure.median_reply_hours
-    if median is None or measure.answered_in_time * 2 < measure.requests:
-        return f"Often slow to reply: {counts}"
-    if median <= 24:
-        return f"Usually replies within a day: {counts}"
-    return f"Usually replies within {max(2, round(median / 24))} days: {counts}"
+    counts = f"{measure.answered_in_time} of {measure.requests} requests answered in time"
+    return f"{words}: {counts} in the last {WINDOW_DAYS // 30} months"

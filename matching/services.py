@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, F
 from django.db.models.functions import Now
 from django.utils import timezone
 
@@ -24,6 +24,8 @@ from directory.vocabularies import reference_rows
 from matching import notifications, ranking
 from matching.models import Match, Offer, PHIAccess, Referral, ReferralEvent
 from matching.requests import ReferralRequest
+from matching.responsiveness import Measure
+from matching.signals import offers_answered
 
 Status = Referral.Status
 
@@ -172,9 +174,8 @@ def in_reach(need: ranking.Need, *, policy: ranking.Policy, now: datetime.dateti
     return search.candidates_in_reach(place, need.max_distance_miles, online=online, failures=failures)
 
 
-def candidate(row: search.CandidateRow, history: tuple[int, int, int] = (0, 0, 0)) -> ranking.Candidate:
-    """The engine's view of a therapist in reach, with its offer history (answered, quickly, recent)."""
-    answered, quickly, recent = history
+def candidate(row: search.CandidateRow, recent_offers: int = 0) -> ranking.Candidate:
+    """The engine's view of a therapist in reach, with the offers it received in the last 30 days."""
     return ranking.Candidate(
         id=row.therapist_id,
         name=row.name,
@@ -193,25 +194,27 @@ def candidate(row: search.CandidateRow, history: tuple[int, int, int] = (0, 0, 0
         fee_min=row.fee_min,
         sliding_scale=row.sliding_scale,
         training_level=row.training_level,
-        offers_answered=answered,
-        offers_answered_quickly=quickly,
-        recent_offers=recent,
+        responsiveness=reply_measure(row.replies),
+        recent_offers=recent_offers,
     )
 
 
-def offer_history(therapist_ids: list[int], *, now: datetime.datetime) -> dict[int, tuple[int, int, int]]:
-    """Per therapist: offers answered, answered within 3 days, offers received in the last 30 days."""
-    quick = datetime.timedelta(days=3)
+def reply_measure(replies: tuple[int | None, int | None, int | None, float | None, int | None]) -> Measure:
+    """The responsiveness measure as the index stores it (none in an entry built before it held one)."""
+    requests, answered, answered_in_time, median_reply_hours, never_heard_back = replies
+    if requests is None:
+        return Measure()
+    return Measure(requests, answered, answered_in_time, median_reply_hours, never_heard_back)
+
+
+def recent_offers(therapist_ids: list[int], *, now: datetime.datetime) -> dict[int, int]:
+    """Per therapist: the offers received in the last 30 days (the engine's `load`); none are left out."""
     rows = (
-        Offer.objects.filter(therapist_id__in_ids=therapist_ids)
+        Offer.objects.filter(therapist_id__in_ids=therapist_ids, created_at__gte=now - datetime.timedelta(days=30))
         .values("therapist_id")
-        .annotate(
-            answered=Count("pk", filter=Q(responded_at__isnull=False)),
-            quickly=Count("pk", filter=Q(responded_at__isnull=False, responded_at__lte=F("created_at") + quick)),
-            recent=Count("pk", filter=Q(created_at__gte=now - datetime.timedelta(days=30))),
-        )
+        .annotate(recent=Count("pk"))
     )
-    return {row["therapist_id"]: (row["answered"], row["quickly"], row["recent"]) for row in rows}
+    return {row["therapist_id"]: row["recent"] for row in rows}
 
 
 def rank_therapists(
@@ -225,8 +228,8 @@ def rank_therapists(
     now = now or timezone.now()
     policy = match_policy()
     reach = in_reach(need, policy=policy, now=now)
-    history = offer_history([row.therapist_id for row in reach.candidates], now=now)
-    candidates = [candidate(row, history.get(row.therapist_id, (0, 0, 0))) for row in reach.candidates]
+    recent = recent_offers([row.therapist_id for row in reach.candidates], now=now)
+    candidates = [candidate(row, recent.get(row.therapist_id, 0)) for row in reach.candidates]
     result = ranking.rank(
         need,
         candidates,
@@ -468,9 +471,10 @@ def accept_offer(*, offer: Offer, actor: object, now: datetime.datetime | None =
     if not has_slot:
         raise ReferralConflict("You have no open capacity; update your capacity before accepting.", "capacity")
     search.refresh([offer.therapist_id])  # capacity is in the index
-    referral.offers.filter(status=Offer.Status.OPEN).exclude(pk=offer.pk).update(
-        status=Offer.Status.WITHDRAWN, responded_at=now
-    )
+    others = referral.offers.filter(status=Offer.Status.OPEN).exclude(pk=offer.pk)
+    withdrawn_from = list(others.values_list("therapist_id", flat=True))
+    others.update(status=Offer.Status.WITHDRAWN, responded_at=now)
+    offers_answered.send(sender=Offer, therapist_ids=[offer.therapist_id, *withdrawn_from], now=now)
     offer.referral = referral
     return offer
 
@@ -484,12 +488,12 @@ def decline_offer(
         raise ReferralInvalid(f"Choose one of: {', '.join(Offer.DeclineReason.values)}.", "reason")
     if reason == Offer.DeclineReason.OTHER and not note.strip():
         raise ReferralInvalid("Say why when the reason is “other”.", "note")
+    now = now or timezone.now()
     referral = _locked(offer.referral_id)
-    _claim_open_offer(
-        offer, Offer.Status.DECLINED, now or timezone.now(), decline_reason=reason, decline_note=note[:300]
-    )
+    _claim_open_offer(offer, Offer.Status.DECLINED, now, decline_reason=reason, decline_note=note[:300])
     if referral.status == Status.OFFERED and not referral.offers.filter(status=Offer.Status.OPEN).exists():
         _transition(referral, Status.DECLINED, actor=actor, note="Every therapist offered declined")
+    offers_answered.send(sender=Offer, therapist_ids=[offer.therapist_id], now=now)
     return offer
 
 
@@ -523,6 +527,8 @@ def expire_stale_offers(*, now: datetime.datetime | None = None, days: int | Non
     for offer in stale:
         Offer.objects.filter(pk=offer.pk, status=Offer.Status.OPEN).update(status=Offer.Status.EXPIRED)
         summary["expired_offers"] += 1
+    if stale:
+        offers_answered.send(sender=Offer, therapist_ids=[offer.therapist_id for offer in stale], now=now)
     for referral in {offer.referral_id: offer.referral for offer in stale}.values():
         referral = _locked(referral.pk)
         if referral.status != Status.OFFERED or referral.offers.filter(status=Offer.Status.OPEN).exists():

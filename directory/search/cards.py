@@ -23,6 +23,7 @@ CARD_FIELDS = (
     "slug", "name", "credentials", "pronouns", "photo_url", "bio_excerpt", "training_level", "formats",
     "age_groups", "insurance", "focus_areas", "concerns", "languages", "session_cadence", "offices",
     "licensed_states", "fee_min", "fee_max", "sliding_scale", "phone", "email", "website", "is_demo",
+    "responsiveness",
 )  # fmt: skip
 RESULT_FIELDS = (*DYNAMIC_FIELDS, *CARD_FIELDS)
 
@@ -106,6 +107,7 @@ def build_card(
         "email": therapist.email,
         "website": therapist.website,
         "is_demo": therapist.is_demo,
+        "responsiveness": therapist.published_responsiveness,
     }
     return json.dumps(card)
 

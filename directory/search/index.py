@@ -16,7 +16,15 @@ from django.db import connections, transaction
 from directory import geo
 from directory.models import Office, Therapist
 from directory.search.cards import CARD_FIELDS, card_of
-from directory.search.models import AGE_GROUP_BITS, FORMAT_BITS, NEVER_CONFIRMED, STATE_BITS, SearchEntry, mask
+from directory.search.models import (
+    AGE_GROUP_BITS,
+    FORMAT_BITS,
+    NEVER_CONFIRMED,
+    REPLY_FIGURES,
+    STATE_BITS,
+    SearchEntry,
+    mask,
+)
 
 REFRESH_BATCH_SIZE = 1000
 
@@ -75,6 +83,7 @@ def build_entries(
         "fee_min": therapist.fee_min,
         "sliding_scale": therapist.sliding_scale,
         "training_level": therapist.training_level,
+        **{figure: getattr(therapist, figure) for figure in REPLY_FIGURES},
     }
     text = " ".join([therapist.first_name, therapist.last_name, therapist.credentials, therapist.bio]).lower()
     entries = [SearchEntry(kind=SearchEntry.Kind.PROFILE, text=text, **common)]

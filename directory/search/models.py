@@ -169,7 +169,9 @@ class WithinDistance(models.Expression):
 # matching's hard constraints also read capacity and fees near a place or in a state.
 COVERED = ["formats", "age_groups", "insurers", "open_insurers", "focus_areas", "concerns", "languages", "states",
            "accepting_since", "last_name", "first_name"]  # fmt: skip
-COVERED_FOR_MATCHING = [*COVERED, "capacity", "fee_min", "sliding_scale", "training_level"]
+REPLY_FIGURES = ["reply_requests", "reply_answered", "reply_answered_in_time", "reply_median_hours",
+                 "reply_never_heard_back"]  # fmt: skip
+COVERED_FOR_MATCHING = [*COVERED, "capacity", "fee_min", "sliding_scale", "training_level", *REPLY_FIGURES]
 
 
 class SearchEntryQuerySet(models.QuerySet):
@@ -291,6 +293,14 @@ class SearchEntry(models.Model):
     fee_min = models.PositiveIntegerField(null=True)
     sliding_scale = models.BooleanField(default=False)
     training_level = models.CharField(max_length=20)
+    # How the therapist answers requests (the therapist's `reply_*` figures), for the engine's responsiveness.
+    # Null only in entries built before migration 0016, until `manage.py refresh_listings` (nullable, so that
+    # SQLite adds the columns in place, keeping the table and its triggers).
+    reply_requests = models.PositiveIntegerField(null=True)
+    reply_answered = models.PositiveIntegerField(null=True)
+    reply_answered_in_time = models.PositiveIntegerField(null=True)
+    reply_median_hours = models.FloatField(null=True)
+    reply_never_heard_back = models.PositiveIntegerField(null=True)
 
     objects = SearchEntryQuerySet.as_manager()
 

@@ -21,7 +21,14 @@ from django.db.models import Case, QuerySet, Value, When
 from directory import geo
 from directory.models import Concern, FocusArea, Insurer, Language
 from directory.search.conditions import Condition
-from directory.search.models import AGE_GROUP_BITS, FORMAT_BITS, NEVER_CONFIRMED, STATE_BITS, SearchEntry
+from directory.search.models import (
+    AGE_GROUP_BITS,
+    FORMAT_BITS,
+    NEVER_CONFIRMED,
+    REPLY_FIGURES,
+    STATE_BITS,
+    SearchEntry,
+)
 from directory.search.query import union_all
 from directory.vocabularies import reference_rows
 
@@ -48,6 +55,10 @@ class CandidateRow(NamedTuple):
     sliding_scale: bool
     training_level: str
     offices: tuple[tuple[float, float], ...]  # those in reach, as (latitude, longitude)
+    # How the therapist answers requests: requests, answered, answered in time, median reply hours,
+    # never heard back (the fields of `matching.responsiveness.Measure`, in its order); all None in an
+    # entry built before the index held them.
+    replies: tuple[int | None, int | None, int | None, float | None, int | None] = (0, 0, 0, None, 0)
 
 
 @dataclass(frozen=True)
@@ -102,7 +113,7 @@ def _exclusion_counts(parts: list[QuerySet], keys: list[str]) -> dict[str, int]:
 CANDIDATE_COLUMNS = [
     "therapist_id", "kind", "latitude", "longitude", "first_name", "last_name", "accepting_since", "capacity",
     "formats", "age_groups", "open_insurers", "focus_areas", "concerns", "languages", "states", "fee_min",
-    "sliding_scale", "training_level",
+    "sliding_scale", "training_level", *REPLY_FIGURES,
 ]  # fmt: skip
 
 
@@ -137,6 +148,7 @@ def _candidate_rows(parts: Iterable[QuerySet]) -> list[CandidateRow]:
             sliding_scale=row[16],
             training_level=row[17],
             offices=tuple(offices[therapist_id]),
+            replies=row[18:23],
         )
         for therapist_id, row in first_rows.items()
     ]

@@ -56,6 +56,16 @@ def days_ago(moment: datetime.datetime | None, now: datetime.datetime) -> str:
 
 
 @register.filter
+def reply_time(hours: float) -> str:
+    """A median time to answer as a client reads it: "under an hour", "5 hours", "3 days"."""
+    if hours < 1:
+        return "under an hour"
+    if hours < 48:
+        return f"{round(hours)} hour{'s' if round(hours) != 1 else ''}"
+    return f"{round(hours / 24)} days"
+
+
+@register.filter
 def tel_href(phone: str) -> str:
     """A `tel:` link to a phone number as written on a profile ("(555) 123-4567"): its digits, and a leading +."""
     digits = "".join(character for character in phone if character.isascii() and character.isdigit())

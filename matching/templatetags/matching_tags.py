@@ -17,7 +17,7 @@ COMPONENT_LABELS = {
     "availability": "Has openings, confirmed recently",
     "language": "Speaks your language",
     "training": "Depth of IPT training",
-    "responsiveness": "Answers referrals quickly",
+    "responsiveness": "Answers requests in time",
     "load": "Has room for new clients",
 }
 # Why therapists in reach were left out, as "N therapist(s) nearby ..." (singular, plural); one per hard constraint.

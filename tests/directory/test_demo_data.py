@@ -6,6 +6,7 @@ import datetime
 
 import pytest
 from django.core.management import call_command
+from django.test import Client
 from django.utils import timezone
 
 from directory.demo import METROS
@@ -54,3 +55,26 @@ def test_demo_accounts_exist_with_their_roles() -> None:
         assert user.therapist_profile.status == Therapist.Status.PUBLISHED
         assert user.therapist_profile.is_accepting()
         assert user.check_password("ipt-demo-2026")
+
+
+def test_demo_therapists_have_a_history_of_requests_and_the_measure_shows() -> None:
+    """Some demo therapists answer promptly, some slowly, some have too few requests to show; loading again
+    gives the same history, not a second one."""
+    from consultations.models import Consultation
+
+    call_command("load_demo", verbosity=0)
+    measured = Therapist.objects.filter(is_demo=True, reply_requests__gt=0)
+    first = dict(measured.values_list("npi", "reply_summary"))
+    therapist1 = Therapist.objects.get(user__username="therapist1")
+    assert therapist1.reply_summary.startswith("Usually replies within")
+    assert "Usually replies within" in Client().get(therapist1.get_absolute_url()).content.decode()
+    summaries = list(first.values())
+    assert len(summaries) >= 50
+    assert any(summary.startswith("Often slow") for summary in summaries)
+    assert any(summary == "" for summary in summaries)  # fewer than 5 requests: not shown
+    assert Consultation.objects.filter(status="expired").exists() and Consultation.objects.filter(status="declined")
+    count = Consultation.objects.count()
+
+    call_command("load_demo", "--no-accounts", verbosity=0)
+    assert Consultation.objects.count() == count
+    assert dict(measured.values_list("npi", "reply_summary")) == first

@@ -141,7 +141,7 @@ def test_a_search_runs_as_many_queries_for_one_result_as_for_many(
 def test_migrate_names_cards_of_an_older_shape_and_refresh_listings_rebuilds_them(paula: Therapist) -> None:
     for therapist in Therapist.objects.all():
         card = json.loads(therapist.listing_card)
-        old = {name: card[name] for name in card if name not in ("photo_url", "bio_excerpt", "phone")}
+        old = {name: card[name] for name in card if name not in ("photo_url", "bio_excerpt", "phone", "responsiveness")}
         Therapist.objects.filter(pk=therapist.pk).update(listing_card=json.dumps(old))
     said = io.StringIO()
     index_unindexed_therapists(using="default", stdout=said)  # what `migrate` runs when it ends

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from matching import ranking
+from matching.responsiveness import Measure
 
 NOW = datetime.datetime(2026, 11, 25, 12, 0, tzinfo=datetime.UTC)
 BROOKLYN = (40.6620, -73.9860)
@@ -38,6 +39,12 @@ def candidate(id: int = 1, **overrides: object) -> ranking.Candidate:
     }  # fmt: skip
     values.update(overrides)
     return ranking.Candidate(**values)
+
+
+# How a therapist answered requests (requests, answered, in time, median hours, never heard back).
+PROMPT = Measure(10, 10, 9, 3.0, 0)
+SLOW = Measure(8, 5, 2, 70.0, 1)
+TOO_FEW = Measure(4, 4, 4, 1.0, 0)
 
 
 def rank(need_: ranking.Need, candidates: list[ranking.Candidate]) -> ranking.Ranking:
@@ -102,6 +109,9 @@ def test_online_only_match_needs_a_licence_in_the_clients_state() -> None:
         ({"language": "es"}, [candidate(1), candidate(2, languages=frozenset({"en", "es"}))], [2, 1]),
         # Load balancing: a therapist offered much lately ranks below an idle one.
         ({}, [candidate(1, recent_offers=8), candidate(2)], [2, 1]),
+        # Responsiveness: answering in time beats no history, which beats often slow; under 5 requests is no history.
+        ({}, [candidate(1), candidate(2, responsiveness=PROMPT), candidate(3, responsiveness=SLOW)], [2, 1, 3]),
+        ({}, [candidate(2, responsiveness=TOO_FEW), candidate(1)], [1, 2]),
         # Ties are broken by id.
         ({}, [candidate(3), candidate(1), candidate(2)], [1, 2, 3]),
     ],
@@ -122,6 +132,26 @@ def test_every_result_says_why() -> None:
     assert set(item.components) == set(ranking.COMPONENTS)
 
 
+@pytest.mark.parametrize(
+    ("measure", "component", "reason"),
+    [
+        (PROMPT, 0.9, "Usually replies within a day"),
+        (Measure(6, 6, 5, 30.0, 0), 0.833, "Usually replies within 2 days"),
+        (SLOW, 0.25, None),  # "Often slow to reply" is no reason to choose them
+        (TOO_FEW, ranking.NEUTRAL, None),
+        (Measure(), ranking.NEUTRAL, None),
+    ],
+)
+def test_responsiveness_is_the_share_answered_in_time_and_says_so(
+    measure: Measure, component: float, reason: str | None
+) -> None:
+    """The component is the published measure's share in time (`Measure.share_in_time`), neutral below 5."""
+    [item] = rank(need(), [candidate(responsiveness=measure)]).results
+    assert item.components["responsiveness"] == component
+    replies = [text for text in item.reasons if text.startswith(("Usually", "Often"))]
+    assert replies == ([reason] if reason else [])
+
+
 def test_weights_refuse_unknown_or_negative_values() -> None:
     with pytest.raises(ValueError, match="unknown"):
         ranking.Weights.from_mapping({"charisma": 5})
@@ -130,6 +160,17 @@ def test_weights_refuse_unknown_or_negative_values() -> None:
 
 
 # --- Properties ----------------------------------------------------------------
+
+
+@st.composite
+def replies_strategy(draw: st.DrawFn) -> Measure:
+    """A measure as `responsiveness.measure` can give it: in time within answered within requests."""
+    requests = draw(st.integers(0, 20))
+    answered = draw(st.integers(0, requests))
+    in_time = draw(st.integers(0, answered))
+    median = round(draw(st.floats(0.1, 300)), 1) if answered else None
+    return Measure(requests, answered, in_time, median, draw(st.integers(0, answered)))
+
 
 slugs = st.frozensets(st.sampled_from(["grief-loss", "role-disputes", "life-transitions", "social-functioning"]))
 candidates_strategy = st.builds(
@@ -149,10 +190,9 @@ candidates_strategy = st.builds(
     languages=st.frozensets(st.sampled_from(["en", "es", "zh"]), min_size=1),
     focus_areas=slugs,
     training_level=st.sampled_from(["trained", "certified", "supervisor"]),
-    offers_answered=st.integers(0, 10),
-    offers_answered_quickly=st.integers(0, 10),
+    responsiveness=replies_strategy(),
     recent_offers=st.integers(0, 20),
-).filter(lambda item: item.offers_answered_quickly <= item.offers_answered)
+)
 needs_strategy = st.builds(
     need,
     formats=st.frozensets(st.sampled_from(["individual", "family", "group", "online"]), min_size=1),
@@ -217,7 +257,7 @@ def halfway(far: ranking.Office) -> ranking.Office:
 @settings(max_examples=150, deadline=None)
 @given(
     base=candidates_strategy,
-    improvement=st.sampled_from(["closer", "capacity", "focus", "training", "fresher", "quieter"]),
+    improvement=st.sampled_from(["closer", "capacity", "focus", "training", "fresher", "quieter", "answers in time"]),
 )
 def test_a_better_candidate_never_scores_lower(base: ranking.Candidate, improvement: str) -> None:
     need_ = need(focus_areas=frozenset({"grief-loss", "role-disputes"}))
@@ -228,6 +268,9 @@ def test_a_better_candidate_never_scores_lower(base: ranking.Candidate, improvem
         "training": lambda item: dataclasses.replace(item, training_level="supervisor"),
         "fresher": lambda item: dataclasses.replace(item, availability_confirmed_at=NOW),
         "quieter": lambda item: dataclasses.replace(item, recent_offers=0),
+        "answers in time": lambda item: dataclasses.replace(
+            item, responsiveness=dataclasses.replace(item.responsiveness, answered_in_time=item.responsiveness.requests)
+        ),
     }[improvement](base)
     before, after = rank(need_, [base]).results, rank(need_, [improved]).results
     if before:

@@ -304,20 +304,17 @@ def test_referral_list_and_inbox_run_a_constant_number_of_queries(
         assert physician.get(f"{REFERRALS}{created['id']}/").status_code == 200
 
 
-def test_offer_history_counts_answers_quick_answers_and_recent_offers(
+def test_recent_offers_count_the_last_30_days_per_therapist(
     referral: dict, referrer: User, accepting_therapist: Therapist
 ) -> None:
-    """What the engine's responsiveness and load read, per therapist, from the offers table."""
+    """What the engine's load reads, per therapist, from the offers table."""
     offer_to(token_client(referrer), referral["id"], accepting_therapist)
     now = timezone.now()
-    offer = Offer.objects.get(referral_id=referral["id"], therapist=accepting_therapist)
-    Offer.objects.filter(pk=offer.pk).update(
-        created_at=now - datetime.timedelta(days=40), responded_at=now - datetime.timedelta(days=39)
-    )
     other = make_therapist(npi="1000000061", last_name="Nooffers")
-    history = services.offer_history([accepting_therapist.pk, other.pk], now=now)
-    assert history == {accepting_therapist.pk: (1, 1, 0)}  # answered, within 3 days, none in the last 30 days
-    assert services.offer_history([], now=now) == {}
+    assert services.recent_offers([accepting_therapist.pk, other.pk], now=now) == {accepting_therapist.pk: 1}
+    Offer.objects.filter(referral_id=referral["id"]).update(created_at=now - datetime.timedelta(days=40))
+    assert services.recent_offers([accepting_therapist.pk, other.pk], now=now) == {}
+    assert services.recent_offers([], now=now) == {}
 
 
 @pytest.mark.parametrize(("near", "postal_code"), [("40.67123,-73.97765", "11215"), ("Brooklyn, NY", "112")])

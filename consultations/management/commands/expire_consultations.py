@@ -1,18 +1,20 @@
 """Run every few minutes (cron, or a scheduler): expire unanswered requests, silence therapists who let them
-expire again and again and remind those still silenced after a week, delete what retention ends."""
+expire again and again and remind those still silenced after a week, delete what retention ends, and measure
+again how therapists answer as the 180-day window slides."""
 
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from consultations import services, silence
+from consultations import measures, services, silence
 
 
 class Command(BaseCommand):
     help = (
         "Expire consultation requests past their reply-by time, silencing therapists who let too many expire "
-        "in a row; remind those still silenced after a week; delete unconfirmed and retained-out requests."
+        "in a row; remind those still silenced after a week; delete unconfirmed and retained-out requests; "
+        "measure again how each therapist answers requests."
     )
 
     def handle(self, *args: object, **options: object) -> None:
@@ -21,4 +23,5 @@ class Command(BaseCommand):
             "silence_reminders": silence.send_reminders(now=timezone.now()),
             **services.purge(),
         }
+        summary["measures_changed"] = len(measures.refresh_all_measures())
         self.stdout.write(", ".join(f"{name.replace('_', ' ')}: {count}" for name, count in summary.items()))

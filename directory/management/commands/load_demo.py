@@ -10,7 +10,9 @@ from django.utils import timezone
 
 from accounts.services import ensure_demo_accounts
 from directory.demo import DEMO_ACCOUNT_PROFILES, make_npi
+from directory.models import Therapist
 from directory.services import load_directory
+from directory.signals import demo_loaded
 
 DEMO_PASSWORD = "ipt-demo-2026"
 
@@ -24,8 +26,10 @@ class Command(BaseCommand):
     def handle(self, *args: object, **options: object) -> None:
         call_command("loaddata", "reference", verbosity=0)
         records = json.loads((Path(settings.BASE_DIR) / "fixtures" / "demo_directory.json").read_text())
-        loaded = load_directory(records, now=timezone.now())
+        now = timezone.now()
+        loaded = load_directory(records, now=now)
         self.stdout.write(f"Loaded {loaded} demo therapists.")
+        demo_loaded.send(sender=Therapist, now=now)
         if not options["no_accounts"]:
             npis = {username: make_npi(number) for username, number in DEMO_ACCOUNT_PROFILES.items()}
             usernames = ensure_demo_accounts(password=DEMO_PASSWORD, therapist_npis=npis)
