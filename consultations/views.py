@@ -12,6 +12,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
 from accounts.decorators import therapist_required
@@ -88,6 +89,14 @@ def status(request: HttpRequest, token: str) -> HttpResponse:
         "chosen": selectors.chosen(consultation_request),
     }
     return render(request, "consultations/status.html", context)
+
+
+@never_cache
+@therapist_required
+def inbox(request: HttpRequest, therapist: Therapist) -> HttpResponse:
+    """The therapist's one inbox: physicians' offers and clients' consultation requests, waiting ones first."""
+    items = selectors.inbox_items(therapist, user=request.user, now=timezone.now(), channel="page:inbox")
+    return render(request, "consultations/inbox.html", {"items": items})
 
 
 def _mine(therapist: Therapist, consultation_id: int) -> Consultation:
