@@ -16,7 +16,7 @@ from matching import services as matching
 from matching.models import Offer
 
 ALTERNATIVES = 3
-# The most offers, and the most consultations, a therapist's inbox lists (the newest beyond wait on their pages).
+# The most offers, and the most consultations, an inbox lists: the waiting ones first, so only answered ones drop.
 INBOX_LIMIT = 200
 # What a therapist sees of a request before answering, and what accepting adds.
 SHOWN = ("first_name", "message", "insurance", "formats", "preferred_times")

@@ -100,7 +100,7 @@ def test_physician_refers_the_top_match_accepts_and_the_physician_sees_it(
     sign_in(other_page, f"{live_server.url}/accounts/login/", "tess", PASSWORD)
     assert_accessible(other_page)  # the therapist lands on their profile
     other_page.get_by_role("link", name="Inbox").click()
-    assert other_page.get_by_role("heading", level=1).inner_text() == "Referral offers"
+    assert other_page.get_by_role("heading", level=1).inner_text() == "Your inbox"
     assert "ZIP 606xx" in other_page.locator("ol.results").inner_text()
     assert PATIENT not in other_page.content() and PHONE not in other_page.content()
     assert_accessible(other_page)
