@@ -23,10 +23,10 @@ from consultations import selectors, services
 from consultations.models import Consultation
 from consultations.serializers import (
     PHI_FIELDS,
-    AskedSerializer,
-    AskSerializer,
+    ConsultationAskedSerializer,
+    ConsultationAskSerializer,
+    ConsultationDeclineSerializer,
     ConsultationSerializer,
-    DeclineSerializer,
 )
 from directory.security import client_ip
 from directory.serializers import DetailSerializer, ErrorSerializer
@@ -63,12 +63,12 @@ class AskView(APIView):
     throttle_scope = "consultation"
 
     @extend_schema(
-        request=AskSerializer,
-        responses={201: AskedSerializer, 400: ErrorSerializer, 429: DetailSerializer},
+        request=ConsultationAskSerializer,
+        responses={201: ConsultationAskedSerializer, 400: ErrorSerializer, 429: DetailSerializer},
         examples=[ASK_EXAMPLE],
     )
     def post(self, request: Request) -> Response:
-        ask_input = AskSerializer(data=request.data)
+        ask_input = ConsultationAskSerializer(data=request.data)
         ask_input.is_valid(raise_exception=True)
         # The service's refusals (a Django ValidationError by field) are 400s through the exception handler.
         try:
@@ -131,7 +131,7 @@ class DeclineConsultationView(APIView):
     permission_classes = [IsTherapist]
 
     @extend_schema(
-        request=DeclineSerializer,
+        request=ConsultationDeclineSerializer,
         responses={
             200: ConsultationSerializer, 400: ErrorSerializer, 401: DetailSerializer, 403: DetailSerializer,
             404: DetailSerializer, 409: DetailSerializer,
@@ -139,7 +139,7 @@ class DeclineConsultationView(APIView):
     )  # fmt: skip
     def post(self, request: Request, consultation_id: int) -> Response:
         consultation = _mine(request, consultation_id)
-        decline_input = DeclineSerializer(data=request.data)
+        decline_input = ConsultationDeclineSerializer(data=request.data)
         decline_input.is_valid(raise_exception=True)
         reason = decline_input.validated_data["reason"]
         return _answered(request, consultation, lambda: services.decline(consultation=consultation, reason=reason))

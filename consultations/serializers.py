@@ -32,7 +32,7 @@ class InsuranceSlugField(serializers.CharField):
         return super().run_validation(None if data == SELF_PAY else data) or None
 
 
-class AskSerializer(StrictJsonTypes, serializers.Serializer):
+class ConsultationAskSerializer(StrictJsonTypes, serializers.Serializer):
     """The body of POST /api/consultations/: what a client asks of 1 to 3 therapists."""
 
     therapists = BoundedListField(
@@ -72,7 +72,7 @@ class AskSerializer(StrictJsonTypes, serializers.Serializer):
         )
 
 
-class AskedSerializer(serializers.Serializer):
+class ConsultationAskedSerializer(serializers.Serializer):
     """What POST /api/consultations/ answers: no token, no detail of the request."""
 
     status = serializers.ChoiceField(
@@ -80,11 +80,11 @@ class AskedSerializer(serializers.Serializer):
     )
 
 
-class DeclineSerializer(StrictJsonTypes, serializers.Serializer):
+class ConsultationDeclineSerializer(StrictJsonTypes, serializers.Serializer):
     reason = serializers.ChoiceField(choices=Consultation.DeclineReason.choices)
 
 
-class ContactSerializer(serializers.Serializer):
+class ClientContactSerializer(serializers.Serializer):
     email = serializers.EmailField()
     phone = serializers.CharField(help_text='"" when the client gave none')
 
@@ -106,4 +106,4 @@ class ConsultationSerializer(serializers.Serializer):
     )
     sent_at = serializers.DateTimeField()
     reply_by = serializers.DateTimeField(help_text="Unanswered by then, the request expires for the caller")
-    contact = ContactSerializer(allow_null=True, help_text="Null until the caller accepts")
+    contact = ClientContactSerializer(allow_null=True, help_text="Null until the caller accepts")
