@@ -20,6 +20,7 @@ api_patterns = [
     path("concerns/", directory_api.ConcernListView.as_view(), name="concern-list"),
     path("formats/", directory_api.FormatListView.as_view(), name="format-list"),
     path("languages/", directory_api.LanguageListView.as_view(), name="language-list"),
+    path("accuracy/", consultations_api.AccuracyView.as_view(), name="accuracy"),
     path("match/", matching_api.MatchView.as_view(), name="match"),
     path("referrals/", matching_api.ReferralListView.as_view(), name="referral-list"),
     path("referrals/<uuid:referral_id>/", matching_api.ReferralDetailView.as_view(), name="referral-detail"),

@@ -1,4 +1,5 @@
-"""JSON API of consultations: a client asks (anyone), a therapist reads and answers (role `therapists`).
+"""JSON API of consultations: a client asks (anyone), a therapist reads and answers (role `therapists`),
+and the public accuracy figures.
 
 Every response that shows a client's details is no-store, and the read is
 logged first (selectors.therapist_views). The rules live in the services.
@@ -19,10 +20,11 @@ from rest_framework.views import APIView
 
 from accounts.permissions import IsTherapist
 from accounts.roles import therapist_profile
-from consultations import selectors, services
+from consultations import accuracy, selectors, services
 from consultations.models import Consultation
 from consultations.serializers import (
     PHI_FIELDS,
+    AccuracySerializer,
     ConsultationAskedSerializer,
     ConsultationAskSerializer,
     ConsultationDeclineSerializer,
@@ -143,3 +145,11 @@ class DeclineConsultationView(APIView):
         decline_input.is_valid(raise_exception=True)
         reason = decline_input.validated_data["reason"]
         return _answered(request, consultation, lambda: services.decline(consultation=consultation, reason=reason))
+
+
+class AccuracyView(APIView):
+    """How true the directory is: fresh availability, replies in time, reports handled, silences (public)."""
+
+    @extend_schema(responses={200: AccuracySerializer})
+    def get(self, request: Request) -> Response:
+        return Response(AccuracySerializer(accuracy.figures().as_dict()).data)

@@ -136,3 +136,59 @@ def never_heard_back(consultation_id: int) -> None:
             f"accepted their consultation request and never got in touch.\n\n{link}"
         ),
     )
+
+
+# --- Silence (consultations.silence) ----------------------------------------------------------------------
+
+
+def _tell_therapist(therapist: Therapist, subject: str, body: str) -> bool:
+    """Email a therapist about their listing; False when they have no address. No client details."""
+    recipient = (therapist.user.email if therapist.user_id else "") or therapist.email
+    if not recipient:
+        logger.warning("therapist %s has no email address", therapist.pk)
+        return False
+    send_mail(subject=subject, message=body, from_email=None, recipient_list=[recipient])
+    return True
+
+
+def _confirm_hint() -> str:
+    return (
+        f"Confirm your availability in one click on your profile page: {_absolute(reverse('directory:my-profile'))}\n"
+        "If you cannot take new clients for now, untick “I am accepting new clients” there instead: clients "
+        "then know not to wait for you."
+    )
+
+
+def silence_warning(therapist: Therapist, run: int) -> bool:
+    """Warn a therapist one expiry short of CONSULTATION_SILENCE_LIMIT in a row."""
+    return _tell_therapist(
+        therapist,
+        "Consultation requests are expiring without an answer",
+        f"The last {run} consultation requests clients sent you expired without an answer: each client was "
+        f"sent to other therapists after {settings.CONSULTATION_REPLY_BUSINESS_DAYS} business days.\n\n"
+        "If the next request expires too, your listing leaves searches and matches for therapists accepting "
+        "new clients until you confirm your availability. Answering a request, yes or no, resets the count.\n\n"
+        + _confirm_hint(),
+    )
+
+
+def silenced(therapist: Therapist, run: int) -> bool:
+    """Tell a therapist their listing left accepting searches for silence, and how to come back."""
+    return _tell_therapist(
+        therapist,
+        "Your listing no longer shows you as accepting new clients",
+        f"The last {run} consultation requests clients sent you expired without an answer, so from today your "
+        "listing no longer appears in searches and matches for therapists accepting new clients. It stays "
+        "listed otherwise.\n\n" + _confirm_hint(),
+    )
+
+
+def silence_reminder(therapist: Therapist) -> bool:
+    """Remind a therapist still silenced a week later."""
+    since = timezone.localtime(therapist.silenced_at)
+    return _tell_therapist(
+        therapist,
+        "Your listing is still hidden from clients looking for an accepting therapist",
+        f"Since {since:%B} {since.day}, after consultation requests expired without an answer, your listing "
+        "has not appeared in searches and matches for therapists accepting new clients.\n\n" + _confirm_hint(),
+    )

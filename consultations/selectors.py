@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from consultations import phi
 from consultations.models import Consultation, ConsultationRequest
-from directory import geo
+from directory import geo, search
 from directory.models import Therapist
 from matching import selectors as offers
 from matching import services as matching
@@ -153,3 +153,37 @@ def _view(consultation: Consultation, *, contact: bool = True) -> dict:
     if contact and _reveals_contact(consultation):
         view["contact"] = {"email": request.email, "phone": request.phone}
     return view
+
+
+def requestable(therapist_ids: tuple[int, ...]) -> list[Therapist]:
+    """Those of these therapists who take requests, in the order given, with their offices."""
+    by_id = Therapist.objects.taking_referrals().prefetch_related("offices").in_bulk(therapist_ids)
+    return [by_id[therapist_id] for therapist_id in therapist_ids if therapist_id in by_id]
+
+
+def search_results(query: search.Query, *, page: int, page_size: int) -> list[Therapist]:
+    """The therapists on that page of that search who take requests, in its order, with `distance_miles`.
+
+    Three queries at most, whatever the page's size: the search, the therapists, their offices.
+    """
+    try:
+        result = search.page(query, number=page, size=page_size)
+    except search.PageNotFound:
+        return []
+    therapists = requestable(tuple(result.therapist_ids))
+    distances = {hit.therapist_id: hit.distance_miles for hit in result.hits}
+    for therapist in therapists:
+        therapist.distance_miles = distances.get(therapist.pk)
+    return therapists
+
+
+# The client's status page: what needs them first (accepted, then waiting), then what is over.
+CLIENT_ORDER = [Consultation.Status.ACCEPTED, Consultation.Status.OPEN]
+
+
+def for_client(request: ConsultationRequest) -> list[Consultation]:
+    """A request's consultations as the client's page lists them, with each therapist's public contact."""
+    first = Case(
+        *(When(status=status, then=rank) for rank, status in enumerate(CLIENT_ORDER)), default=len(CLIENT_ORDER)
+    )
+    return list(request.consultations.select_related("therapist").order_by(first, "therapist__last_name", "id"))

@@ -19,7 +19,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from consultations import clock, notifications
+from consultations import clock, notifications, silence
 from consultations.models import PREFERRED_TIMES, Consultation, ConsultationRequest
 from directory.models import FORMATS, Insurer, Therapist
 from directory.security import is_rate_limited
@@ -60,17 +60,24 @@ def reply_by(sent_at: datetime.datetime) -> datetime.datetime:
     return clock.add_business_days(timezone.localtime(sent_at), settings.CONSULTATION_REPLY_BUSINESS_DAYS)
 
 
+def therapists_error(therapist_ids: tuple[int, ...]) -> ValidationError | None:
+    """What is wrong with this choice of therapists: none, too many, or one not taking requests."""
+    ids = list(dict.fromkeys(therapist_ids))
+    most = settings.CONSULTATION_MAX_THERAPISTS
+    if not ids:
+        return ValidationError("Choose at least one therapist.", code="required")
+    if len(ids) > most:
+        return ValidationError(f"Choose at most {most} therapists at once.", code="max_length")
+    if Therapist.objects.taking_referrals().filter(pk__in=ids).count() != len(ids):
+        return ValidationError("One of these therapists is not listed any more.", code="invalid")
+    return None
+
+
 def ask_errors(ask: Ask) -> dict[str, ValidationError]:
     """What is wrong with a request, by the name of the field the page and the API show it under."""
     errors: dict[str, ValidationError] = {}
-    ids = list(dict.fromkeys(ask.therapist_ids))
-    most = settings.CONSULTATION_MAX_THERAPISTS
-    if not ids:
-        errors["therapists"] = ValidationError("Choose at least one therapist.", code="required")
-    elif len(ids) > most:
-        errors["therapists"] = ValidationError(f"Choose at most {most} therapists at once.", code="max_length")
-    elif Therapist.objects.taking_referrals().filter(pk__in=ids).count() != len(ids):
-        errors["therapists"] = ValidationError("One of these therapists is not listed any more.", code="invalid")
+    if error := therapists_error(ask.therapist_ids):
+        errors["therapists"] = error
     if not ask.first_name.strip():
         errors["first_name"] = ValidationError("Give your first name.", code="required")
     if not ask.consent:
@@ -248,7 +255,10 @@ def _own(request: ConsultationRequest, consultation_id: int) -> Consultation:
 
 @transaction.atomic
 def expire_unanswered(*, now: datetime.datetime | None = None) -> dict[str, int]:
-    """Expire each consultation past its reply-by time; the client is told and offered alternatives."""
+    """Expire each consultation past its reply-by time; the client is told and offered alternatives.
+
+    A therapist who let too many expire in a row is warned, then silenced (`consultations.silence`).
+    """
     now = now or timezone.now()
     due = list(Consultation.objects.filter(status=Status.OPEN, reply_by__lt=now).select_related("request"))
     expired = [consultation for consultation in due if _expired(consultation)]
@@ -256,7 +266,7 @@ def expire_unanswered(*, now: datetime.datetime | None = None) -> dict[str, int]
         _end_if_settled(request, now)
     for consultation in expired:
         notifications.not_taken(consultation.pk)
-    return {"expired": len(expired)}
+    return {"expired": len(expired), **silence.after_expiries(expired=expired, now=now)}
 
 
 def _expired(consultation: Consultation) -> bool:

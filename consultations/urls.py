@@ -5,6 +5,9 @@ from consultations import views
 
 app_name = "consultations"
 urlpatterns = [
+    path("about/accuracy/", views.accuracy, name="accuracy"),
+    path("consultations/new/", views.new, name="new"),
+    path("consultations/sent/", views.sent, name="sent"),
     # The client's private link: confirms the request, then shows where it stands.
     path("consultations/<str:token>/", views.status, name="status"),
     # One inbox for physicians' offers and clients' requests; the offers' old address leads there.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
@@ -76,14 +78,31 @@ class TherapistInsurerInline(admin.TabularInline):
     autocomplete_fields = ["insurer"]
 
 
+class SilencedFilter(admin.SimpleListFilter):
+    """Therapists hidden from accepting searches for letting consultation requests expire, with how many."""
+
+    title = "silenced for unanswered requests"
+    parameter_name = "silenced"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [("yes", f"Silenced now ({Therapist.objects.silenced().count()})"), ("no", "Not silenced")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() == "yes":
+            return queryset.filter(silenced_at__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(silenced_at__isnull=True)
+        return queryset
+
+
 @admin.register(Therapist)
 class TherapistAdmin(admin.ModelAdmin):
     list_display = [
         "full_name", "credentials", "npi", "status", "training_level",
-        "accepts_new_clients", "capacity", "availability_confirmed_at", "is_demo", "updated_at",
+        "accepts_new_clients", "capacity", "availability_confirmed_at", "silenced_since", "is_demo", "updated_at",
     ]  # fmt: skip
     list_filter = [
-        "status", "training_level", "accepts_new_clients", "offers_online", "offers_group",
+        "status", "training_level", "accepts_new_clients", SilencedFilter, "offers_online", "offers_group",
         "offers_family", "is_demo", "licensed_states__state", "focus_areas",
     ]  # fmt: skip
     search_fields = [
@@ -95,7 +114,10 @@ class TherapistAdmin(admin.ModelAdmin):
         "offices__postal_code",
         "offices__city",
     ]
-    readonly_fields = ["created_at", "updated_at", "photo_preview"]
+    # Set and lifted by the silence rule and the therapist's confirmation only (consultations.silence).
+    readonly_fields = [
+        "created_at", "updated_at", "photo_preview", "silenced_at", "silence_lifted_at", "silence_reminder_sent_at",
+    ]  # fmt: skip
     filter_horizontal = ["focus_areas", "concerns", "languages"]
     inlines = [OfficeInline, LicensedStateInline, TherapistInsurerInline, CredentialInline]
     actions = ["publish", "request_changes", "suspend"]
@@ -117,6 +139,7 @@ class TherapistAdmin(admin.ModelAdmin):
         ("Availability", {"fields": [
             "accepts_new_clients", "capacity", "availability_confirmed_at",
             "availability_reminder_sent_at", "reconfirmation_requested_at",
+            "silenced_at", "silence_lifted_at", "silence_reminder_sent_at",
         ]}),
         ("Moderation", {"fields": ["moderation_note"]}),
         ("Timestamps", {"fields": ["created_at", "updated_at"]}),
@@ -124,6 +147,10 @@ class TherapistAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).distinct()
+
+    @admin.display(description="Silenced since", ordering="silenced_at", empty_value="")
+    def silenced_since(self, therapist: Therapist) -> datetime.date | None:
+        return timezone.localdate(therapist.silenced_at) if therapist.silenced_at else None
 
     @admin.display(description="Photo")
     def photo_preview(self, therapist: Therapist) -> str:

@@ -64,6 +64,8 @@ class ReferenceQuerySet(models.QuerySet):
         return self.filter(slug__in=slugs)
 
 
+# A therapist silenced this many days ago and still hidden is reminded once.
+SILENCE_REMINDER_DAYS = 7
 MAX_VOCABULARY_ID = 62  # a reference row's id is its bit in the search index's signed 64-bit masks
 
 
@@ -161,11 +163,27 @@ def is_fresh(confirmed_at: datetime.datetime | None, now: datetime.datetime | No
     return confirmed_at is not None and confirmed_at >= freshness_cutoff(now)
 
 
+def is_open_to_new_clients(accepts_new_clients: bool, silenced_at: datetime.datetime | None) -> bool:
+    """The therapist says they accept new clients, and has not lost it for silence since their last confirmation.
+
+    Silence: CONSULTATION_SILENCE_LIMIT consultation requests in a row left to
+    expire unanswered (`consultations.silence`); confirming availability lifts it.
+    """
+    return bool(accepts_new_clients) and silenced_at is None
+
+
 def is_accepting(
-    accepts_new_clients: bool, confirmed_at: datetime.datetime | None, now: datetime.datetime | None = None
+    accepts_new_clients: bool,
+    confirmed_at: datetime.datetime | None,
+    now: datetime.datetime | None = None,
+    *,
+    silenced_at: datetime.datetime | None,
 ) -> bool:
-    """What the public sees: accepting, and confirmed recently enough to believe (`TherapistQuerySet.accepting`)."""
-    return bool(accepts_new_clients) and is_fresh(confirmed_at, now)
+    """What the public sees: open to new clients, and confirmed recently enough to believe.
+
+    The same rule as `TherapistQuerySet.accepting` and the search index's `accepting_since`.
+    """
+    return is_open_to_new_clients(accepts_new_clients, silenced_at) and is_fresh(confirmed_at, now)
 
 
 def photo_file_name(therapist: Therapist, filename: str) -> str:
@@ -173,13 +191,31 @@ def photo_file_name(therapist: Therapist, filename: str) -> str:
     return f"therapists/{uuid.uuid4().hex}.jpg"
 
 
+def takes_referrals() -> Q:
+    """The one statement of who can answer an offer or a consultation request (`taking_referrals`)."""
+    return Q(status=Therapist.Status.PUBLISHED) & (Q(user__isnull=True) | Q(user__is_active=True))
+
+
 class TherapistQuerySet(models.QuerySet):
     def published(self) -> TherapistQuerySet:
         return self.filter(status=Therapist.Status.PUBLISHED)
 
     def accepting(self, now: datetime.datetime | None = None) -> TherapistQuerySet:
-        """Accepting new clients, with availability confirmed within the freshness window."""
-        return self.filter(accepts_new_clients=True, availability_confirmed_at__gte=freshness_cutoff(now))
+        """Open to new clients (not silenced), with availability confirmed within the freshness window."""
+        return self.filter(
+            accepts_new_clients=True, silenced_at__isnull=True, availability_confirmed_at__gte=freshness_cutoff(now)
+        )
+
+    def silenced(self) -> TherapistQuerySet:
+        """Hidden from accepting searches for letting consultation requests expire, until they confirm."""
+        return self.filter(silenced_at__isnull=False)
+
+    def due_silence_reminder(self, now: datetime.datetime) -> TherapistQuerySet:
+        """Silenced for SILENCE_REMINDER_DAYS or more, and not reminded since they were silenced."""
+        not_reminded = Q(silence_reminder_sent_at__isnull=True) | Q(silence_reminder_sent_at__lt=F("silenced_at"))
+        return self.published().filter(
+            not_reminded, silenced_at__lte=now - datetime.timedelta(days=SILENCE_REMINDER_DAYS)
+        )
 
     def due_availability_reminder(self, now: datetime.datetime, *, days_before: int) -> TherapistQuerySet:
         """Listed as accepting, expiring within `days_before` days (or expired), not yet reminded this cycle."""
@@ -194,8 +230,8 @@ class TherapistQuerySet(models.QuerySet):
         )
 
     def taking_referrals(self) -> TherapistQuerySet:
-        """Published, and not linked to a deactivated account: someone who can answer an offer."""
-        return self.published().exclude(user__is_active=False)
+        """Published, and not linked to a deactivated account: someone who can answer an offer or a request."""
+        return self.filter(takes_referrals())
 
     def photo_awaiting_review(self) -> TherapistQuerySet:
         return self.exclude(photo_pending="")
@@ -208,11 +244,17 @@ class TherapistQuerySet(models.QuerySet):
 
     def for_result_cards(self) -> TherapistQuerySet:
         """Only what a page of search results reads: the stored card and the live availability."""
-        return self.only("id", "slug", "listing_card", "accepts_new_clients", "availability_confirmed_at")
+        return self.only(
+            "id", "slug", "listing_card", "accepts_new_clients", "availability_confirmed_at", "silenced_at"
+        )
 
     def for_listing(self) -> TherapistQuerySet:
-        """Everything a result card shows, in a fixed number of queries."""
-        return self.prefetch_related(
+        """Everything a result card shows, in a fixed number of queries.
+
+        `is_taking_referrals` says whether the card may offer "Request a consultation".
+        """
+        flag = models.ExpressionWrapper(takes_referrals(), output_field=models.BooleanField())
+        return self.annotate(is_taking_referrals=flag).prefetch_related(
             "offices",
             "licensed_states",
             "focus_areas",
@@ -310,6 +352,18 @@ class Therapist(models.Model):
     reconfirmation_requested_at = models.DateTimeField(
         null=True, blank=True, help_text="Set when someone reports the listing; cleared when the therapist confirms"
     )
+    silenced_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Set when consultation requests expired unanswered several times in a row: the listing then "
+        "leaves accepting searches and matches until the therapist confirms their availability",
+    )
+    silence_lifted_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the therapist last confirmed their availability after a silence"
+    )
+    silence_reminder_sent_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the last 'you are still hidden' email went out"
+    )
     moderation_note = models.TextField(blank=True, help_text="Staff's last message to the therapist")
 
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.DRAFT, db_index=True)
@@ -369,9 +423,13 @@ class Therapist(models.Model):
     def is_availability_fresh(self, now: datetime.datetime | None = None) -> bool:
         return is_fresh(self.availability_confirmed_at, now)
 
+    @property
+    def is_open_to_new_clients(self) -> bool:
+        return is_open_to_new_clients(self.accepts_new_clients, self.silenced_at)
+
     def is_accepting(self, now: datetime.datetime | None = None) -> bool:
         """What the public sees: accepting, and confirmed recently enough to believe."""
-        return is_accepting(self.accepts_new_clients, self.availability_confirmed_at, now)
+        return is_accepting(self.accepts_new_clients, self.availability_confirmed_at, now, silenced_at=self.silenced_at)
 
     def get_absolute_url(self) -> str:
         return reverse("directory:therapist-detail", kwargs={"slug": self.slug})

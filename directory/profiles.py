@@ -390,11 +390,30 @@ def verify_credential(*, credential: Credential, moderator: AbstractBaseUser, no
 @transaction.atomic
 @changes_listing
 def confirm_availability(*, therapist: Therapist, now: datetime.datetime) -> Therapist:
-    """The therapist vouches for their availability today; open reports are answered by it."""
+    """The therapist vouches for their availability today; open reports are answered by it, and a silence lifted."""
     therapist.availability_confirmed_at = now
     therapist.reconfirmation_requested_at = None
     therapist.save(update_fields=["availability_confirmed_at", "reconfirmation_requested_at", "updated_at"])
+    # By the row, not the instance: the instance may have been read before the silence.
+    if Therapist.objects.filter(pk=therapist.pk, silenced_at__isnull=False).update(
+        silenced_at=None, silence_lifted_at=now
+    ):
+        therapist.silenced_at, therapist.silence_lifted_at = None, now
     return therapist
+
+
+@transaction.atomic
+@changes_listing
+def silence(*, therapist: Therapist, now: datetime.datetime) -> bool:
+    """Take the therapist out of accepting searches and matches until they confirm their availability.
+
+    Called by `consultations.silence` when requests expired unanswered too many
+    times in a row. False (and nothing changes) when they were already silenced.
+    """
+    if not Therapist.objects.filter(pk=therapist.pk, silenced_at__isnull=True).update(silenced_at=now):
+        return False
+    therapist.silenced_at = now
+    return True
 
 
 def send_availability_reminders(*, now: datetime.datetime, days_before: int) -> int:

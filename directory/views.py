@@ -175,6 +175,7 @@ def _search_errors(errors: dict[str, list[str]], form: forms.Form) -> dict:
 
 def therapist_detail(request: HttpRequest, slug: str) -> HttpResponse:
     therapist = get_object_or_404(Therapist.objects.published().for_listing(), slug=slug)
+    search_query = request.GET.get("from", "")
     return render(
         request,
         "directory/therapist_detail.html",
@@ -182,7 +183,9 @@ def therapist_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "therapist": therapist,
             "now": timezone.now(),
             "freshness_days": settings.AVAILABILITY_FRESHNESS_DAYS,
-            "back_url": results_url(request.GET.get("from", "")),
+            "back_url": results_url(search_query),
+            # The search the profile was opened from, carried on by "Request a consultation".
+            "search_query": search_query if len(search_query) <= MAX_BACK_QUERY_LENGTH else "",
         },
     )
 
@@ -273,6 +276,7 @@ def _profile_page(
         "photo_form": photo_form or PhotoForm(),
         "now": timezone.now(),
         "freshness_days": settings.AVAILABILITY_FRESHNESS_DAYS,
+        "silence_limit": settings.CONSULTATION_SILENCE_LIMIT,
     }
     return render(request, "directory/my_profile.html", context, status=status)
 
@@ -325,8 +329,10 @@ def my_profile_submit(request: HttpRequest, therapist: Therapist) -> HttpRespons
 @require_POST
 @therapist_required
 def my_availability_confirm(request: HttpRequest, therapist: Therapist) -> HttpResponse:
+    was_silenced = therapist.silenced_at is not None
     profiles.confirm_availability(therapist=therapist, now=timezone.now())
-    messages.success(request, "Thank you: your availability is confirmed as of today.")
+    back = " You are back in searches for therapists accepting new clients." if was_silenced else ""
+    messages.success(request, f"Thank you: your availability is confirmed as of today.{back}")
     return redirect("directory:my-profile")
 
 

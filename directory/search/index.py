@@ -62,7 +62,7 @@ def build_entries(
         "last_name": therapist.last_name,
         "first_name": therapist.first_name,
         "updated_at": therapist.updated_at,
-        "accepting_since": accepting_since(therapist.accepts_new_clients, therapist.availability_confirmed_at),
+        "accepting_since": accepting_since(therapist.is_open_to_new_clients, therapist.availability_confirmed_at),
         "formats": mask(FORMAT_BITS[slug] for slug in therapist.formats),
         "age_groups": mask(AGE_GROUP_BITS[slug] for slug in therapist.age_groups),
         "insurers": mask(insurer_id for insurer_id, _ in insurers),
@@ -120,9 +120,10 @@ def cards_are_stale(using: str = "default") -> bool:
     return sample is not None and tuple(json.loads(sample)) != CARD_FIELDS
 
 
-def accepting_since(accepts_new_clients: bool, confirmed_at: datetime.datetime | None) -> datetime.datetime | None:
-    """What an entry stores of availability: null when not accepting, NEVER_CONFIRMED when never confirmed."""
-    if not accepts_new_clients:
+def accepting_since(is_open_to_new_clients: bool, confirmed_at: datetime.datetime | None) -> datetime.datetime | None:
+    """What an entry stores of availability: null when not open to new clients (`Therapist.is_open_to_new_clients`:
+    not accepting, or silenced), NEVER_CONFIRMED when never confirmed."""
+    if not is_open_to_new_clients:
         return None
     return confirmed_at or NEVER_CONFIRMED
 

@@ -169,7 +169,7 @@ class ResultCard:
     """What the API shows of one therapist of a page: the stored listing card and the live availability.
 
     Read as plain rows with the page (`page(..., cards=True)`): building
-    Therapist instances for these five columns cost more than the rest of the
+    Therapist instances for these six columns cost more than the rest of the
     page's Python. Its attributes are named as Therapist's, so either can be shown.
     """
 
@@ -178,11 +178,12 @@ class ResultCard:
     listing_card: str
     accepts_new_clients: bool
     availability_confirmed_at: datetime.datetime | None
+    silenced_at: datetime.datetime | None
     # Great-circle miles to the nearest matching office, to a tenth (None: matched without one).
     distance_miles: float | None = None
 
     def is_accepting(self, now: datetime.datetime | None = None) -> bool:
-        return is_accepting(self.accepts_new_clients, self.availability_confirmed_at, now)
+        return is_accepting(self.accepts_new_clients, self.availability_confirmed_at, now, silenced_at=self.silenced_at)
 
 
 @dataclass(frozen=True)
@@ -291,7 +292,7 @@ ORDER_FIELDS = {
     "-updated": ("-updated_at", "therapist_id"),
 }
 # What the API shows of each therapist on a page (`Therapist.objects.for_result_cards()`), in ResultCard's order.
-CARD_COLUMNS = ("id", "slug", "listing_card", "accepts_new_clients", "availability_confirmed_at")
+CARD_COLUMNS = ("id", "slug", "listing_card", "accepts_new_clients", "availability_confirmed_at", "silenced_at")
 
 
 def union_all(parts: list[QuerySet], columns: list[str]) -> tuple[str, list]:

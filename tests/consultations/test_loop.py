@@ -133,8 +133,9 @@ def test_an_unanswered_request_expires_after_two_business_days_and_the_client_ge
     due = Consultation.objects.get(therapist=pair[0]).reply_by
     mail.outbox.clear()
 
-    assert services.expire_unanswered(now=due - datetime.timedelta(minutes=1)) == {"expired": 0}
-    assert services.expire_unanswered(now=due + datetime.timedelta(minutes=1)) == {"expired": 2}
+    quiet = {"warned": 0, "silenced": 0}
+    assert services.expire_unanswered(now=due - datetime.timedelta(minutes=1)) == {"expired": 0, **quiet}
+    assert services.expire_unanswered(now=due + datetime.timedelta(minutes=1)) == {"expired": 2, **quiet}
 
     assert set(Consultation.objects.values_list("status", flat=True)) == {"expired"}
     assert len(mail.outbox) == 2 and all("did not answer in time" in message.subject for message in mail.outbox)

@@ -177,7 +177,11 @@ def test_a_card_without_contact_details_offers_no_dead_links_and_shows_initials(
 ) -> None:
     card = card_html(client.get("/therapists/", {"q": "Quinn Quiet"}).content.decode())
     assert "tel:" not in card and "mailto:" not in card and "Website" not in card
-    assert 'class="contact-actions' not in card
+    # The one way to reach Quinn is to ask through the directory.
+    assert re.findall(r"<li>.*?</li>", card.split('class="contact-actions')[1], re.S) == [
+        f'<li><a class="button request" href="/consultations/new/?therapist={quinn.pk}&amp;from=q%3DQuinn%2BQuiet">'
+        'Request a consultation<span class="visually-hidden"> with Quinn Quiet</span></a></li>'
+    ]
     assert '<span class="card-photo card-initials" aria-hidden="true">QQ</span>' in card
     assert "<img" not in card
 
@@ -239,9 +243,13 @@ def test_the_profile_offers_contact_before_anything_else(client: Client, paula: 
     assert f'src="/media/{paula.photo_thumbnail.name}"' in article and 'alt="Photo of Paula Photo"' in article
 
 
-def test_the_profile_without_contact_details_has_no_contact_bar(client: Client, quinn: Therapist) -> None:
+def test_the_profile_without_contact_details_offers_only_a_consultation_request(
+    client: Client, quinn: Therapist
+) -> None:
     article = profile_article(client.get(quinn.get_absolute_url()).content.decode())
-    assert "contact-actions" not in article and "tel:" not in article and "mailto:" not in article
+    assert "tel:" not in article and "mailto:" not in article
+    actions = article.split('class="contact-actions')[1].split("</ul>")[0]
+    assert actions.count("<li>") == 1 and "Request a consultation" in actions
 
 
 @pytest.mark.parametrize(

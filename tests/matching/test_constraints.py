@@ -29,6 +29,7 @@ LANGUAGES = ("en", "es")
 therapist_specs = st.fixed_dictionaries(
     {
         "accepts": st.booleans(),
+        "silenced": st.booleans(),  # consultation requests left to expire (consultations.silence)
         "confirmed_days_ago": st.sampled_from([None, 1, 59, 61, 300]),
         "capacity": st.sampled_from([0, 1, 3]),
         "formats": st.sets(st.sampled_from(list(FORMATS)), min_size=1),
@@ -68,6 +69,7 @@ def create(number: int, spec: dict, now: datetime.datetime) -> None:
     therapist = Therapist.objects.create(
         npi=make_npi(9_000_000 + number), first_name="Drawn", last_name=f"Therapist {number}", credentials="LCSW",
         status=Therapist.Status.PUBLISHED, accepts_new_clients=spec["accepts"], capacity=spec["capacity"],
+        silenced_at=now - datetime.timedelta(days=3) if spec["silenced"] else None,
         availability_confirmed_at=None if confirmed is None else now - datetime.timedelta(days=confirmed),
         fee_min=spec["fee_min"], fee_max=None if spec["fee_min"] is None else 200,
         sliding_scale=spec["sliding_scale"],
@@ -95,7 +97,7 @@ def engine_candidate(therapist: Therapist) -> ranking.Candidate:
         id=therapist.pk,
         name=therapist.full_name,
         is_published=therapist.status == Therapist.Status.PUBLISHED,
-        accepts_new_clients=therapist.accepts_new_clients,
+        accepts_new_clients=therapist.is_open_to_new_clients,
         capacity=therapist.capacity,
         availability_confirmed_at=therapist.availability_confirmed_at,
         formats=frozenset(therapist.formats),
