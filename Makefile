@@ -7,9 +7,11 @@ N ?= 100000
 FUZZ_EXAMPLES ?= 25
 FUZZ_PORT ?= 8765
 # Limits lifted for the fuzzing server, which sends far more from 127.0.0.1 than any client may
-# (docs/operations.md#limits): no API throttle, and no sign-in pause for the address.
+# (docs/operations.md#limits): no API throttle, no sign-in pause for the address, and no daily limit on
+# consultation requests from it.
 LIMITS_LIFTED := THROTTLE_ANON_RATE=off THROTTLE_USER_RATE=off THROTTLE_MATCH_RATE=off \
-	THROTTLE_REFERRAL_RATE=off THROTTLE_TOKEN_RATE=off AXES_ADDRESS_FAILURE_LIMIT=1000000
+	THROTTLE_REFERRAL_RATE=off THROTTLE_TOKEN_RATE=off THROTTLE_CONSULTATION_RATE=off \
+	AXES_ADDRESS_FAILURE_LIMIT=1000000 CONSULTATION_LIMIT_PER_ADDRESS=1000000
 # The fuzzing server and its set-up only queue mail (no worker runs); were a worker started on .fuzz, the
 # locmem delivery backend would keep the emails off the console.
 FUZZ_ENV := DATABASE_URL=sqlite:///$(CURDIR)/.fuzz/db.sqlite3 DJANGO_SUPERUSER_PASSWORD=ipt-demo-2026 \

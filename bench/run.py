@@ -56,7 +56,9 @@ REFERRAL_FIELDS = {"patient_name": "Bench Patient", "patient_birth_date": "1980-
                    "patient_phone": "555-000-0000", "urgency": "routine", "consent": True}  # fmt: skip
 # The harness sends thousands of requests from 127.0.0.1, in process and to gunicorn: the API's
 # throttles are off (set a THROTTLE_*_RATE to measure with one), so the figures are the search's own.
-LIMITS_LIFTED = {f"THROTTLE_{scope}_RATE": "off" for scope in ("ANON", "USER", "MATCH", "REFERRAL", "TOKEN")}
+LIMITS_LIFTED = {
+    f"THROTTLE_{scope}_RATE": "off" for scope in ("ANON", "USER", "MATCH", "REFERRAL", "TOKEN", "CONSULTATION")
+}
 
 
 # ---------------------------------------------------------------- timing helpers

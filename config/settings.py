@@ -123,6 +123,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.roles",
+                "consultations.context_processors.inbox",
             ],
         },
     },
@@ -341,6 +342,9 @@ THROTTLE_RATES = {
     "match": env_rate("THROTTLE_MATCH_RATE", "30/min"),
     "referral": env_rate("THROTTLE_REFERRAL_RATE", "60/hour"),
     "token": env_rate("THROTTLE_TOKEN_RATE", "10/min"),
+    # Asking therapists for a consultation (POST /api/consultations/), before the daily limits per
+    # address and per email (CONSULTATION_LIMIT_PER_ADDRESS, CONSULTATION_LIMIT_PER_EMAIL).
+    "consultation": env_rate("THROTTLE_CONSULTATION_RATE", "20/hour"),
 }
 REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = [
     "directory.throttles.AnonymousThrottle",

@@ -33,6 +33,18 @@ api_patterns = [
     path("me/offers/<int:offer_id>/accept/", matching_api.AcceptOfferView.as_view(), name="offer-accept"),
     path("me/offers/<int:offer_id>/decline/", matching_api.DeclineOfferView.as_view(), name="offer-decline"),
     path("me/offers/<int:offer_id>/schedule/", matching_api.ScheduleOfferView.as_view(), name="offer-schedule"),
+    path("consultations/", consultations_api.AskView.as_view(), name="consultation-ask"),
+    path("me/consultations/", consultations_api.MyConsultationListView.as_view(), name="my-consultations"),
+    path(
+        "me/consultations/<int:consultation_id>/accept/",
+        consultations_api.AcceptConsultationView.as_view(),
+        name="consultation-accept",
+    ),
+    path(
+        "me/consultations/<int:consultation_id>/decline/",
+        consultations_api.DeclineConsultationView.as_view(),
+        name="consultation-decline",
+    ),
     path("auth/token/", directory_api.TokenView.as_view(), name="auth-token"),
     path("me/profile/", directory_api.MyProfileView.as_view(), name="my-profile"),
     path("me/profile/photo/", directory_api.MyPhotoView.as_view(), name="my-profile-photo"),

@@ -10,8 +10,13 @@ from matching.models import PHIAccess
 
 def log_reads(*, user: object, requests: Iterable[ConsultationRequest], fields: Iterable[str], channel: str) -> None:
     """Record that `user` saw these fields of these requests (one INSERT for a whole list)."""
-    names = ",".join(fields)
+    names = tuple(fields)
+    log_each(user=user, reads=((request, names) for request in requests), channel=channel)
+
+
+def log_each(*, user: object, reads: Iterable[tuple[ConsultationRequest, Iterable[str]]], channel: str) -> None:
+    """Record that `user` saw, of each request, the fields paired with it (one INSERT for a whole list)."""
     PHIAccess.objects.bulk_create(
-        PHIAccess(user=user, consultation_request=request.pk, fields=names, channel=channel[:40])
-        for request in requests
+        PHIAccess(user=user, consultation_request=request.pk, fields=",".join(fields), channel=channel[:40])
+        for request, fields in reads
     )

@@ -11,9 +11,13 @@ from consultations import phi
 from consultations.models import Consultation, ConsultationRequest
 from directory import geo, search
 from directory.models import Therapist
+from matching import selectors as offers
 from matching import services as matching
+from matching.models import Offer
 
 ALTERNATIVES = 3
+# The most offers, and the most consultations, an inbox lists: the waiting ones first, so only answered ones drop.
+INBOX_LIMIT = 200
 # What a therapist sees of a request before answering, and what accepting adds.
 SHOWN = ("first_name", "message", "insurance", "formats", "preferred_times")
 CONTACT = ("email", "phone")
@@ -32,6 +36,44 @@ def inbox(therapist: Therapist) -> QuerySet[Consultation]:
 
 def waiting_count(therapist: Therapist) -> int:
     return Consultation.objects.filter(therapist=therapist, status=Consultation.Status.OPEN).count()
+
+
+def waiting_for(user: object) -> int:
+    """How many offers and consultation requests wait for the answer of the therapist `user` is (two COUNTs)."""
+    open_offers = Offer.objects.filter(therapist__user=user.pk, status=Offer.Status.OPEN).count()
+    return open_offers + Consultation.objects.filter(therapist__user=user.pk, status=Consultation.Status.OPEN).count()
+
+
+def inbox_items(therapist: Therapist, *, user: object, now: datetime.datetime, channel: str) -> list[dict]:
+    """Physicians' offers and clients' consultation requests in one list, without anyone's contact details.
+
+    Those waiting for an answer come first, the one due soonest first; then the
+    others, the newest first. Each item is `kind` ("offer" or "consultation"),
+    `is_waiting`, `sent_at`, `reply_by` and the `item` as its own page shows it.
+    The consultations' details shown are logged as read (one INSERT); offers
+    show a de-identified summary only. A constant number of queries.
+    """
+    offer_rows = list(offers.inbox_offers(therapist)[:INBOX_LIMIT])
+    offer_views = offers.offer_payloads(
+        offer_rows, user=user, labels=matching.reference_labels(), now=now, channel=channel, patients=False
+    )
+    consultation_views = therapist_views(
+        list(inbox(therapist)[:INBOX_LIMIT]), user=user, channel=channel, contact=False
+    )
+    items = [
+        {"kind": "offer", "is_waiting": view["status"] == Offer.Status.OPEN, "sent_at": view["created_at"],
+         "reply_by": view["reply_by"], "item": view}
+        for view in offer_views
+    ] + [
+        {"kind": "consultation", "is_waiting": view["status"] == Consultation.Status.OPEN, "sent_at": view["sent_at"],
+         "reply_by": view["reply_by"], "item": view}
+        for view in consultation_views
+    ]  # fmt: skip
+    waiting = sorted((item for item in items if item["is_waiting"]), key=lambda item: item["reply_by"])
+    answered = sorted(
+        (item for item in items if not item["is_waiting"]), key=lambda item: item["sent_at"], reverse=True
+    )
+    return waiting + answered
 
 
 def alternatives(consultation: Consultation, *, now: datetime.datetime | None = None) -> list[Therapist]:
@@ -68,25 +110,29 @@ def chosen(request: ConsultationRequest) -> list[Therapist]:
     return [by_id[therapist_id] for therapist_id in request.therapist_ids if therapist_id in by_id]
 
 
-def therapist_views(consultations: list[Consultation], *, user: object, channel: str) -> list[dict]:
+def therapist_views(
+    consultations: list[Consultation], *, user: object, channel: str, contact: bool = True
+) -> list[dict]:
     """What the therapist sees of each request: the client's wishes, and their contact once accepted.
 
-    The reads are logged first (one INSERT), with the fields each shows.
+    The reads are logged first (one INSERT), with the fields each shows. Without
+    `contact` (a list, which shows nobody's), no view carries it and none is logged.
     """
-    accepted = [item.request for item in consultations if item.status == Consultation.Status.ACCEPTED]
-    waiting = [item.request for item in consultations if item.status != Consultation.Status.ACCEPTED]
-    if accepted:
-        phi.log_reads(user=user, requests=accepted, fields=SHOWN + CONTACT, channel=channel)
-    if waiting:
-        phi.log_reads(user=user, requests=waiting, fields=SHOWN, channel=channel)
-    return [_view(item) for item in consultations]
+    reads = [(item.request, SHOWN + CONTACT if contact and _reveals_contact(item) else SHOWN) for item in consultations]
+    phi.log_each(user=user, reads=reads, channel=channel)
+    return [_view(item, contact=contact) for item in consultations]
+
+
+def _reveals_contact(consultation: Consultation) -> bool:
+    return consultation.status == Consultation.Status.ACCEPTED
 
 
 def therapist_view(consultation: Consultation, *, user: object, channel: str) -> dict:
     return therapist_views([consultation], user=user, channel=channel)[0]
 
 
-def _view(consultation: Consultation) -> dict:
+def _view(consultation: Consultation, *, contact: bool = True) -> dict:
+    """Labels for the pages (`insurance`, `formats`, `preferred_times`), slugs for the API (`*_slug(s)`)."""
     request = consultation.request
     view = {
         "id": consultation.pk,
@@ -95,13 +141,16 @@ def _view(consultation: Consultation) -> dict:
         "first_name": request.first_name,
         "message": request.message,
         "insurance": request.insurance.name if request.insurance_id else "Self-pay",
+        "insurance_slug": request.insurance.slug if request.insurance_id else None,
         "formats": request.format_labels,
+        "format_slugs": list(request.formats),
         "preferred_times": request.preferred_time_labels,
+        "preferred_time_slugs": list(request.preferred_times),
         "sent_at": consultation.sent_at,
         "reply_by": consultation.reply_by,
         "contact": None,
     }
-    if consultation.status == Consultation.Status.ACCEPTED:
+    if contact and _reveals_contact(consultation):
         view["contact"] = {"email": request.email, "phone": request.phone}
     return view
 

@@ -13,6 +13,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
@@ -200,6 +201,14 @@ def status(request: HttpRequest, token: str) -> HttpResponse:
         "verify_hours": settings.CONSULTATION_VERIFY_HOURS,
     }
     return render(request, "consultations/status.html", context)
+
+
+@never_cache
+@therapist_required
+def inbox(request: HttpRequest, therapist: Therapist) -> HttpResponse:
+    """The therapist's one inbox: physicians' offers and clients' consultation requests, waiting ones first."""
+    items = selectors.inbox_items(therapist, user=request.user, now=timezone.now(), channel="page:inbox")
+    return render(request, "consultations/inbox.html", {"items": items})
 
 
 def _mine(therapist: Therapist, consultation_id: int) -> Consultation:

@@ -2,7 +2,7 @@
 
 Anonymous calls count per client address, as django-axes sees it (security.client_ip);
 signed-in calls per user. A view may name a tighter scope of its own (`throttle_scope`),
-counted on its POSTs: creating a referral, ranking a need, asking for a token.
+counted on its POSTs: creating a referral, ranking a need, asking for a token or a consultation.
 Rates come from settings.THROTTLE_RATES when a request arrives; None means no limit.
 """
 

@@ -12,7 +12,7 @@ from directory import search
 from directory.models import FORMATS, Therapist
 from matching import ranking
 from matching.models import Match, Offer, Referral
-from matching.services import PHI_FIELDS, log_phi_reads, read_patient_details
+from matching.services import PHI_FIELDS, log_phi_reads, offer_reply_by, read_patient_details
 
 
 def match_items(result: ranking.Ranking) -> list[dict]:
@@ -179,6 +179,7 @@ def offer_payloads(offers: list[Offer], *, user: object, labels: ranking.Labels,
             "status_label": offer.get_status_display(),
             "score": offer.score,
             "created_at": offer.created_at,
+            "reply_by": offer_reply_by(offer),
             "first_session_date": offer.first_session_date,
             "referral_status": offer.referral.status,
             "summary": offer_summary(offer, labels=labels, now=now),

@@ -516,6 +516,11 @@ def schedule_first_session(
     return offer
 
 
+def offer_reply_by(offer: Offer) -> datetime.datetime:
+    """When an open offer expires unanswered (`expire_stale_offers`): OFFER_EXPIRY_DAYS after it was made."""
+    return offer.created_at + datetime.timedelta(days=settings.OFFER_EXPIRY_DAYS)
+
+
 @transaction.atomic
 def expire_stale_offers(*, now: datetime.datetime | None = None, days: int | None = None) -> dict[str, int]:
     """Expire offers unanswered for `days`; re-offer to the next candidate or mark the referral expired."""

@@ -12,7 +12,6 @@ urlpatterns = [
     path("referrals/<uuid:referral_id>/offer/", views.referral_offer, name="referral-offer"),
     path("referrals/<uuid:referral_id>/withdraw/", views.referral_withdraw, name="referral-withdraw"),
     path("referrals/<uuid:referral_id>/close/", views.referral_close, name="referral-close"),
-    path("me/offers/", views.offer_list, name="offer-list"),
     path("me/offers/<int:offer_id>/", views.offer_detail, name="offer-detail"),
     path("me/offers/<int:offer_id>/accept/", views.offer_accept, name="offer-accept"),
     path("me/offers/<int:offer_id>/decline/", views.offer_decline, name="offer-decline"),

@@ -1,4 +1,7 @@
-"""Pages: "Find my match" for clients, referrals for physicians' offices, the offer inbox for therapists."""
+"""Pages: "Find my match" for clients, referrals for physicians' offices, an offer for its therapist.
+
+The therapist's inbox, which lists offers beside clients' consultation requests, is `consultations.views.inbox`.
+"""
 
 from __future__ import annotations
 
@@ -205,18 +208,6 @@ def referral_close(request: HttpRequest, referral_id: str) -> HttpResponse:
     referral = _own_referral(request, referral_id)
     _run(request, lambda: services.close_referral(referral=referral, actor=request.user), "Referral closed.")
     return redirect("matching:referral-detail", referral.pk)
-
-
-@never_cache
-@therapist_required
-def offer_list(request: HttpRequest, therapist: Therapist) -> HttpResponse:
-    offers = list(selectors.inbox_offers(therapist)[:200])
-    # The list shows de-identified summaries only: no patient details read, so none logged.
-    payloads = selectors.offer_payloads(
-        offers, user=request.user, labels=services.reference_labels(), now=timezone.now(), channel="page:offers",
-        patients=False,
-    )  # fmt: skip
-    return render(request, "matching/offer_list.html", {"offers": payloads})
 
 
 @never_cache

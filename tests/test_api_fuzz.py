@@ -31,6 +31,8 @@ from knox.settings import CONSTANTS, knox_settings
 from schemathesis.config import SchemathesisConfig
 
 from config.wsgi import application
+from consultations import services as consultations
+from consultations.models import Consultation
 from directory.demo import DEMO_ACCOUNT_PROFILES, make_npi
 from directory.models import Therapist
 from matching.api import REFERRAL_EXAMPLE
@@ -110,7 +112,8 @@ def connection_stays_open() -> Iterator[None]:
 
 @pytest.fixture
 def identities(db: None) -> dict[str, User]:
-    """The six users; the therapists have the demo therapists' profiles, and therapist-a an offer from referrer-a."""
+    """The six users; the therapists have the demo therapists' profiles, and therapist-a an offer from referrer-a
+    and a client's consultation request."""
     users = {}
     demo_npis = [make_npi(number) for number in DEMO_ACCOUNT_PROFILES.values()]
     profiles = iter(Therapist.objects.filter(npi__in=demo_npis).order_by("npi"))
@@ -123,7 +126,14 @@ def identities(db: None) -> dict[str, User]:
             therapist.save(update_fields=["user"])
         users[name] = user
     offer_demo_referral(referrer=users["referrer-a"], therapist=Therapist.objects.get(user=users["therapist-a"]))
+    ask_for_consultation(Therapist.objects.get(user=users["therapist-a"]))
     return users
+
+
+def ask_for_consultation(therapist: Therapist) -> None:
+    ask = consultations.Ask(therapist_ids=(therapist.pk,), first_name="Fuzz", email="fuzz@mail.example", consent=True)
+    request, _token = consultations.submit_request(ask=ask, client_address="192.0.2.1")
+    consultations.confirm_request(request=request)
 
 
 def give_token(user: User, text: str) -> None:
@@ -139,7 +149,7 @@ def give_token(user: User, text: str) -> None:
 def call_and_validate(case: schemathesis.Case, role: str) -> None:
     identity = ROLES[role]
     if identity == "therapist-a":
-        aim_at_own_offer(case)
+        aim_at_own_objects(case)
     headers = {"Authorization": f"Token {TOKENS[identity]}"} if identity else None
     # Python's cyclic garbage collector runs when it runs: a full pass over the heap the whole
     # suite has built (seen taking a second) is nobody's request, so it stays out of the measure.
@@ -154,8 +164,8 @@ def call_and_validate(case: schemathesis.Case, role: str) -> None:
     assert_quick(case, busy)
 
 
-def aim_at_own_offer(case: schemathesis.Case) -> None:
-    """An integer `offer_id` becomes the id of therapist-a's offer, which the schema cannot know.
+def aim_at_own_objects(case: schemathesis.Case) -> None:
+    """An integer `offer_id` or `consultation_id` becomes the id of therapist-a's, which the schema cannot know.
 
     Random ids would only ever meet a 404 before the body is read. The coverage phase sends an
     integer as text ("0"); what is not an integer (its invalid values: "AAA", 0.5, true) stays.
@@ -163,6 +173,8 @@ def aim_at_own_offer(case: schemathesis.Case) -> None:
     parameters = case.path_parameters or {}
     if re.fullmatch(r"-?\d+", str(parameters.get("offer_id", ""))):
         parameters["offer_id"] = Offer.objects.get(therapist__user__username="therapist-a").pk
+    if re.fullmatch(r"-?\d+", str(parameters.get("consultation_id", ""))):
+        parameters["consultation_id"] = Consultation.objects.get(therapist__user__username="therapist-a").pk
 
 
 def assert_quick(case: schemathesis.Case, busy: float) -> None:

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 # The persona each page lets in.
 PAGES = {
     "/me/profile/": "therapist_user",
-    "/me/offers/": "therapist_user",
+    "/me/inbox/": "therapist_user",
     "/referrals/": "referrer",
     "/referrals/new/": "referrer",
 }

@@ -47,23 +47,23 @@ def test_leaving_the_group_ends_the_role_though_the_profile_stays(therapist_user
 
 @pytest.mark.parametrize("persona", ["therapist_without_profile", "profile_without_role"], indirect=True)
 def test_half_a_therapist_is_refused_by_the_api_the_pages_and_the_navigation(persona: User) -> None:
-    """Before accounts, the group alone let a user into matching's API and showed the Offers link."""
+    """Before accounts, the group alone let a user into matching's API and showed the Inbox link."""
     api = token_client(persona)
     assert api.get("/api/me/profile/").status_code == 403
     assert api.get("/api/me/offers/").status_code == 403
     pages = signed_in(persona)
     assert pages.get("/me/profile/").status_code == 403
-    assert pages.get("/me/offers/").status_code == 403
+    assert pages.get("/me/inbox/").status_code == 403
     home = pages.get("/").content.decode()
-    assert "/me/offers/" not in home and "/me/profile/" not in home
+    assert "/me/inbox/" not in home and "/me/profile/" not in home
 
 
 def test_the_navigation_shows_each_role_its_own_pages(therapist_user: User, referrer: User) -> None:
     therapist_home = signed_in(therapist_user).get("/").content.decode()
-    assert "/me/offers/" in therapist_home and "/me/profile/" in therapist_home
+    assert "/me/inbox/" in therapist_home and "/me/profile/" in therapist_home
     assert "/referrals/" not in therapist_home
     referrer_home = signed_in(referrer).get("/").content.decode()
-    assert "/referrals/" in referrer_home and "/me/offers/" not in referrer_home
+    assert "/referrals/" in referrer_home and "/me/inbox/" not in referrer_home
 
 
 @pytest.mark.parametrize("module", ["roles", "permissions", "decorators", "context_processors"])

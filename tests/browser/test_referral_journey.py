@@ -99,8 +99,8 @@ def test_physician_refers_the_top_match_accepts_and_the_physician_sees_it(
 
     sign_in(other_page, f"{live_server.url}/accounts/login/", "tess", PASSWORD)
     assert_accessible(other_page)  # the therapist lands on their profile
-    other_page.get_by_role("link", name="Offers").click()
-    assert other_page.get_by_role("heading", level=1).inner_text() == "Referral offers"
+    other_page.get_by_role("link", name="Inbox").click()
+    assert other_page.get_by_role("heading", level=1).inner_text() == "Your inbox"
     assert "ZIP 606xx" in other_page.locator("ol.results").inner_text()
     assert PATIENT not in other_page.content() and PHONE not in other_page.content()
     assert_accessible(other_page)
@@ -176,9 +176,9 @@ def test_sign_in_referral_offer_and_accept_work_with_the_keyboard_alone(
     press_tab_and_type(other_page, PASSWORD)
     other_page.keyboard.press("Enter")
     other_page.wait_for_url("**/me/profile/")
-    tab_to(other_page, other_page.get_by_role("link", name="Offers"))
+    tab_to(other_page, other_page.get_by_role("link", name="Inbox"))
     other_page.keyboard.press("Enter")
-    other_page.wait_for_url("**/me/offers/")
+    other_page.wait_for_url("**/me/inbox/")
     skip_to_main(other_page)
     other_page.keyboard.press("Tab")
     assert is_focused(other_page.locator("ol.results").get_by_role("link").first)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import pytest
@@ -9,7 +10,7 @@ from django.contrib.auth.models import User
 from django.core import mail
 
 from consultations import services
-from consultations.models import ConsultationRequest
+from consultations.models import Consultation, ConsultationRequest
 from directory.models import Therapist
 from tests.conftest import make_therapist, make_user, valid_npi
 
@@ -61,3 +62,17 @@ def sent(pair: list[Therapist]) -> tuple[ConsultationRequest, str]:
 
 def user_of(therapist: Therapist) -> User:
     return therapist.user
+
+
+# A client address and email of its own for each request `confirmed` makes, clear of the daily limits.
+NUMBERS = itertools.count(1)
+
+
+def confirmed(*therapists: Therapist, **overrides: object) -> Consultation:
+    """A client's request confirmed by its link; the first therapist's copy. Each from a client of its own."""
+    number = next(NUMBERS)
+    overrides.setdefault("email", f"client-{number}@mail.example")
+    address = f"198.51.{number // 250 % 250}.{number % 250 + 1}"
+    request, _token = services.submit_request(ask=ask(*therapists, **overrides), client_address=address)
+    services.confirm_request(request=request)
+    return Consultation.objects.get(request=request, therapist=therapists[0])

@@ -196,7 +196,7 @@ def test_asking_two_from_one_search_stores_one_unsent_request_and_emails_only_th
     # Nothing reaches a therapist before Sam confirms: no copy, no email, nothing in their inbox.
     assert not Consultation.objects.exists()
     for therapist in pair:
-        assert "Sam" not in signed_in(therapist.user).get("/me/offers/").content.decode()
+        assert "Sam" not in signed_in(therapist.user).get("/me/inbox/").content.decode()
 
     sent = client.get(response["Location"])
     text = sent.content.decode()

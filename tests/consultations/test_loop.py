@@ -36,7 +36,7 @@ def test_the_client_gets_one_email_with_the_link_and_no_therapist_is_told_before
     assert token_in(mail.outbox[0]) == token
     assert "Ada Listener" in mail.outbox[0].body and "Ben Listener" in mail.outbox[0].body
     assert not Consultation.objects.exists()
-    inbox = signed_in(pair[0].user).get("/me/offers/")
+    inbox = signed_in(pair[0].user).get("/me/inbox/")
     assert "Sam" not in inbox.content.decode()
     assert ConsultationRequest.objects.get().link_digest != token  # stored hashed
 

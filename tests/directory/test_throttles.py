@@ -6,6 +6,9 @@ the rates it is about, low enough to reach in a few calls.
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 from django.contrib.auth.models import User
 from rest_framework.test import APIClient
@@ -109,8 +112,19 @@ def test_default_rates_are_tighter_where_a_call_costs_more() -> None:
     assert per_second["match"] < per_second["anon"] < per_second["user"]
     assert per_second["token"] < per_second["anon"]
     assert per_second["referral"] < per_second["user"]
+    assert per_second["consultation"] < per_second["anon"]
 
 
 def requests_per_second(rate: str) -> float:
     count, period = rate.split("/")
     return int(count) / {"s": 1, "m": 60, "h": 3600, "d": 86400}[period[0]]
+
+
+def test_the_fuzzing_server_and_the_benchmark_lift_every_rate() -> None:
+    """A new scope left out of either would throttle `make fuzz` or `make bench` from 127.0.0.1."""
+    from bench.run import LIMITS_LIFTED
+
+    variables = {f"THROTTLE_{scope.upper()}_RATE" for scope in project_settings.THROTTLE_RATES}
+    makefile = (Path(project_settings.BASE_DIR) / "Makefile").read_text()
+    assert variables <= set(re.findall(r"\b(THROTTLE_\w+_RATE)=off\b", makefile))
+    assert variables <= {name for name, value in LIMITS_LIFTED.items() if value == "off"}

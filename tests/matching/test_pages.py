@@ -79,7 +79,7 @@ def test_referrer_submits_offers_and_sees_the_status(referrer: User, therapist_u
 
     therapist = signed_in(therapist_user)
     offer = Offer.objects.get(referral=referral)
-    inbox = therapist.get("/me/offers/").content.decode()
+    inbox = therapist.get("/me/inbox/").content.decode()
     assert "Ana Example-Patient" not in inbox and "ZIP 112xx" in inbox
     before = therapist.get(f"/me/offers/{offer.pk}/").content.decode()
     assert "Ana Example-Patient" not in before and "555-222-3333" not in before
@@ -88,9 +88,9 @@ def test_referrer_submits_offers_and_sees_the_status(referrer: User, therapist_u
     assert "Ana Example-Patient" in after and "555-222-3333" in after
     assert PHIAccess.objects.filter(user=therapist_user, channel="page:offer").exists()
     # The inbox shows summaries only, even of an accepted offer: it reads no patient details, so logs none.
-    inbox = therapist.get("/me/offers/").content.decode()
+    inbox = therapist.get("/me/inbox/").content.decode()
     assert "Ana Example-Patient" not in inbox
-    assert not PHIAccess.objects.filter(user=therapist_user, channel="page:offers").exists()
+    assert not PHIAccess.objects.filter(user=therapist_user, channel="page:inbox").exists()
     assert re.search(r"Status: Accepted", physician.get(f"/referrals/{referral.pk}/").content.decode())
 
 
@@ -145,7 +145,7 @@ def test_pages_refuse_the_wrong_people(client: Client, referrer: User, other_ref
     assert client.get(referral_url).status_code == 302  # to the login page
     assert signed_in(other_referrer).get(referral_url).status_code == 404
     assert signed_in(therapist_user).get(referral_url).status_code == 403
-    assert signed_in(referrer).get("/me/offers/").status_code == 403
+    assert signed_in(referrer).get("/me/inbox/").status_code == 403
 
 
 def test_every_page_carries_the_emergency_notice(client: Client, referrer: User) -> None:
