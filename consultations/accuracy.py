@@ -9,7 +9,7 @@ in them names a client or a therapist.
 - Replies: the one responsiveness measure (`matching.responsiveness.measure`)
   over every consultation request and physician's offer received in the last
   WINDOW_DAYS, withdrawn ones left out; an offer's reply-by time is the same
-  business-day clock as a consultation's (`services.reply_by`).
+  business-day clock as a consultation's (`models.reply_by`).
 - Reports: listing reports received in the window, and how many of those staff resolved.
 - Silence: published therapists hidden now for letting requests expire
   unanswered (`consultations.silence`), and those hidden at some time in the window.
@@ -25,8 +25,7 @@ from django.core.cache import cache
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from consultations.models import Consultation
-from consultations.services import reply_by
+from consultations.models import Consultation, reply_by
 from directory.models import ListingReport, Therapist
 from matching.models import Offer
 from matching.responsiveness import Reply, measure

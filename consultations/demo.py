@@ -16,8 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from consultations.measures import refresh_measures
-from consultations.models import Consultation
-from consultations.services import reply_by
+from consultations.models import Consultation, reply_by
 from directory.demo import DEMO_ACCOUNT_PROFILES, make_npi
 from directory.models import Therapist
 

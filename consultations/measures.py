@@ -9,7 +9,7 @@ cards and search entries of the therapists whose figures changed are rebuilt.
 
 A reply's rules:
 - a consultation counts from when it was sent, due at its `reply_by`; an offer from
-  when it was made, due at `services.reply_by` of that moment (the same business days);
+  when it was made, due at `models.reply_by` of that moment (the same business days);
 - one withdrawn (by the client; an offer by the referrer, or because another
   therapist accepted first) is left out: nobody was waiting for the answer any more;
 - a consultation whose client reported "never heard back" counts as such.
@@ -30,8 +30,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from consultations.models import Consultation
-from consultations.services import reply_by
+from consultations.models import Consultation, reply_by
 from directory import search
 from directory.models import Therapist
 from matching.models import Offer

@@ -10,10 +10,14 @@ responsiveness measure counts. The rules live in `consultations.services`.
 
 from __future__ import annotations
 
+import datetime
 import uuid
 
+from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
+from consultations import clock
 from directory.models import FORMATS, Insurer, Therapist
 from matching.models import Offer
 
@@ -27,6 +31,14 @@ PREFERRED_TIMES = {
 FIRST_NAME_MAX = 60
 PHONE_MAX = 30
 MESSAGE_MAX = 1000
+
+
+def reply_by(sent_at: datetime.datetime) -> datetime.datetime:
+    """When an answer to a request sent at `sent_at` is due: CONSULTATION_REPLY_BUSINESS_DAYS business days on.
+
+    The one reply window: a consultation's deadline, and what "answered in time" means for offers too.
+    """
+    return clock.add_business_days(timezone.localtime(sent_at), settings.CONSULTATION_REPLY_BUSINESS_DAYS)
 
 
 class ConsultationRequest(models.Model):

@@ -19,8 +19,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from consultations import clock, notifications, silence
-from consultations.models import PREFERRED_TIMES, Consultation, ConsultationRequest
+from consultations import measures, notifications, silence
+from consultations.models import PREFERRED_TIMES, Consultation, ConsultationRequest, reply_by
 from directory.models import FORMATS, Insurer, Therapist
 from directory.security import is_rate_limited
 
@@ -53,11 +53,6 @@ class Ask:
 
 def link_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def reply_by(sent_at: datetime.datetime) -> datetime.datetime:
-    """When an answer to a request sent at `sent_at` is due (CONSULTATION_REPLY_BUSINESS_DAYS)."""
-    return clock.add_business_days(timezone.localtime(sent_at), settings.CONSULTATION_REPLY_BUSINESS_DAYS)
 
 
 def therapists_error(therapist_ids: tuple[int, ...]) -> ValidationError | None:
@@ -253,8 +248,6 @@ def report_outcome(
 
 def _measure_again(therapist_ids: list[int], now: datetime.datetime) -> None:
     """How these therapists answer requests changed: store their measure again (`consultations.measures`)."""
-    from consultations import measures  # imported here: measures reads `reply_by` from this module
-
     measures.refresh_measures(therapist_ids, now=now)
 
 

@@ -19,7 +19,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from consultations import measures, services
-from consultations.models import Consultation
+from consultations.models import Consultation, reply_by
 from directory import geo
 from directory.models import Therapist
 from matching import ranking
@@ -51,7 +51,7 @@ def consultation(
     if after_hours is None and status == Consultation.Status.ACCEPTED:
         status = Consultation.Status.EXPIRED
     return Consultation.objects.create(
-        therapist=therapist, sent_at=sent_at, reply_by=services.reply_by(sent_at), responded_at=responded_at,
+        therapist=therapist, sent_at=sent_at, reply_by=reply_by(sent_at), responded_at=responded_at,
         status=status, outcome=outcome,
     )  # fmt: skip
 
