@@ -5,7 +5,9 @@ offers and clients' consultation requests of the last WINDOW_DAYS as `Reply`
 values (leaving out those withdrawn before an answer was due) and passes `now`.
 
 - A request counts once it was answered, or once its reply-by time passed unanswered.
-- Answered in time: answered at or before its reply-by time.
+- Answered in time: answered at or before its reply-by time, unless the client
+  reports never hearing back after an acceptance: that counts against the
+  therapist, as no answer in time.
 - The median reply time is over the answered ones, in hours.
 - Below MIN_REQUESTS counted requests the measure is not shown, and the engine
   scores responsiveness as neutral.
@@ -71,7 +73,7 @@ def measure(replies: Iterable[Reply], *, now: datetime.datetime) -> Measure:
     return Measure(
         requests=len(counted),
         answered=len(hours),
-        answered_in_time=sum(1 for reply in counted if reply.responded_at and reply.responded_at <= reply.reply_by),
+        answered_in_time=sum(1 for reply in counted if _in_time(reply)),
         median_reply_hours=round(statistics.median(hours), 1) if hours else None,
         never_heard_back=sum(1 for reply in counted if reply.never_heard_back),
     )
@@ -86,6 +88,10 @@ def headline(measure: Measure) -> str | None:
     if measure.median_reply_hours <= 24:
         return "Usually replies within a day"
     return f"Usually replies within {max(2, round(measure.median_reply_hours / 24))} days"
+
+
+def _in_time(reply: Reply) -> bool:
+    return reply.responded_at is not None and reply.responded_at <= reply.reply_by and not reply.never_heard_back
 
 
 def in_words(measure: Measure) -> str | None:

@@ -23,11 +23,11 @@ def test_answered_late_never_and_in_time_mixed() -> None:
         reply(20, after_hours=30),  # in time
         reply(30, after_hours=60),  # late
         reply(40, after_hours=None),  # never: expired
-        reply(50, after_hours=5, never_heard=True),  # in time, but the client never heard back
+        reply(50, after_hours=5, never_heard=True),  # accepted in time, but the client never heard back: not in time
         reply(60, after_hours=10),  # in time
     ]
     assert measure(replies, now=NOW) == Measure(
-        requests=6, answered=5, answered_in_time=4, median_reply_hours=10.0, never_heard_back=1
+        requests=6, answered=5, answered_in_time=3, median_reply_hours=10.0, never_heard_back=1
     )
 
 
