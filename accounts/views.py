@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from accounts import services
 from accounts.forms import TherapistSignUpForm
 from accounts.roles import is_referrer, is_therapist
+from consultations.selectors import waiting_for
 from directory.forms import add_service_errors
 
 
@@ -36,9 +37,12 @@ def sign_up(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def my_home(request: HttpRequest) -> HttpResponse:
-    """Where sign-in lands: each role's own starting page."""
+    """Where sign-in lands: each role's own starting page; for a therapist with answers owed, the inbox.
+
+    A `next` on the sign-in form goes there instead, and never through here.
+    """
     if is_therapist(request.user):
-        return redirect("directory:my-profile")
+        return redirect("consultations:inbox" if waiting_for(request.user) else "directory:my-profile")
     if request.user.is_staff:
         return redirect("admin:index")
     if is_referrer(request.user):

@@ -14,6 +14,7 @@ from directory.models import Therapist
 from matching import selectors as offers
 from matching import services as matching
 from matching.models import Offer
+from matching.selectors import time_left
 
 ALTERNATIVES = 3
 # The most offers, and the most consultations, an inbox lists: the waiting ones first, so only answered ones drop.
@@ -49,7 +50,8 @@ def inbox_items(therapist: Therapist, *, user: object, now: datetime.datetime, c
 
     Those waiting for an answer come first, the one due soonest first; then the
     others, the newest first. Each item is `kind` ("offer" or "consultation"),
-    `is_waiting`, `sent_at`, `reply_by` and the `item` as its own page shows it.
+    `is_waiting`, `sent_at`, `reply_by`, `time_left` (in words, at `now`) and the
+    `item` as its own page shows it.
     The consultations' details shown are logged as read (one INSERT); offers
     show a de-identified summary only. A constant number of queries.
     """
@@ -61,12 +63,12 @@ def inbox_items(therapist: Therapist, *, user: object, now: datetime.datetime, c
         list(inbox(therapist)[:INBOX_LIMIT]), user=user, channel=channel, contact=False
     )
     items = [
-        {"kind": "offer", "is_waiting": view["status"] == Offer.Status.OPEN, "sent_at": view["created_at"],
-         "reply_by": view["reply_by"], "item": view}
+        {"kind": "offer", "is_waiting": view["is_waiting"], "sent_at": view["created_at"],
+         "reply_by": view["reply_by"], "time_left": view["time_left"], "item": view}
         for view in offer_views
     ] + [
         {"kind": "consultation", "is_waiting": view["status"] == Consultation.Status.OPEN, "sent_at": view["sent_at"],
-         "reply_by": view["reply_by"], "item": view}
+         "reply_by": view["reply_by"], "time_left": time_left(view["reply_by"], now=now), "item": view}
         for view in consultation_views
     ]  # fmt: skip
     waiting = sorted((item for item in items if item["is_waiting"]), key=lambda item: item["reply_by"])

@@ -223,7 +223,11 @@ def _mine(therapist: Therapist, consultation_id: int) -> Consultation:
 def detail(request: HttpRequest, therapist: Therapist, consultation_id: int) -> HttpResponse:
     consultation = _mine(therapist, consultation_id)
     payload = selectors.therapist_view(consultation, user=request.user, channel="page:consultation")
-    context = {"consultation": payload, "decline_reasons": Consultation.DeclineReason.choices}
+    context = {
+        "consultation": payload,
+        "decline_reasons": Consultation.DeclineReason.choices,
+        "time_left": selectors.time_left(payload["reply_by"], now=timezone.now()),
+    }
     return render(request, "consultations/detail.html", context)
 
 

@@ -320,7 +320,7 @@ class DeclineOfferView(MyOfferActionView):
 
 
 class ScheduleOfferView(MyOfferActionView):
-    """Record the first session's date: the referral becomes `scheduled`."""
+    """Record the first session's date, and optionally its local time: the referral becomes `scheduled`."""
 
     input_serializer = ScheduleSerializer
 
@@ -332,4 +332,9 @@ class ScheduleOfferView(MyOfferActionView):
         return super().post(request, offer_id)
 
     def act(self, offer: Offer, user: object, data: dict) -> None:
-        services.schedule_first_session(offer=offer, first_session_date=data["first_session_date"], actor=user)
+        services.schedule_first_session(
+            offer=offer,
+            first_session_date=data["first_session_date"],
+            first_session_time=data.get("first_session_time"),
+            actor=user,
+        )

@@ -157,6 +157,8 @@ class Offer(models.Model):
     decline_reason = models.CharField(max_length=16, blank=True, choices=DeclineReason.choices)
     decline_note = models.CharField(max_length=300, blank=True)
     first_session_date = models.DateField(null=True, blank=True)
+    # The same day with its time, when the therapist gave one (the API's time is optional).
+    first_session_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     responded_at = models.DateTimeField(null=True, blank=True)
 

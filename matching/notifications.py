@@ -53,6 +53,17 @@ def referral_status_changed(referral_id: object, status: str) -> None:
     )
 
 
+def first_session_scheduled(referral_id: object, when: str) -> None:
+    """Tell the referrer the first session is booked, and when: the day and time, nobody's name."""
+    _tell_referrer(
+        _referral(referral_id),
+        about=Referral.Status.SCHEDULED.label.lower(),
+        message="The referral {short_id} you submitted is now: "
+        + Referral.Status.SCHEDULED.label
+        + f". The first session is on {when}.\n\nSee its history and next steps: {{link}}",
+    )
+
+
 def offer_withdrawn(referral_id: object) -> None:
     """Tell the referrer an offer was withdrawn because its therapist can no longer take referrals."""
     referral = _referral(referral_id)

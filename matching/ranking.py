@@ -124,6 +124,7 @@ class Labels:
     focus_areas: Mapping[str, str] = field(default_factory=dict)
     concerns: Mapping[str, str] = field(default_factory=dict)
     languages: Mapping[str, str] = field(default_factory=dict)
+    formats: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -353,7 +354,7 @@ def unmet_wishes(need: Need, candidate: Candidate, *, options: frozenset[str], l
     Only soft wishes: a hard constraint's failure excludes the candidate instead.
     """
     unmet = []
-    if need.language and need.language not in candidate.languages:
+    if lacks_language(need, candidate):
         unmet.append(f"Does not speak {labels.languages.get(need.language, need.language)}")
     fee_min = candidate.fee_min
     if need.insurance is None and need.max_fee is not None and fee_min is not None and fee_min > need.max_fee:
@@ -364,6 +365,29 @@ def unmet_wishes(need: Need, candidate: Candidate, *, options: frozenset[str], l
         unmet.append(f"Does not list as a focus: {_names(missing, labels.focus_areas).lower()}")
     if missing := need.concerns - candidate.concerns:
         unmet.append(f"Does not list treating: {_names(missing, labels.concerns).lower()}")
+    return tuple(unmet)
+
+
+def lacks_language(need: Need, candidate: Candidate) -> bool:
+    """The one language rule: a language was asked for and the candidate does not list it."""
+    return bool(need.language) and need.language not in candidate.languages
+
+
+def unmet_by_offer(need: Need, candidate: Candidate, *, labels: Labels) -> tuple[str, ...]:
+    """What a referral asks for that the therapist it was offered to does not give, in words addressed to them.
+
+    The language, each format asked for that they do not offer, and the insurance
+    when it is not a plan they take new clients with (profiles change after a match).
+    """
+    unmet = []
+    if lacks_language(need, candidate):
+        language = labels.languages.get(need.language, need.language)
+        unmet.append(f"Asks for sessions in {language}, which your profile does not list")
+    if missing := need.formats - candidate.formats:
+        unmet.append(f"Asks for {_names(missing, labels.formats).lower()}, which you do not offer")
+    if need.insurance is not None and need.insurance not in candidate.insurers:
+        insurer = labels.insurers.get(need.insurance, need.insurance)
+        unmet.append(f"Insured with {insurer}, which you do not take new clients with")
     return tuple(unmet)
 
 

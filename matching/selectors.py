@@ -12,7 +12,15 @@ from directory import search
 from directory.models import FORMATS, Therapist
 from matching import ranking
 from matching.models import Match, Offer, Referral
-from matching.services import PHI_FIELDS, log_phi_reads, offer_reply_by, read_patient_details
+from matching.services import (
+    PHI_FIELDS,
+    first_session_words,
+    log_phi_reads,
+    offer_reply_by,
+    offered_candidates,
+    read_patient_details,
+    referral_need,
+)
 
 
 def match_items(result: ranking.Ranking) -> list[dict]:
@@ -171,18 +179,30 @@ def offer_payloads(offers: list[Offer], *, user: object, labels: ranking.Labels,
     """
     accepted = [offer.referral for offer in offers if patients and offer.status == Offer.Status.ACCEPTED]
     log_phi_reads(user=user, referrals=accepted, fields=PHI_FIELDS, channel=channel)
+    candidates = offered_candidates(offer.therapist_id for offer in offers)
     return [
         {
             "id": offer.pk,
             "referral_id": offer.referral_id,
             "status": offer.status,
-            "status_label": offer.get_status_display(),
+            "status_label": offer_status_label(offer),
+            "is_waiting": offer.status == Offer.Status.OPEN,
             "score": offer.score,
             "created_at": offer.created_at,
             "reply_by": offer_reply_by(offer),
+            "time_left": time_left(offer_reply_by(offer), now=now),
             "first_session_date": offer.first_session_date,
+            "first_session_at": offer.first_session_at,
+            "first_session": (
+                first_session_words(offer.first_session_date, offer.first_session_at)
+                if offer.first_session_date
+                else ""
+            ),
             "referral_status": offer.referral.status,
             "summary": offer_summary(offer, labels=labels, now=now),
+            "unmet": list(
+                ranking.unmet_by_offer(referral_need(offer.referral), candidates[offer.therapist_id], labels=labels)
+            ),
             "patient": (
                 {name: getattr(offer.referral, name) for name in PHI_FIELDS}
                 if patients and offer.status == Offer.Status.ACCEPTED
@@ -191,3 +211,27 @@ def offer_payloads(offers: list[Offer], *, user: object, labels: ranking.Labels,
         }
         for offer in offers
     ]
+
+
+def offer_status_label(offer: Offer) -> str:
+    """The offer's status as its therapist reads it: "Scheduled" once an accepted offer has its first session."""
+    if offer.status == Offer.Status.ACCEPTED and offer.first_session_date:
+        return "Scheduled"
+    return offer.get_status_display()
+
+
+def time_left(due: datetime.datetime, *, now: datetime.datetime) -> str:
+    """The time before `due` in plain words: "1 day 4 hours left", "3 hours left", "20 minutes left", "Overdue"."""
+    seconds = int((due - now).total_seconds())
+    if seconds <= 0:
+        return "Overdue"
+    days, hours, minutes = seconds // 86400, seconds % 86400 // 3600, seconds % 3600 // 60
+    if days:
+        return f"{_count(days, 'day')} {_count(hours, 'hour')} left" if hours else f"{_count(days, 'day')} left"
+    if hours:
+        return f"{_count(hours, 'hour')} left"
+    return f"{_count(max(minutes, 1), 'minute')} left"
+
+
+def _count(number: int, unit: str) -> str:
+    return f"{number} {unit}{'' if number == 1 else 's'}"

@@ -147,6 +147,9 @@ class DeclineSerializer(StrictJsonTypes, serializers.Serializer):
 
 class ScheduleSerializer(StrictJsonTypes, serializers.Serializer):
     first_session_date = serializers.DateField()
+    first_session_time = serializers.TimeField(
+        required=False, allow_null=True, help_text="Local time (settings.TIME_ZONE), HH:MM; optional"
+    )
 
 
 # --- Output ------------------------------------------------------------------
@@ -183,6 +186,7 @@ class ReferralOfferSerializer(serializers.Serializer):
     responded_at = serializers.DateTimeField(allow_null=True)
     decline_reason = serializers.CharField()
     first_session_date = serializers.DateField(allow_null=True)
+    first_session_at = serializers.DateTimeField(allow_null=True, help_text="With its time, when one was given")
 
 
 class PatientSerializer(serializers.Serializer):
@@ -242,5 +246,6 @@ class InboxOfferSerializer(serializers.Serializer):
     score = serializers.FloatField()
     created_at = serializers.DateTimeField()
     first_session_date = serializers.DateField(allow_null=True)
+    first_session_at = serializers.DateTimeField(allow_null=True, help_text="With its time, when one was given")
     summary = OfferSummarySerializer()
     patient = PatientSerializer(required=False, allow_null=True)

@@ -18,7 +18,7 @@ from django.db.models.functions import Now
 from django.utils import timezone
 
 from directory import geo, search
-from directory.models import Concern, FocusArea, Insurer, Language, Therapist
+from directory.models import FORMATS, Concern, FocusArea, Insurer, Language, Therapist
 from directory.search import Condition, conditions
 from directory.vocabularies import reference_rows
 from matching import notifications, ranking
@@ -88,6 +88,7 @@ def reference_labels() -> ranking.Labels:
         focus_areas={slug: row.name for slug, row in reference_rows(FocusArea, "slug").items()},
         concerns={slug: row.name for slug, row in reference_rows(Concern, "slug").items()},
         languages={code: row.name for code, row in reference_rows(Language, "code").items()},
+        formats=FORMATS,
     )
 
 
@@ -197,6 +198,32 @@ def candidate(row: search.CandidateRow, recent_offers: int = 0) -> ranking.Candi
         responsiveness=reply_measure(row.replies),
         recent_offers=recent_offers,
     )
+
+
+def offered_candidates(therapist_ids: Iterable[int]) -> dict[int, ranking.Candidate]:
+    """The engine's view of therapists offered referrals, as their profiles stand now: what `unmet_by_offer` reads.
+
+    Three queries whatever the number of therapists.
+    """
+    therapists = Therapist.objects.filter(pk__in=set(therapist_ids)).prefetch_related(
+        "languages", "insurer_links__insurer"
+    )
+    return {
+        therapist.pk: ranking.Candidate(
+            id=therapist.pk,
+            name=therapist.full_name,
+            is_published=therapist.status == Therapist.Status.PUBLISHED,
+            accepts_new_clients=therapist.accepts_new_clients,
+            capacity=0,
+            availability_confirmed_at=therapist.availability_confirmed_at,
+            formats=frozenset(therapist.formats),
+            languages=frozenset(language.code for language in therapist.languages.all()),
+            insurers=frozenset(
+                link.insurer.slug for link in therapist.insurer_links.all() if link.accepting_new_clients
+            ),
+        )
+        for therapist in therapists
+    }
 
 
 def reply_measure(replies: tuple[int | None, int | None, int | None, float | None, int | None]) -> Measure:
@@ -499,9 +526,18 @@ def decline_offer(
 
 @transaction.atomic
 def schedule_first_session(
-    *, offer: Offer, first_session_date: datetime.date, actor: object, now: datetime.datetime | None = None
+    *,
+    offer: Offer,
+    first_session_date: datetime.date,
+    first_session_time: datetime.time | None = None,
+    actor: object,
+    now: datetime.datetime | None = None,
 ) -> Offer:
-    """Record the first session's date, at most SCHEDULE_PAST_DAYS ago (a session held, noted late)."""
+    """Record the first session's date, and its time when given, at most SCHEDULE_PAST_DAYS ago.
+
+    A session already held may be noted late. The time is local (settings.TIME_ZONE);
+    the referrer is emailed the date and time.
+    """
     earliest = timezone.localdate(now or timezone.now()) - datetime.timedelta(days=SCHEDULE_PAST_DAYS)
     if first_session_date < earliest:
         raise ReferralInvalid(
@@ -510,10 +546,26 @@ def schedule_first_session(
     referral = _locked(offer.referral_id)
     if offer.status != Offer.Status.ACCEPTED:
         raise ReferralConflict("Only an accepted offer can have its first session scheduled.")
-    _transition(referral, Status.SCHEDULED, actor=actor, note=f"First session on {first_session_date:%b %d, %Y}")
-    Offer.objects.filter(pk=offer.pk).update(first_session_date=first_session_date)
-    offer.first_session_date = first_session_date
+    first_session_at = (
+        timezone.make_aware(datetime.datetime.combine(first_session_date, first_session_time))
+        if first_session_time is not None
+        else None
+    )
+    when = first_session_words(first_session_date, first_session_at)
+    _transition(referral, Status.SCHEDULED, actor=actor, note=f"First session on {when}", notify=False)
+    Offer.objects.filter(pk=offer.pk).update(first_session_date=first_session_date, first_session_at=first_session_at)
+    offer.first_session_date, offer.first_session_at = first_session_date, first_session_at
+    notifications.first_session_scheduled(referral.pk, when)
     return offer
+
+
+def first_session_words(date: datetime.date, at: datetime.datetime | None) -> str:
+    """The first session as people say it: "Tue, Dec 8, 2026, 10:00 AM", or the day alone without a time."""
+    day = f"{date:%a, %b} {date.day}, {date.year}"
+    if at is None:
+        return day
+    local = timezone.localtime(at)
+    return f"{day}, {local.hour % 12 or 12}:{local:%M %p}"
 
 
 def offer_reply_by(offer: Offer) -> datetime.datetime:

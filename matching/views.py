@@ -270,13 +270,22 @@ def offer_decline(request: HttpRequest, therapist: Therapist, offer_id: int) -> 
 def offer_schedule(request: HttpRequest, therapist: Therapist, offer_id: int) -> HttpResponse:
     offer = _my_offer(therapist, offer_id)
     schedule_input = ScheduleSerializer(data=request.POST)
-    if not schedule_input.is_valid():
-        messages.error(request, " ".join(schedule_input.errors.get("first_session_date", ["Enter a date."])))
+    # The page asks for both; the API's time is optional.
+    if not schedule_input.is_valid() or schedule_input.validated_data.get("first_session_time") is None:
+        errors = schedule_input.errors or {"first_session_time": ["This field is required."]}
+        labels = {"first_session_date": "Date of the first session", "first_session_time": "Time"}
+        shown = [f"{label}: {' '.join(errors[name])}" for name, label in labels.items() if name in errors]
+        messages.error(request, " ".join(shown))
         return redirect("matching:offer-detail", offer.pk)
-    date = schedule_input.validated_data["first_session_date"]
+    data = schedule_input.validated_data
     _run(
         request,
-        lambda: services.schedule_first_session(offer=offer, first_session_date=date, actor=request.user),
+        lambda: services.schedule_first_session(
+            offer=offer,
+            first_session_date=data["first_session_date"],
+            first_session_time=data["first_session_time"],
+            actor=request.user,
+        ),
         "First session recorded. The referring office has been told.",
     )
     return redirect("matching:offer-detail", offer.pk)

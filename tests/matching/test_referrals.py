@@ -351,7 +351,11 @@ def test_scheduling_refuses_a_first_session_more_than_30_days_ago(
     assert response.status_code == 400 and response.json()["errors"]["first_session_date"] == [message]
     page = Client()
     page.force_login(therapist_user)
-    shown = page.post(f"/me/offers/{offer.pk}/schedule/", {"first_session_date": too_early.isoformat()}, follow=True)
+    shown = page.post(
+        f"/me/offers/{offer.pk}/schedule/",
+        {"first_session_date": too_early.isoformat(), "first_session_time": "10:00"},
+        follow=True,
+    )
     assert message in shown.content.decode()
     assert Referral.objects.get(pk=referral["id"]).status == "accepted"
     held_late = (timezone.localdate(now) - datetime.timedelta(days=30)).isoformat()
