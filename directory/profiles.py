@@ -226,11 +226,14 @@ def update_profile(
     current ones; None leaves them alone. Every problem is reported at once in
     a ValidationError keyed by field (`offices[1].postal_code`). A published
     profile whose name, NPI, licences or IPT credentials changed goes back to
-    pending review; other edits keep it published.
+    pending review; other edits keep it published. Turning "accepting new
+    clients" on confirms availability as of now (`confirm_availability`).
     """
     unknown = set(fields) - EDITABLE_FIELDS
     if unknown:
         raise ValidationError({name: ["This field cannot be changed here."] for name in sorted(unknown)})
+    # From the row: a form bound to this instance may already have written the new value onto it.
+    was_open = Therapist.objects.filter(pk=therapist.pk, accepts_new_clients=True).exists()
     before = _review_snapshot(therapist)
     errors: dict[str, list[str]] = {}
     for name, value in fields.items():
@@ -267,6 +270,8 @@ def update_profile(
     if therapist.status == Therapist.Status.PUBLISHED and _review_snapshot(therapist) != before:
         therapist.status = Therapist.Status.PENDING
         therapist.save(update_fields=["status", "updated_at"])
+    if therapist.accepts_new_clients and not was_open:
+        confirm_availability(therapist=therapist, now=timezone.now())
     refresh_training_level(therapist=therapist, today=timezone.localdate())
     return therapist
 
@@ -329,9 +334,16 @@ def _profile_link() -> str:
 @transaction.atomic
 @changes_listing
 def publish_profile(*, therapist: Therapist) -> None:
+    """List the profile and tell the therapist; availability never confirmed is confirmed as of now.
+
+    Without that confirmation a newly listed therapist who accepts new clients
+    would stay out of accepting searches until they found a second button.
+    """
     therapist.status = Therapist.Status.PUBLISHED
     therapist.moderation_note = ""
     therapist.save(update_fields=["status", "moderation_note", "updated_at"])
+    if therapist.availability_confirmed_at is None:
+        confirm_availability(therapist=therapist, now=timezone.now())
     _notify(
         therapist,
         "Your profile is published",
