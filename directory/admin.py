@@ -176,30 +176,35 @@ class TherapistAdmin(admin.ModelAdmin):
 
     @admin.action(description="Publish selected profiles")
     def publish(self, request: HttpRequest, queryset: QuerySet) -> None:
-        for therapist in queryset.select_related("user"):
-            profiles.publish_profile(therapist=therapist)
-        self.message_user(
-            request, f"Published {queryset.count()} profile(s); each therapist was emailed.", messages.SUCCESS
-        )
+        therapists = list(queryset.select_related("user"))
+        published = sum(profiles.publish_profile(therapist=therapist) for therapist in therapists)
+        message = counted("Published", published, len(therapists), "profile(s)", "already published")
+        self.message_user(request, f"{message} Each therapist with an email address was told.", messages.SUCCESS)
 
     @admin.action(description="Request changes (send the message above to the therapist)")
     def request_changes(self, request: HttpRequest, queryset: QuerySet) -> None:
         message = request.POST.get("message", "")
+        therapists = list(queryset.select_related("user"))
         try:
-            for therapist in queryset.select_related("user"):
+            for therapist in therapists:
                 profiles.request_changes(therapist=therapist, message=message)
         except ValidationError:
             self.message_user(
                 request, "Write the message to the therapist first, then choose the action.", messages.ERROR
             )
             return
-        self.message_user(request, f"Sent {queryset.count()} profile(s) back with your message.", messages.SUCCESS)
+        self.message_user(request, f"Sent {len(therapists)} profile(s) back with your message.", messages.SUCCESS)
 
     @admin.action(description="Suspend selected profiles")
     def suspend(self, request: HttpRequest, queryset: QuerySet) -> None:
-        for therapist in queryset.select_related("user"):
-            profiles.suspend_profile(therapist=therapist, message=request.POST.get("message", ""))
-        self.message_user(request, f"Suspended {queryset.count()} profile(s).", messages.WARNING)
+        therapists = list(queryset.select_related("user"))
+        message = request.POST.get("message", "")
+        suspended = sum(profiles.suspend_profile(therapist=therapist, message=message) for therapist in therapists)
+        self.message_user(
+            request,
+            counted("Suspended", suspended, len(therapists), "profile(s)", "already suspended"),
+            messages.WARNING,
+        )
 
 
 @admin.register(PendingProfile)
@@ -248,10 +253,21 @@ class PendingProfileAdmin(TherapistAdmin):
         return f"{therapist.located_count} of {therapist.office_count}"
 
 
+def counted(verb: str, changed: int, selected: int, noun: str, skipped_because: str) -> str:
+    """An action's message: what it changed out of what was selected, and why the rest was left alone."""
+    message = f"{verb} {changed} of {selected} selected {noun}"
+    if changed < selected:
+        message += f"; {selected - changed} skipped: {skipped_because}"
+    return f"{message}."
+
+
 def thumbnail_tag(url: str | None, description: str) -> str:
     if not url:
         return "—"
     return format_html('<img src="{}" alt="{}" width="120" height="120" loading="lazy">', url, description)
+
+
+NO_PHOTO_WAITING = "no photo was waiting any more (reviewed or removed meanwhile)"
 
 
 class PhotoReviewForm(ActionForm):
@@ -302,18 +318,22 @@ class PendingPhotoAdmin(admin.ModelAdmin):
 
     @admin.action(description="Approve selected photos (they replace the photos shown)", permissions=["change"])
     def approve(self, request: HttpRequest, queryset: QuerySet) -> None:
-        approved = sum(photos.approve_photo(therapist=therapist) for therapist in queryset)
-        self.message_user(request, f"Approved {approved} photo(s); each therapist was emailed.", messages.SUCCESS)
+        therapists = list(queryset)
+        approved = sum(photos.approve_photo(therapist=therapist) for therapist in therapists)
+        message = counted("Approved", approved, len(therapists), "photo(s)", NO_PHOTO_WAITING)
+        self.message_user(request, f"{message} Each therapist with an email address was told.", messages.SUCCESS)
 
     @admin.action(description="Reject selected photos (with the reason above)", permissions=["change"])
     def reject(self, request: HttpRequest, queryset: QuerySet) -> None:
         reason = request.POST.get("message", "")
+        therapists = list(queryset)
         try:
-            rejected = sum(photos.reject_photo(therapist=therapist, reason=reason) for therapist in queryset)
+            rejected = sum(photos.reject_photo(therapist=therapist, reason=reason) for therapist in therapists)
         except ValidationError as error:
             self.message_user(request, " ".join(error.messages), messages.ERROR)
             return
-        self.message_user(request, f"Rejected {rejected} photo(s); each therapist was emailed.", messages.WARNING)
+        message = counted("Rejected", rejected, len(therapists), "photo(s)", NO_PHOTO_WAITING)
+        self.message_user(request, f"{message} Each therapist with an email address was told.", messages.WARNING)
 
 
 @admin.register(Credential)
@@ -328,11 +348,14 @@ class CredentialAdmin(admin.ModelAdmin):
 
     @admin.action(description="Mark selected credentials verified")
     def verify(self, request: HttpRequest, queryset: QuerySet) -> None:
-        for credential in queryset.select_related("therapist"):
-            profiles.verify_credential(credential=credential, moderator=request.user, now=timezone.now())
-        self.message_user(
-            request, f"Verified {queryset.count()} credential(s); training levels updated.", messages.SUCCESS
+        credentials = list(queryset.select_related("therapist"))
+        now = timezone.now()
+        verified = sum(
+            profiles.verify_credential(credential=credential, moderator=request.user, now=now)
+            for credential in credentials
         )
+        message = counted("Verified", verified, len(credentials), "credential(s)", "already verified (record kept)")
+        self.message_user(request, f"{message} Training levels updated.", messages.SUCCESS)
 
 
 @admin.register(ListingReport)
@@ -346,8 +369,11 @@ class ListingReportAdmin(admin.ModelAdmin):
 
     @admin.action(description="Mark selected reports resolved")
     def resolve(self, request: HttpRequest, queryset: QuerySet) -> None:
-        resolved = profiles.resolve_reports(reports=queryset, now=timezone.now())
-        self.message_user(request, f"Resolved {resolved} report(s).", messages.SUCCESS)
+        reports = list(queryset)
+        resolved = profiles.resolve_reports(reports=reports, now=timezone.now())
+        self.message_user(
+            request, counted("Resolved", resolved, len(reports), "report(s)", "already resolved"), messages.SUCCESS
+        )
 
 
 class TherapistPartAdmin(admin.ModelAdmin):

@@ -333,12 +333,15 @@ def _profile_link() -> str:
 
 @transaction.atomic
 @changes_listing
-def publish_profile(*, therapist: Therapist) -> None:
-    """List the profile and tell the therapist; availability never confirmed is confirmed as of now.
+def publish_profile(*, therapist: Therapist) -> bool:
+    """List the profile and tell the therapist; False (nothing changes) when it is already published.
 
-    Without that confirmation a newly listed therapist who accepts new clients
-    would stay out of accepting searches until they found a second button.
+    Availability never confirmed is confirmed as of publication: otherwise a newly
+    listed therapist who accepts new clients would stay out of accepting searches
+    until they found a second button.
     """
+    if therapist.status == Therapist.Status.PUBLISHED:
+        return False
     therapist.status = Therapist.Status.PUBLISHED
     therapist.moderation_note = ""
     therapist.save(update_fields=["status", "moderation_note", "updated_at"])
@@ -349,6 +352,7 @@ def publish_profile(*, therapist: Therapist) -> None:
         "Your profile is published",
         f"Your profile is now listed: {settings.SITE_URL}{therapist.get_absolute_url()}",
     )
+    return True
 
 
 @transaction.atomic
@@ -367,11 +371,14 @@ def request_changes(*, therapist: Therapist, message: str) -> None:
 
 @transaction.atomic
 @changes_listing
-def suspend_profile(*, therapist: Therapist, message: str = "") -> None:
+def suspend_profile(*, therapist: Therapist, message: str = "") -> bool:
     """Take the listing down and tell the therapist; their open referral offers are withdrawn with it.
 
     The way to remove a therapist: one with referral history cannot be deleted (docs/operations.md).
+    False (nothing changes, nobody is emailed) when the profile is already suspended.
     """
+    if Therapist.objects.filter(pk=therapist.pk, status=Therapist.Status.SUSPENDED).exists():
+        return False
     # Announced before the therapist's row is written: an offer's writes lock its referral, then the
     # therapist (capacity), and the receivers keep that order.
     signals.therapist_unavailable.send(sender=Therapist, therapist=therapist)
@@ -381,6 +388,7 @@ def suspend_profile(*, therapist: Therapist, message: str = "") -> None:
     _notify(
         therapist, "Your profile is suspended", message.strip() or "Staff suspended your listing; reply to ask why."
     )
+    return True
 
 
 @transaction.atomic
@@ -393,10 +401,14 @@ def account_deactivated(*, user: AbstractBaseUser) -> None:
 
 @transaction.atomic
 @changes_listing
-def verify_credential(*, credential: Credential, moderator: AbstractBaseUser, now: datetime.datetime) -> None:
+def verify_credential(*, credential: Credential, moderator: AbstractBaseUser, now: datetime.datetime) -> bool:
+    """Record who verified the credential and when; False (the first record kept) when it was verified already."""
+    if credential.verified_at is not None:
+        return False
     credential.verified_at, credential.verified_by = now, moderator
     credential.save(update_fields=["verified_at", "verified_by"])
     refresh_training_level(therapist=credential.therapist, today=timezone.localdate(now))
+    return True
 
 
 @transaction.atomic

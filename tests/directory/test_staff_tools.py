@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 import datetime
+from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import User
+from django.contrib.messages import get_messages
+from django.db.models import Model
+from django.http import HttpResponse
 from django.test import Client
 from django.utils import timezone
 
 from directory import search
-from directory.models import Therapist
-from tests.conftest import signed_in, token_client
+from directory.models import Credential, ListingReport, Therapist
+from tests.conftest import make_therapist, signed_in, token_client, valid_npi
+from tests.directory.test_photos import image_bytes, upload
 from tests.directory.test_profile_pages import profile_post
 
 pytestmark = pytest.mark.django_db
 
 PENDING_URL = "/admin/directory/pendingprofile/"
+REPORTS_URL = "/admin/directory/listingreport/"
 
 
 def unchanged_review_fields(therapist: Therapist) -> dict:
@@ -100,3 +106,86 @@ def test_publishing_keeps_an_earlier_confirmation(new_therapist: Therapist, mode
     new_therapist.refresh_from_db()
     assert new_therapist.status == Therapist.Status.PUBLISHED
     assert new_therapist.availability_confirmed_at == confirmed
+
+
+# Action messages count what they changed
+
+
+def action_messages(response: HttpResponse) -> list[str]:
+    return [str(message) for message in get_messages(response.wsgi_request)]
+
+
+def run_action(user: User, url: str, action: str, objects: list[Model], **data: str) -> list[str]:
+    selected = [instance.pk for instance in objects]
+    response = signed_in(user).post(url, {"action": action, "_selected_action": selected, "message": "", **data})
+    assert response.status_code == 302
+    return action_messages(response)
+
+
+@pytest.fixture
+def pending_pair(db: None) -> list[Therapist]:
+    """Two profiles waiting for review, without IPT credentials to verify."""
+    return [
+        make_therapist(npi=valid_npi(f"19900010{index}"), last_name=f"Pending{index}", status=Therapist.Status.PENDING)
+        for index in (1, 2)
+    ]
+
+
+def test_publishing_from_the_queue_says_how_many_were_published(moderator: User, pending_pair: list) -> None:
+    messages = run_action(moderator, PENDING_URL, "publish", pending_pair)
+    assert messages == ["Published 2 of 2 selected profile(s). Each therapist with an email address was told."]
+    assert not Therapist.objects.filter(pk__in=[therapist.pk for therapist in pending_pair]).awaiting_review()
+
+
+def test_publishing_says_which_were_skipped_and_why(
+    moderator: User, pending_pair: list, listed_therapist: Therapist
+) -> None:
+    messages = run_action(moderator, "/admin/directory/therapist/", "publish", [*pending_pair, listed_therapist])
+    assert messages[0].startswith("Published 2 of 3 selected profile(s); 1 skipped: already published.")
+
+
+def test_suspending_counts_only_the_profiles_it_took_down(
+    moderator: User, listed_therapist: Therapist, pending_pair: list, mailoutbox: list
+) -> None:
+    Therapist.objects.filter(pk=pending_pair[0].pk).update(status=Therapist.Status.SUSPENDED)
+    messages = run_action(moderator, "/admin/directory/therapist/", "suspend", [listed_therapist, pending_pair[0]])
+    assert messages == ["Suspended 1 of 2 selected profile(s); 1 skipped: already suspended."]
+    # The profile already suspended is not told again.
+    assert [message.to for message in mailoutbox] == [["lena@example.org"]]
+
+
+def test_request_changes_counts_the_profiles_sent_back(moderator: User, pending_pair: list) -> None:
+    messages = run_action(moderator, PENDING_URL, "request_changes", pending_pair, message="Add your licence number.")
+    assert messages == ["Sent 2 profile(s) back with your message."]
+
+
+def test_verifying_keeps_the_first_record_and_says_so(moderator: User, new_therapist: Therapist) -> None:
+    earlier = timezone.now() - datetime.timedelta(days=5)
+    first = Credential.objects.create(
+        therapist=new_therapist, issuer="ipt-institute", level="B", awarded_on=datetime.date(2022, 3, 1),
+        verified_at=earlier,
+    )  # fmt: skip
+    second = Credential.objects.create(
+        therapist=new_therapist, issuer="ipt-institute", level="A", awarded_on=datetime.date(2020, 3, 1)
+    )
+    messages = run_action(moderator, "/admin/directory/credential/", "verify", [first, second])
+    assert messages == [
+        "Verified 1 of 2 selected credential(s); 1 skipped: already verified (record kept). Training levels updated."
+    ]
+    first.refresh_from_db(), second.refresh_from_db()
+    assert first.verified_at == earlier and second.verified_by == moderator
+
+
+def test_resolving_reports_counts_the_open_ones(moderator: User, listed_therapist: Therapist) -> None:
+    open_report = ListingReport.objects.create(therapist=listed_therapist, reason="unreachable")
+    resolved = ListingReport.objects.create(therapist=listed_therapist, reason="other", resolved_at=timezone.now())
+    messages = run_action(moderator, REPORTS_URL, "resolve", [open_report, resolved])
+    assert messages == ["Resolved 1 of 2 selected report(s); 1 skipped: already resolved."]
+
+
+def test_approving_photos_counts_them(moderator: User, therapist_user: User, settings: object, tmp_path: Path) -> None:
+    settings.MEDIA_ROOT = tmp_path / "media"
+    token_client(therapist_user).put("/api/me/profile/photo/", {"photo": upload(image_bytes())}, format="multipart")
+    dana = Therapist.objects.get(user=therapist_user)
+    messages = run_action(moderator, "/admin/directory/pendingphoto/", "approve", [dana])
+    assert messages == ["Approved 1 of 1 selected photo(s). Each therapist with an email address was told."]
