@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, Model, Q, QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -175,11 +176,35 @@ class TherapistAdmin(admin.ModelAdmin):
         profiles.record_staff_edit(therapist_ids=[form.instance.pk])
 
     @admin.action(description="Publish selected profiles")
-    def publish(self, request: HttpRequest, queryset: QuerySet) -> None:
+    def publish(self, request: HttpRequest, queryset: QuerySet) -> TemplateResponse | None:
+        """Publish; when an IPT credential is unverified, first ask to publish and mark it verified, or cancel."""
         therapists = list(queryset.select_related("user"))
-        published = sum(profiles.publish_profile(therapist=therapist) for therapist in therapists)
+        unverified = (
+            Credential.objects.unverified()
+            .filter(therapist__in=therapists)
+            .exclude(therapist__status=Therapist.Status.PUBLISHED)
+            .select_related("therapist")
+            .order_by("therapist__last_name", "therapist__first_name", "-awarded_on")
+        )
+        if unverified and request.POST.get("verify_credentials") != "yes":
+            context = {
+                **self.admin_site.each_context(request),
+                "title": "Publish profiles with unverified IPT credentials?",
+                "opts": self.model._meta,
+                "credentials": unverified,
+                "selected": [therapist.pk for therapist in therapists],
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+                "cancel_url": request.get_full_path(),
+            }
+            return TemplateResponse(request, "admin/directory/publish_confirmation.html", context)
+        verifier = request.user if unverified else None
+        published = sum(profiles.publish_profile(therapist=therapist, verified_by=verifier) for therapist in therapists)
         message = counted("Published", published, len(therapists), "profile(s)", "already published")
-        self.message_user(request, f"{message} Each therapist with an email address was told.", messages.SUCCESS)
+        verified = f" {len(unverified)} IPT credential(s) marked verified by you." if unverified else ""
+        self.message_user(
+            request, f"{message}{verified} Each therapist with an email address was told.", messages.SUCCESS
+        )
+        return None
 
     @admin.action(description="Request changes (send the message above to the therapist)")
     def request_changes(self, request: HttpRequest, queryset: QuerySet) -> None:

@@ -333,15 +333,24 @@ def _profile_link() -> str:
 
 @transaction.atomic
 @changes_listing
-def publish_profile(*, therapist: Therapist) -> bool:
+def publish_profile(*, therapist: Therapist, verified_by: AbstractBaseUser | None = None) -> bool:
     """List the profile and tell the therapist; False (nothing changes) when it is already published.
 
-    Availability never confirmed is confirmed as of publication: otherwise a newly
-    listed therapist who accepts new clients would stay out of accepting searches
-    until they found a second button.
+    A profile with an unverified IPT credential is published only when staff verify
+    it in the same step (`verified_by`, recorded on each credential, now); without
+    them, ValidationError on `ipt_credentials`. Availability never confirmed is
+    confirmed as of publication: otherwise a newly listed therapist who accepts new
+    clients would stay out of accepting searches until they found a second button.
     """
     if therapist.status == Therapist.Status.PUBLISHED:
         return False
+    unverified = list(therapist.ipt_credentials.unverified())
+    if unverified and verified_by is None:
+        raise ValidationError({"ipt_credentials": ["Verify the IPT credentials before publishing the profile."]})
+    now = timezone.now()
+    for credential in unverified:
+        credential.therapist = therapist  # the same instance: the training level it refreshes stays current
+        verify_credential(credential=credential, moderator=verified_by, now=now)
     therapist.status = Therapist.Status.PUBLISHED
     therapist.moderation_note = ""
     therapist.save(update_fields=["status", "moderation_note", "updated_at"])

@@ -8,12 +8,13 @@ from pathlib import Path
 import pytest
 from django.contrib.auth.models import User
 from django.contrib.messages import get_messages
+from django.core.exceptions import ValidationError
 from django.db.models import Model
 from django.http import HttpResponse
 from django.test import Client
 from django.utils import timezone
 
-from directory import search
+from directory import profiles, search
 from directory.models import Credential, ListingReport, Therapist
 from tests.conftest import make_therapist, signed_in, token_client, valid_npi
 from tests.directory.test_photos import image_bytes, upload
@@ -189,3 +190,56 @@ def test_approving_photos_counts_them(moderator: User, therapist_user: User, set
     dana = Therapist.objects.get(user=therapist_user)
     messages = run_action(moderator, "/admin/directory/pendingphoto/", "approve", [dana])
     assert messages == ["Approved 1 of 1 selected photo(s). Each therapist with an email address was told."]
+
+
+# Publishing with an unverified IPT credential
+
+
+@pytest.fixture
+def pending_with_claim(pending_pair: list) -> tuple[Therapist, Credential]:
+    therapist = pending_pair[0]
+    credential = Credential.objects.create(
+        therapist=therapist, issuer="ipt-institute", level="B", awarded_on=datetime.date(2022, 3, 1),
+        certificate_number="IPTI-B-0042",
+    )  # fmt: skip
+    return therapist, credential
+
+
+def test_publishing_an_unverified_credential_asks_first_and_changes_nothing(
+    moderator: User, pending_with_claim: tuple
+) -> None:
+    therapist, credential = pending_with_claim
+    staff = signed_in(moderator)
+    response = staff.post(PENDING_URL, {"action": "publish", "_selected_action": [therapist.pk]})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Publish profiles with unverified IPT credentials?" in page
+    assert therapist.full_name in page and "IPTI-B-0042" in page
+    assert "Publish and mark verified" in page and "Cancel" in page
+    therapist.refresh_from_db(), credential.refresh_from_db()
+    assert therapist.status == Therapist.Status.PENDING and credential.verified_at is None
+
+
+def test_publish_and_mark_verified_records_who_verified_and_when(
+    moderator: User, pending_with_claim: tuple, pending_pair: list
+) -> None:
+    therapist, credential = pending_with_claim
+    before = timezone.now()
+    messages = run_action(moderator, PENDING_URL, "publish", pending_pair, verify_credentials="yes")
+    assert messages == [
+        "Published 2 of 2 selected profile(s). 1 IPT credential(s) marked verified by you. "
+        "Each therapist with an email address was told."
+    ]
+    therapist.refresh_from_db(), credential.refresh_from_db()
+    assert therapist.status == Therapist.Status.PUBLISHED
+    assert credential.verified_by == moderator and credential.verified_at >= before
+    assert therapist.training_level == Therapist.TrainingLevel.CERTIFIED
+
+
+def test_the_service_refuses_to_publish_an_unverified_credential_without_a_verifier(pending_with_claim: tuple) -> None:
+    therapist, _ = pending_with_claim
+    with pytest.raises(ValidationError) as refused:
+        profiles.publish_profile(therapist=therapist)
+    assert "ipt_credentials" in refused.value.message_dict
+    therapist.refresh_from_db()
+    assert therapist.status == Therapist.Status.PENDING
