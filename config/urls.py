@@ -54,6 +54,11 @@ api_patterns = [
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
 ]
 
+# The back office carries the product's name, not Django's.
+admin.site.site_header = "IPT Directory administration"
+admin.site.site_title = "IPT Directory admin"
+admin.site.index_title = "Back office"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     # Django's own account views, with forms that do not autofocus (directory.forms.WithoutAutofocus)

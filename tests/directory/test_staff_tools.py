@@ -6,16 +6,24 @@ import datetime
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.contrib.messages import get_messages
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.db.models import Model
 from django.http import HttpResponse
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from django.utils.html import escape
 
+from consultations.dashboard import waiting_for_staff
+from consultations.models import Consultation
 from directory import profiles, search
 from directory.models import Credential, ListingReport, Therapist
+from matching.models import Offer, Referral
+from outbox.models import Email
 from tests.conftest import make_therapist, signed_in, token_client, valid_npi
 from tests.directory.test_photos import image_bytes, upload
 from tests.directory.test_profile_pages import profile_post
@@ -243,3 +251,78 @@ def test_the_service_refuses_to_publish_an_unverified_credential_without_a_verif
     assert "ipt_credentials" in refused.value.message_dict
     therapist.refresh_from_db()
     assert therapist.status == Therapist.Status.PENDING
+
+
+# The dashboard at the top of the admin index
+
+
+def test_the_admin_carries_the_products_name(moderator: User) -> None:
+    page = signed_in(moderator).get("/admin/").content.decode()
+    assert "IPT Directory administration" in page and "Django administration" not in page
+
+
+def test_the_dashboard_counts_what_waits_and_links_to_each_list(
+    moderator: User, pending_pair: list, listed_therapist: Therapist, django_assert_max_num_queries: object
+) -> None:
+    now = timezone.now()
+    expiry = datetime.timedelta(days=settings.OFFER_EXPIRY_DAYS)
+    before = {item.label: item.count for item in waiting_for_staff(now)}
+    make_therapist(npi=valid_npi("199000301"), last_name="Waiting", status=Therapist.Status.PENDING)
+    ListingReport.objects.create(therapist=listed_therapist, reason="unreachable")
+    ListingReport.objects.create(therapist=listed_therapist, reason="other", resolved_at=now)
+    Email.objects.create(to=["someone@example.org"], subject="Lost", status=Email.Status.FAILED)
+    Therapist.objects.filter(pk=listed_therapist.pk).update(
+        silenced_at=now, photo_pending="therapists/new.jpg", photo_pending_thumbnail="therapists/new-small.jpg"
+    )
+    referral = make_referral(moderator)
+    expiring = Offer.objects.create(referral=referral, therapist=listed_therapist, score=1)
+    Offer.objects.filter(pk=expiring.pk).update(created_at=now - expiry + datetime.timedelta(hours=2))
+    fresh = Offer.objects.create(referral=referral, therapist=pending_pair[0], score=1)
+    Offer.objects.filter(pk=fresh.pk).update(created_at=now - expiry + datetime.timedelta(hours=30))
+    for hours in (2, 72):
+        Consultation.objects.create(
+            therapist=listed_therapist, sent_at=now, reply_by=now + datetime.timedelta(hours=hours)
+        )
+
+    with django_assert_max_num_queries(7):
+        waiting = waiting_for_staff(now)
+    counts = {item.label: item.count - before[item.label] for item in waiting}
+    assert counts == {
+        "Profiles waiting for review": 1,
+        "Photos to approve": 1,
+        "Open listing reports": 1,
+        "Referral offers expiring within 24 hours": 1,
+        "Consultation requests expiring within 24 hours": 1,
+        "Emails that failed": 1,
+        "Therapists silenced for unanswered requests": 1,
+    }
+    staff = signed_in(moderator)
+    page = staff.get("/admin/").content.decode()
+    for item in waiting:
+        # The deadline in a link is the page's own "now": compare up to it.
+        assert f'href="{escape(item.url.split("__lt=")[0])}' in page
+        listed = staff.get(item.url)
+        # Each link opens the admin list of exactly what was counted.
+        assert listed.status_code == 200 and listed.context["cl"].result_count == item.count, item.label
+
+
+def test_the_admin_index_costs_the_same_queries_whatever_waits(
+    moderator: User, listed_therapist: Therapist, django_assert_num_queries: object
+) -> None:
+    staff = signed_in(moderator)
+    staff.get("/admin/")
+    with CaptureQueriesContext(connection) as few:
+        staff.get("/admin/")
+    for index in range(5):
+        ListingReport.objects.create(therapist=listed_therapist, reason="unreachable")
+        make_therapist(npi=valid_npi(f"19900020{index}"), last_name=f"Queue{index}", status=Therapist.Status.PENDING)
+    with django_assert_num_queries(len(few.captured_queries)):
+        staff.get("/admin/")
+
+
+def make_referral(referrer: User) -> Referral:
+    return Referral.objects.create(
+        referrer=referrer, status=Referral.Status.OFFERED, postal_code="11215", latitude=40.67, longitude=-73.98,
+        state="NY", place_label="Brooklyn, NY", patient_name="Pat Example",
+        patient_birth_date=datetime.date(1990, 1, 1), consent_confirmed_at=timezone.now(),
+    )  # fmt: skip
