@@ -58,6 +58,8 @@ api_patterns = [
 admin.site.site_header = "IPT Directory administration"
 admin.site.site_title = "IPT Directory admin"
 admin.site.index_title = "Back office"
+# The app list sits on the index; without the sidebar the queues and forms have the width of a 1280 px screen.
+admin.site.enable_nav_sidebar = False
 
 urlpatterns = [
     path("admin/", admin.site.urls),

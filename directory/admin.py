@@ -14,7 +14,8 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from directory import photos, profiles
 from directory.models import (
@@ -33,6 +34,9 @@ from directory.models import (
     npi_is_valid,
 )
 from directory.photos import REJECTION_REASON_LENGTH
+
+# The public NPI registry (NPPES) page of one provider.
+NPI_REGISTRY_URL = "https://npiregistry.cms.hhs.gov/provider-view/{npi}"
 
 
 class ModerationActionForm(ActionForm):
@@ -98,9 +102,10 @@ class SilencedFilter(admin.SimpleListFilter):
 
 @admin.register(Therapist)
 class TherapistAdmin(admin.ModelAdmin):
+    # Fits 1280 px beside the filters: the demo flag and timestamps are filters and change-page fields.
     list_display = [
         "full_name", "credentials", "npi", "status", "training_level",
-        "accepts_new_clients", "capacity", "availability_confirmed_at", "silenced_since", "is_demo", "updated_at",
+        "accepts_new_clients", "capacity", "confirmed_on", "silenced_since",
     ]  # fmt: skip
     list_filter = [
         "status", "training_level", "accepts_new_clients", SilencedFilter, "offers_online", "offers_group",
@@ -122,7 +127,9 @@ class TherapistAdmin(admin.ModelAdmin):
         "reply_summary", "reply_requests", "reply_answered", "reply_answered_in_time", "reply_median_hours",
         "reply_never_heard_back",
     ]  # fmt: skip
-    readonly_fields = ["created_at", "updated_at", "photo_preview", *SILENCE_FIELDS, *REPLY_FIELDS]
+    readonly_fields = [
+        "created_at", "updated_at", "photo_preview", "npi_lookup", "licences_to_check", *SILENCE_FIELDS, *REPLY_FIELDS,
+    ]  # fmt: skip
     filter_horizontal = ["focus_areas", "concerns", "languages"]
     inlines = [OfficeInline, LicensedStateInline, TherapistInsurerInline, CredentialInline]
     actions = ["publish", "request_changes", "suspend"]
@@ -131,7 +138,8 @@ class TherapistAdmin(admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["user", "status", "is_demo", "slug"]}),
         ("Identity", {"fields": [
-            "first_name", "last_name", "credentials", "pronouns", "npi", "training_level", "photo_preview",
+            "first_name", "last_name", "credentials", "pronouns", "npi", "npi_lookup", "licences_to_check",
+            "training_level", "photo_preview",
         ]}),
         ("Contact", {"fields": ["email", "phone", "website"]}),
         ("Profile", {"fields": ["bio", "approach"]}),
@@ -154,9 +162,30 @@ class TherapistAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).distinct()
 
+    @admin.display(description="Availability confirmed", ordering="availability_confirmed_at", empty_value="never")
+    def confirmed_on(self, therapist: Therapist) -> datetime.date | None:
+        confirmed = therapist.availability_confirmed_at
+        return timezone.localdate(confirmed) if confirmed else None
+
     @admin.display(description="Silenced since", ordering="silenced_at", empty_value="")
     def silenced_since(self, therapist: Therapist) -> datetime.date | None:
         return timezone.localdate(therapist.silenced_at) if therapist.silenced_at else None
+
+    @admin.display(description="Check the NPI")
+    def npi_lookup(self, therapist: Therapist) -> str:
+        if not therapist.npi:
+            return "—"
+        return format_html("{} (the public NPI registry, in a new tab)", npi_registry_link(therapist.npi))
+
+    @admin.display(description="Licences to check")
+    def licences_to_check(self, therapist: Therapist) -> str:
+        if not therapist.pk:
+            return "—"
+        rows = [
+            (licence.get_state_display(), licence.get_basis_display(), licence.license_number or "NO NUMBER")
+            for licence in therapist.licensed_states.all()
+        ]
+        return format_html_join(mark_safe("<br>"), "{} ({}): {}", rows) or "NONE"
 
     @admin.display(description="Photo")
     def photo_preview(self, therapist: Therapist) -> str:
@@ -237,7 +266,7 @@ class PendingProfileAdmin(TherapistAdmin):
     """The review queue: what to check before publishing, one row per profile."""
 
     list_display = [
-        "full_name", "credentials", "npi", "npi_passes_check", "licences", "credentials_to_verify",
+        "full_name", "credentials", "npi_link", "npi_passes_check", "licences", "credentials_to_verify",
         "offices_located", "updated_at",
     ]  # fmt: skip
     list_filter = ["training_level", "offers_online", "licensed_states__state"]
@@ -258,6 +287,10 @@ class PendingProfileAdmin(TherapistAdmin):
             .prefetch_related("licensed_states")
         )
 
+    @admin.display(description="NPI (registry)", ordering="npi")
+    def npi_link(self, therapist: Therapist) -> str:
+        return npi_registry_link(therapist.npi)
+
     @admin.display(boolean=True, description="NPI check digit")
     def npi_passes_check(self, therapist: Therapist) -> bool:
         return npi_is_valid(therapist.npi)
@@ -276,6 +309,23 @@ class PendingProfileAdmin(TherapistAdmin):
     @admin.display(description="Offices located")
     def offices_located(self, therapist: Therapist) -> str:
         return f"{therapist.located_count} of {therapist.office_count}"
+
+
+def listing_links(therapist: Therapist) -> str:
+    """The therapist's name, with links to the public listing (a new tab) and to their admin page."""
+    change_url = reverse("admin:directory_therapist_change", args=[therapist.pk])
+    if therapist.status != Therapist.Status.PUBLISHED:
+        public = format_html("not listed ({})", therapist.get_status_display().lower())
+    else:
+        public = format_html(
+            '<a href="{}" target="_blank" rel="noopener">public listing</a>', therapist.get_absolute_url()
+        )
+    return format_html('{}<br><a href="{}">edit profile</a> · {}', therapist.full_name, change_url, public)
+
+
+def npi_registry_link(npi: str) -> str:
+    """The NPI, linked to its public NPPES registry page (a new tab) for staff to check name and licences."""
+    return format_html('<a href="{}" target="_blank" rel="noopener">{}</a>', NPI_REGISTRY_URL.format(npi=npi), npi)
 
 
 def counted(verb: str, changed: int, selected: int, noun: str, skipped_because: str) -> str:
@@ -385,12 +435,17 @@ class CredentialAdmin(admin.ModelAdmin):
 
 @admin.register(ListingReport)
 class ListingReportAdmin(admin.ModelAdmin):
-    list_display = ["therapist", "reason", "details", "created_at", "client_ip", "resolved_at"]
+    list_display = ["created_at", "listing", "reason", "details", "staff_note", "resolved_at"]
     list_filter = ["reason", ("resolved_at", admin.EmptyFieldListFilter), "created_at"]
-    search_fields = ["therapist__last_name", "therapist__npi", "details"]
+    search_fields = ["therapist__last_name", "therapist__npi", "details", "staff_note"]
     list_select_related = ["therapist"]
-    readonly_fields = ["therapist", "reason", "details", "client_ip", "created_at"]
+    fields = ["listing", "reason", "details", "client_ip", "created_at", "resolved_at", "staff_note"]
+    readonly_fields = ["listing", "reason", "details", "client_ip", "created_at"]
     actions = ["resolve"]
+
+    @admin.display(description="Listing", ordering="therapist__last_name")
+    def listing(self, report: ListingReport) -> str:
+        return listing_links(report.therapist)
 
     @admin.action(description="Mark selected reports resolved")
     def resolve(self, request: HttpRequest, queryset: QuerySet) -> None:

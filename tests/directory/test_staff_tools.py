@@ -21,7 +21,7 @@ from django.utils.html import escape
 from consultations.dashboard import waiting_for_staff
 from consultations.models import Consultation
 from directory import profiles, search
-from directory.models import Credential, ListingReport, Therapist
+from directory.models import Credential, LicensedState, ListingReport, Therapist
 from matching.models import Offer, Referral
 from outbox.models import Email
 from tests.conftest import make_therapist, signed_in, token_client, valid_npi
@@ -326,3 +326,61 @@ def make_referral(referrer: User) -> Referral:
         state="NY", place_label="Brooklyn, NY", patient_name="Pat Example",
         patient_birth_date=datetime.date(1990, 1, 1), consent_confirmed_at=timezone.now(),
     )  # fmt: skip
+
+
+# Listing reports link to the listing and take a staff note
+
+
+def test_a_report_links_to_the_listing_and_keeps_a_staff_note(moderator: User, listed_therapist: Therapist) -> None:
+    report = ListingReport.objects.create(therapist=listed_therapist, reason="unreachable", details="No answer.")
+    staff = signed_in(moderator)
+    listing = staff.get(REPORTS_URL).content.decode()
+    public = f'href="{listed_therapist.get_absolute_url()}" target="_blank" rel="noopener"'
+    assert public in listing
+    assert f'href="/admin/directory/therapist/{listed_therapist.pk}/change/"' in listing
+
+    change_url = f"{REPORTS_URL}{report.pk}/change/"
+    assert public in staff.get(change_url).content.decode()
+    note = "Called the office on Dec 1: the number is right, voicemail was full."
+    response = staff.post(change_url, {"staff_note": note, "resolved_at_0": "", "resolved_at_1": ""})
+    assert response.status_code == 302
+    report.refresh_from_db()
+    assert report.staff_note == note and report.details == "No answer."
+    assert note in staff.get(REPORTS_URL).content.decode()
+    assert staff.get(REPORTS_URL, {"q": "voicemail was full"}).context["cl"].result_count == 1
+
+
+def test_a_report_on_an_unlisted_profile_says_so_instead_of_linking(moderator: User, pending_pair: list) -> None:
+    ListingReport.objects.create(therapist=pending_pair[0], reason="other", details="Wrong address.")
+    listing = signed_in(moderator).get(REPORTS_URL).content.decode()
+    assert "not listed (pending review)" in listing
+    assert f'href="{pending_pair[0].get_absolute_url()}"' not in listing
+
+
+# NPI registry and licence numbers on each pending profile
+
+
+def test_each_pending_profile_links_to_the_npi_registry_and_shows_its_licences(
+    moderator: User, pending_pair: list
+) -> None:
+    therapist = pending_pair[0]
+    LicensedState.objects.filter(therapist=therapist).update(license_number="LCSW-0042")
+    registry = f'href="https://npiregistry.cms.hhs.gov/provider-view/{therapist.npi}" target="_blank" rel="noopener"'
+    staff = signed_in(moderator)
+    queue = staff.get(PENDING_URL).content.decode()
+    assert registry in queue and "NY: LCSW-0042" in queue
+    change = staff.get(f"{PENDING_URL}{therapist.pk}/change/").content.decode()
+    assert registry in change and "New York (State licence): LCSW-0042" in change
+
+
+def test_the_pending_queue_reads_the_same_number_of_queries_for_more_profiles(
+    moderator: User, pending_pair: list, django_assert_num_queries: object
+) -> None:
+    staff = signed_in(moderator)
+    staff.get(PENDING_URL)
+    with CaptureQueriesContext(connection) as few:
+        staff.get(PENDING_URL)
+    for index in range(4):
+        make_therapist(npi=valid_npi(f"19900040{index}"), last_name=f"More{index}", status=Therapist.Status.PENDING)
+    with django_assert_num_queries(len(few.captured_queries)):
+        staff.get(PENDING_URL)
