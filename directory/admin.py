@@ -440,7 +440,8 @@ class ListingReportAdmin(admin.ModelAdmin):
     search_fields = ["therapist__last_name", "therapist__npi", "details", "staff_note"]
     list_select_related = ["therapist"]
     fields = ["listing", "reason", "details", "client_ip", "created_at", "resolved_at", "staff_note"]
-    readonly_fields = ["listing", "reason", "details", "client_ip", "created_at"]
+    # Resolving is the action (it counts); the note is what staff type here.
+    readonly_fields = ["listing", "reason", "details", "client_ip", "created_at", "resolved_at"]
     actions = ["resolve"]
 
     @admin.display(description="Listing", ordering="therapist__last_name")
