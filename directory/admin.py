@@ -198,6 +198,13 @@ class TherapistAdmin(admin.ModelAdmin):
         if change and "status" in form.changed_data and obj.status == Therapist.Status.SUSPENDED:
             # Choosing "Suspended" in the form is the suspend action: the offers and the therapist follow.
             profiles.suspend_profile(therapist=obj, message=obj.moderation_note)
+        if change and "status" in form.changed_data and obj.status == Therapist.Status.PUBLISHED:
+            # Choosing "Published" is the publish action, confirmed by saving: unverified IPT credentials
+            # are marked verified by this staff member, and the therapist is told.
+            unverified = obj.ipt_credentials.unverified().count()
+            profiles.publish_profile(therapist=obj, verified_by=request.user)
+            if unverified:
+                self.message_user(request, f"{unverified} IPT credential(s) marked verified by you.", messages.INFO)
         super().save_model(request, obj, form, change)
 
     def save_related(self, request: HttpRequest, form: ModelForm, formsets: list, change: bool) -> None:

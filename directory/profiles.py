@@ -342,7 +342,8 @@ def publish_profile(*, therapist: Therapist, verified_by: AbstractBaseUser | Non
     confirmed as of publication: otherwise a newly listed therapist who accepts new
     clients would stay out of accepting searches until they found a second button.
     """
-    if therapist.status == Therapist.Status.PUBLISHED:
+    # By the row: the admin's form may already have set "Published" on the instance.
+    if Therapist.objects.filter(pk=therapist.pk, status=Therapist.Status.PUBLISHED).exists():
         return False
     unverified = list(therapist.ipt_credentials.unverified())
     if unverified and verified_by is None:

@@ -384,3 +384,45 @@ def test_the_pending_queue_reads_the_same_number_of_queries_for_more_profiles(
         make_therapist(npi=valid_npi(f"19900040{index}"), last_name=f"More{index}", status=Therapist.Status.PENDING)
     with django_assert_num_queries(len(few.captured_queries)):
         staff.get(PENDING_URL)
+
+
+def change_form_data(response: HttpResponse) -> dict:
+    """What the admin's change page would post back unchanged: the form's and each inline's initial values."""
+    data: dict = {}
+    forms = [response.context["adminform"].form]
+    for inline in response.context["inline_admin_formsets"]:
+        formset = inline.formset
+        data.update({f"{formset.prefix}-{name}": value for name, value in formset.management_form.initial.items()})
+        forms.extend(formset.forms)
+    for form in forms:
+        for name, field in form.fields.items():
+            value = form.initial.get(name, field.initial)
+            key = form.add_prefix(name)
+            if isinstance(value, bool):
+                if value:
+                    data[key] = "on"
+            elif isinstance(value, (list, tuple)):
+                data[key] = [getattr(item, "pk", item) for item in value]
+            elif isinstance(value, datetime.datetime):
+                local = timezone.localtime(value)
+                data[f"{key}_0"], data[f"{key}_1"] = local.date().isoformat(), local.time().isoformat()
+            elif value is not None:
+                data[key] = getattr(value, "pk", value)
+    return data
+
+
+def test_choosing_published_on_the_change_page_verifies_and_confirms_in_the_same_step(
+    moderator: User, pending_with_claim: tuple, mailoutbox: list
+) -> None:
+    therapist, credential = pending_with_claim
+    Therapist.objects.filter(pk=therapist.pk).update(availability_confirmed_at=None, email="pat@example.org")
+    staff = signed_in(moderator)
+    url = f"/admin/directory/therapist/{therapist.pk}/change/"
+    data = {**change_form_data(staff.get(url)), "status": Therapist.Status.PUBLISHED}
+    response = staff.post(url, data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    therapist.refresh_from_db(), credential.refresh_from_db()
+    assert therapist.status == Therapist.Status.PUBLISHED and therapist.availability_confirmed_at is not None
+    assert credential.verified_by == moderator and credential.verified_at is not None
+    assert "1 IPT credential(s) marked verified by you." in action_messages(response)
+    assert [message.to for message in mailoutbox] == [["pat@example.org"]]
