@@ -54,6 +54,13 @@ api_patterns = [
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
 ]
 
+# The back office carries the product's name, not Django's.
+admin.site.site_header = "IPT Directory administration"
+admin.site.site_title = "IPT Directory admin"
+admin.site.index_title = "Back office"
+# The app list sits on the index; without the sidebar the queues and forms have the width of a 1280 px screen.
+admin.site.enable_nav_sidebar = False
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     # Django's own account views, with forms that do not autofocus (directory.forms.WithoutAutofocus)

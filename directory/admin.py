@@ -11,9 +11,11 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, Model, Q, QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from directory import photos, profiles
 from directory.models import (
@@ -32,6 +34,9 @@ from directory.models import (
     npi_is_valid,
 )
 from directory.photos import REJECTION_REASON_LENGTH
+
+# The public NPI registry (NPPES) page of one provider.
+NPI_REGISTRY_URL = "https://npiregistry.cms.hhs.gov/provider-view/{npi}"
 
 
 class ModerationActionForm(ActionForm):
@@ -97,9 +102,10 @@ class SilencedFilter(admin.SimpleListFilter):
 
 @admin.register(Therapist)
 class TherapistAdmin(admin.ModelAdmin):
+    # Fits 1280 px beside the filters: the demo flag and timestamps are filters and change-page fields.
     list_display = [
         "full_name", "credentials", "npi", "status", "training_level",
-        "accepts_new_clients", "capacity", "availability_confirmed_at", "silenced_since", "is_demo", "updated_at",
+        "accepts_new_clients", "capacity", "confirmed_on", "silenced_since",
     ]  # fmt: skip
     list_filter = [
         "status", "training_level", "accepts_new_clients", SilencedFilter, "offers_online", "offers_group",
@@ -121,7 +127,9 @@ class TherapistAdmin(admin.ModelAdmin):
         "reply_summary", "reply_requests", "reply_answered", "reply_answered_in_time", "reply_median_hours",
         "reply_never_heard_back",
     ]  # fmt: skip
-    readonly_fields = ["created_at", "updated_at", "photo_preview", *SILENCE_FIELDS, *REPLY_FIELDS]
+    readonly_fields = [
+        "created_at", "updated_at", "photo_preview", "npi_lookup", "licences_to_check", *SILENCE_FIELDS, *REPLY_FIELDS,
+    ]  # fmt: skip
     filter_horizontal = ["focus_areas", "concerns", "languages"]
     inlines = [OfficeInline, LicensedStateInline, TherapistInsurerInline, CredentialInline]
     actions = ["publish", "request_changes", "suspend"]
@@ -130,7 +138,8 @@ class TherapistAdmin(admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["user", "status", "is_demo", "slug"]}),
         ("Identity", {"fields": [
-            "first_name", "last_name", "credentials", "pronouns", "npi", "training_level", "photo_preview",
+            "first_name", "last_name", "credentials", "pronouns", "npi", "npi_lookup", "licences_to_check",
+            "training_level", "photo_preview",
         ]}),
         ("Contact", {"fields": ["email", "phone", "website"]}),
         ("Profile", {"fields": ["bio", "approach"]}),
@@ -153,9 +162,30 @@ class TherapistAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).distinct()
 
+    @admin.display(description="Availability confirmed", ordering="availability_confirmed_at", empty_value="never")
+    def confirmed_on(self, therapist: Therapist) -> datetime.date | None:
+        confirmed = therapist.availability_confirmed_at
+        return timezone.localdate(confirmed) if confirmed else None
+
     @admin.display(description="Silenced since", ordering="silenced_at", empty_value="")
     def silenced_since(self, therapist: Therapist) -> datetime.date | None:
         return timezone.localdate(therapist.silenced_at) if therapist.silenced_at else None
+
+    @admin.display(description="Check the NPI")
+    def npi_lookup(self, therapist: Therapist) -> str:
+        if not therapist.npi:
+            return "—"
+        return format_html("{} (the public NPI registry, in a new tab)", npi_registry_link(therapist.npi))
+
+    @admin.display(description="Licences to check")
+    def licences_to_check(self, therapist: Therapist) -> str:
+        if not therapist.pk:
+            return "—"
+        rows = [
+            (licence.get_state_display(), licence.get_basis_display(), licence.license_number or "NO NUMBER")
+            for licence in therapist.licensed_states.all()
+        ]
+        return format_html_join(mark_safe("<br>"), "{} ({}): {}", rows) or "NONE"
 
     @admin.display(description="Photo")
     def photo_preview(self, therapist: Therapist) -> str:
@@ -168,6 +198,13 @@ class TherapistAdmin(admin.ModelAdmin):
         if change and "status" in form.changed_data and obj.status == Therapist.Status.SUSPENDED:
             # Choosing "Suspended" in the form is the suspend action: the offers and the therapist follow.
             profiles.suspend_profile(therapist=obj, message=obj.moderation_note)
+        if change and "status" in form.changed_data and obj.status == Therapist.Status.PUBLISHED:
+            # Choosing "Published" is the publish action, confirmed by saving: unverified IPT credentials
+            # are marked verified by this staff member, and the therapist is told.
+            unverified = obj.ipt_credentials.unverified().count()
+            profiles.publish_profile(therapist=obj, verified_by=request.user)
+            if unverified:
+                self.message_user(request, f"{unverified} IPT credential(s) marked verified by you.", messages.INFO)
         super().save_model(request, obj, form, change)
 
     def save_related(self, request: HttpRequest, form: ModelForm, formsets: list, change: bool) -> None:
@@ -175,31 +212,60 @@ class TherapistAdmin(admin.ModelAdmin):
         profiles.record_staff_edit(therapist_ids=[form.instance.pk])
 
     @admin.action(description="Publish selected profiles")
-    def publish(self, request: HttpRequest, queryset: QuerySet) -> None:
-        for therapist in queryset.select_related("user"):
-            profiles.publish_profile(therapist=therapist)
-        self.message_user(
-            request, f"Published {queryset.count()} profile(s); each therapist was emailed.", messages.SUCCESS
+    def publish(self, request: HttpRequest, queryset: QuerySet) -> TemplateResponse | None:
+        """Publish; when an IPT credential is unverified, first ask to publish and mark it verified, or cancel."""
+        therapists = list(queryset.select_related("user"))
+        unverified = (
+            Credential.objects.unverified()
+            .filter(therapist__in=therapists)
+            .exclude(therapist__status=Therapist.Status.PUBLISHED)
+            .select_related("therapist")
+            .order_by("therapist__last_name", "therapist__first_name", "-awarded_on")
         )
+        if unverified and request.POST.get("verify_credentials") != "yes":
+            context = {
+                **self.admin_site.each_context(request),
+                "title": "Publish profiles with unverified IPT credentials?",
+                "opts": self.model._meta,
+                "credentials": unverified,
+                "selected": [therapist.pk for therapist in therapists],
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+                "cancel_url": request.get_full_path(),
+            }
+            return TemplateResponse(request, "admin/directory/publish_confirmation.html", context)
+        verifier = request.user if unverified else None
+        published = sum(profiles.publish_profile(therapist=therapist, verified_by=verifier) for therapist in therapists)
+        message = counted("Published", published, len(therapists), "profile(s)", "already published")
+        verified = f" {len(unverified)} IPT credential(s) marked verified by you." if unverified else ""
+        self.message_user(
+            request, f"{message}{verified} Each therapist with an email address was told.", messages.SUCCESS
+        )
+        return None
 
     @admin.action(description="Request changes (send the message above to the therapist)")
     def request_changes(self, request: HttpRequest, queryset: QuerySet) -> None:
         message = request.POST.get("message", "")
+        therapists = list(queryset.select_related("user"))
         try:
-            for therapist in queryset.select_related("user"):
+            for therapist in therapists:
                 profiles.request_changes(therapist=therapist, message=message)
         except ValidationError:
             self.message_user(
                 request, "Write the message to the therapist first, then choose the action.", messages.ERROR
             )
             return
-        self.message_user(request, f"Sent {queryset.count()} profile(s) back with your message.", messages.SUCCESS)
+        self.message_user(request, f"Sent {len(therapists)} profile(s) back with your message.", messages.SUCCESS)
 
     @admin.action(description="Suspend selected profiles")
     def suspend(self, request: HttpRequest, queryset: QuerySet) -> None:
-        for therapist in queryset.select_related("user"):
-            profiles.suspend_profile(therapist=therapist, message=request.POST.get("message", ""))
-        self.message_user(request, f"Suspended {queryset.count()} profile(s).", messages.WARNING)
+        therapists = list(queryset.select_related("user"))
+        message = request.POST.get("message", "")
+        suspended = sum(profiles.suspend_profile(therapist=therapist, message=message) for therapist in therapists)
+        self.message_user(
+            request,
+            counted("Suspended", suspended, len(therapists), "profile(s)", "already suspended"),
+            messages.WARNING,
+        )
 
 
 @admin.register(PendingProfile)
@@ -207,7 +273,7 @@ class PendingProfileAdmin(TherapistAdmin):
     """The review queue: what to check before publishing, one row per profile."""
 
     list_display = [
-        "full_name", "credentials", "npi", "npi_passes_check", "licences", "credentials_to_verify",
+        "full_name", "credentials", "npi_link", "npi_passes_check", "licences", "credentials_to_verify",
         "offices_located", "updated_at",
     ]  # fmt: skip
     list_filter = ["training_level", "offers_online", "licensed_states__state"]
@@ -227,6 +293,10 @@ class PendingProfileAdmin(TherapistAdmin):
             )
             .prefetch_related("licensed_states")
         )
+
+    @admin.display(description="NPI (registry)", ordering="npi")
+    def npi_link(self, therapist: Therapist) -> str:
+        return npi_registry_link(therapist.npi)
 
     @admin.display(boolean=True, description="NPI check digit")
     def npi_passes_check(self, therapist: Therapist) -> bool:
@@ -248,10 +318,38 @@ class PendingProfileAdmin(TherapistAdmin):
         return f"{therapist.located_count} of {therapist.office_count}"
 
 
+def listing_links(therapist: Therapist) -> str:
+    """The therapist's name, with links to the public listing (a new tab) and to their admin page."""
+    change_url = reverse("admin:directory_therapist_change", args=[therapist.pk])
+    if therapist.status != Therapist.Status.PUBLISHED:
+        public = format_html("not listed ({})", therapist.get_status_display().lower())
+    else:
+        public = format_html(
+            '<a href="{}" target="_blank" rel="noopener">public listing</a>', therapist.get_absolute_url()
+        )
+    return format_html('{}<br><a href="{}">edit profile</a> · {}', therapist.full_name, change_url, public)
+
+
+def npi_registry_link(npi: str) -> str:
+    """The NPI, linked to its public NPPES registry page (a new tab) for staff to check name and licences."""
+    return format_html('<a href="{}" target="_blank" rel="noopener">{}</a>', NPI_REGISTRY_URL.format(npi=npi), npi)
+
+
+def counted(verb: str, changed: int, selected: int, noun: str, skipped_because: str) -> str:
+    """An action's message: what it changed out of what was selected, and why the rest was left alone."""
+    message = f"{verb} {changed} of {selected} selected {noun}"
+    if changed < selected:
+        message += f"; {selected - changed} skipped: {skipped_because}"
+    return f"{message}."
+
+
 def thumbnail_tag(url: str | None, description: str) -> str:
     if not url:
         return "—"
     return format_html('<img src="{}" alt="{}" width="120" height="120" loading="lazy">', url, description)
+
+
+NO_PHOTO_WAITING = "no photo was waiting any more (reviewed or removed meanwhile)"
 
 
 class PhotoReviewForm(ActionForm):
@@ -302,18 +400,22 @@ class PendingPhotoAdmin(admin.ModelAdmin):
 
     @admin.action(description="Approve selected photos (they replace the photos shown)", permissions=["change"])
     def approve(self, request: HttpRequest, queryset: QuerySet) -> None:
-        approved = sum(photos.approve_photo(therapist=therapist) for therapist in queryset)
-        self.message_user(request, f"Approved {approved} photo(s); each therapist was emailed.", messages.SUCCESS)
+        therapists = list(queryset)
+        approved = sum(photos.approve_photo(therapist=therapist) for therapist in therapists)
+        message = counted("Approved", approved, len(therapists), "photo(s)", NO_PHOTO_WAITING)
+        self.message_user(request, f"{message} Each therapist with an email address was told.", messages.SUCCESS)
 
     @admin.action(description="Reject selected photos (with the reason above)", permissions=["change"])
     def reject(self, request: HttpRequest, queryset: QuerySet) -> None:
         reason = request.POST.get("message", "")
+        therapists = list(queryset)
         try:
-            rejected = sum(photos.reject_photo(therapist=therapist, reason=reason) for therapist in queryset)
+            rejected = sum(photos.reject_photo(therapist=therapist, reason=reason) for therapist in therapists)
         except ValidationError as error:
             self.message_user(request, " ".join(error.messages), messages.ERROR)
             return
-        self.message_user(request, f"Rejected {rejected} photo(s); each therapist was emailed.", messages.WARNING)
+        message = counted("Rejected", rejected, len(therapists), "photo(s)", NO_PHOTO_WAITING)
+        self.message_user(request, f"{message} Each therapist with an email address was told.", messages.WARNING)
 
 
 @admin.register(Credential)
@@ -328,26 +430,38 @@ class CredentialAdmin(admin.ModelAdmin):
 
     @admin.action(description="Mark selected credentials verified")
     def verify(self, request: HttpRequest, queryset: QuerySet) -> None:
-        for credential in queryset.select_related("therapist"):
-            profiles.verify_credential(credential=credential, moderator=request.user, now=timezone.now())
-        self.message_user(
-            request, f"Verified {queryset.count()} credential(s); training levels updated.", messages.SUCCESS
+        credentials = list(queryset.select_related("therapist"))
+        now = timezone.now()
+        verified = sum(
+            profiles.verify_credential(credential=credential, moderator=request.user, now=now)
+            for credential in credentials
         )
+        message = counted("Verified", verified, len(credentials), "credential(s)", "already verified (record kept)")
+        self.message_user(request, f"{message} Training levels updated.", messages.SUCCESS)
 
 
 @admin.register(ListingReport)
 class ListingReportAdmin(admin.ModelAdmin):
-    list_display = ["therapist", "reason", "details", "created_at", "client_ip", "resolved_at"]
+    list_display = ["created_at", "listing", "reason", "details", "staff_note", "resolved_at"]
     list_filter = ["reason", ("resolved_at", admin.EmptyFieldListFilter), "created_at"]
-    search_fields = ["therapist__last_name", "therapist__npi", "details"]
+    search_fields = ["therapist__last_name", "therapist__npi", "details", "staff_note"]
     list_select_related = ["therapist"]
-    readonly_fields = ["therapist", "reason", "details", "client_ip", "created_at"]
+    fields = ["listing", "reason", "details", "client_ip", "created_at", "resolved_at", "staff_note"]
+    # Resolving is the action (it counts); the note is what staff type here.
+    readonly_fields = ["listing", "reason", "details", "client_ip", "created_at", "resolved_at"]
     actions = ["resolve"]
+
+    @admin.display(description="Listing", ordering="therapist__last_name")
+    def listing(self, report: ListingReport) -> str:
+        return listing_links(report.therapist)
 
     @admin.action(description="Mark selected reports resolved")
     def resolve(self, request: HttpRequest, queryset: QuerySet) -> None:
-        resolved = profiles.resolve_reports(reports=queryset, now=timezone.now())
-        self.message_user(request, f"Resolved {resolved} report(s).", messages.SUCCESS)
+        reports = list(queryset)
+        resolved = profiles.resolve_reports(reports=reports, now=timezone.now())
+        self.message_user(
+            request, counted("Resolved", resolved, len(reports), "report(s)", "already resolved"), messages.SUCCESS
+        )
 
 
 class TherapistPartAdmin(admin.ModelAdmin):

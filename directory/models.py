@@ -674,6 +674,9 @@ class ListingReport(models.Model):
     client_ip = models.GenericIPAddressField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
+    staff_note = models.TextField(
+        blank=True, max_length=2000, help_text="For staff only: what was checked, who was called, what was decided"
+    )
 
     objects = ListingReportQuerySet.as_manager()
 

@@ -226,11 +226,14 @@ def update_profile(
     current ones; None leaves them alone. Every problem is reported at once in
     a ValidationError keyed by field (`offices[1].postal_code`). A published
     profile whose name, NPI, licences or IPT credentials changed goes back to
-    pending review; other edits keep it published.
+    pending review; other edits keep it published. Turning "accepting new
+    clients" on confirms availability as of now (`confirm_availability`).
     """
     unknown = set(fields) - EDITABLE_FIELDS
     if unknown:
         raise ValidationError({name: ["This field cannot be changed here."] for name in sorted(unknown)})
+    # From the row: a form bound to this instance may already have written the new value onto it.
+    was_open = Therapist.objects.filter(pk=therapist.pk, accepts_new_clients=True).exists()
     before = _review_snapshot(therapist)
     errors: dict[str, list[str]] = {}
     for name, value in fields.items():
@@ -267,6 +270,8 @@ def update_profile(
     if therapist.status == Therapist.Status.PUBLISHED and _review_snapshot(therapist) != before:
         therapist.status = Therapist.Status.PENDING
         therapist.save(update_fields=["status", "updated_at"])
+    if therapist.accepts_new_clients and not was_open:
+        confirm_availability(therapist=therapist, now=timezone.now())
     refresh_training_level(therapist=therapist, today=timezone.localdate())
     return therapist
 
@@ -328,15 +333,36 @@ def _profile_link() -> str:
 
 @transaction.atomic
 @changes_listing
-def publish_profile(*, therapist: Therapist) -> None:
+def publish_profile(*, therapist: Therapist, verified_by: AbstractBaseUser | None = None) -> bool:
+    """List the profile and tell the therapist; False (nothing changes) when it is already published.
+
+    A profile with an unverified IPT credential is published only when staff verify
+    it in the same step (`verified_by`, recorded on each credential, now); without
+    them, ValidationError on `ipt_credentials`. Availability never confirmed is
+    confirmed as of publication: otherwise a newly listed therapist who accepts new
+    clients would stay out of accepting searches until they found a second button.
+    """
+    # By the row: the admin's form may already have set "Published" on the instance.
+    if Therapist.objects.filter(pk=therapist.pk, status=Therapist.Status.PUBLISHED).exists():
+        return False
+    unverified = list(therapist.ipt_credentials.unverified())
+    if unverified and verified_by is None:
+        raise ValidationError({"ipt_credentials": ["Verify the IPT credentials before publishing the profile."]})
+    now = timezone.now()
+    for credential in unverified:
+        credential.therapist = therapist  # the same instance: the training level it refreshes stays current
+        verify_credential(credential=credential, moderator=verified_by, now=now)
     therapist.status = Therapist.Status.PUBLISHED
     therapist.moderation_note = ""
     therapist.save(update_fields=["status", "moderation_note", "updated_at"])
+    if therapist.availability_confirmed_at is None:
+        confirm_availability(therapist=therapist, now=timezone.now())
     _notify(
         therapist,
         "Your profile is published",
         f"Your profile is now listed: {settings.SITE_URL}{therapist.get_absolute_url()}",
     )
+    return True
 
 
 @transaction.atomic
@@ -355,11 +381,14 @@ def request_changes(*, therapist: Therapist, message: str) -> None:
 
 @transaction.atomic
 @changes_listing
-def suspend_profile(*, therapist: Therapist, message: str = "") -> None:
+def suspend_profile(*, therapist: Therapist, message: str = "") -> bool:
     """Take the listing down and tell the therapist; their open referral offers are withdrawn with it.
 
     The way to remove a therapist: one with referral history cannot be deleted (docs/operations.md).
+    False (nothing changes, nobody is emailed) when the profile is already suspended.
     """
+    if Therapist.objects.filter(pk=therapist.pk, status=Therapist.Status.SUSPENDED).exists():
+        return False
     # Announced before the therapist's row is written: an offer's writes lock its referral, then the
     # therapist (capacity), and the receivers keep that order.
     signals.therapist_unavailable.send(sender=Therapist, therapist=therapist)
@@ -369,6 +398,7 @@ def suspend_profile(*, therapist: Therapist, message: str = "") -> None:
     _notify(
         therapist, "Your profile is suspended", message.strip() or "Staff suspended your listing; reply to ask why."
     )
+    return True
 
 
 @transaction.atomic
@@ -381,10 +411,14 @@ def account_deactivated(*, user: AbstractBaseUser) -> None:
 
 @transaction.atomic
 @changes_listing
-def verify_credential(*, credential: Credential, moderator: AbstractBaseUser, now: datetime.datetime) -> None:
+def verify_credential(*, credential: Credential, moderator: AbstractBaseUser, now: datetime.datetime) -> bool:
+    """Record who verified the credential and when; False (the first record kept) when it was verified already."""
+    if credential.verified_at is not None:
+        return False
     credential.verified_at, credential.verified_by = now, moderator
     credential.save(update_fields=["verified_at", "verified_by"])
     refresh_training_level(therapist=credential.therapist, today=timezone.localdate(now))
+    return True
 
 
 @transaction.atomic

@@ -76,7 +76,7 @@ def test_therapist_uploads_a_photo_staff_approve_it_and_clients_see_it(
     row.locator("input.action-select").check()
     page.locator("select[name=action]").select_option("approve")
     page.get_by_role("button", name="Run").or_(page.get_by_role("button", name="Go")).first.click()
-    assert "Approved 1 photo(s)" in page.locator(".messagelist").inner_text()
+    assert "Approved 1 of 1 selected photo(s)" in page.locator(".messagelist").inner_text()
 
     page.goto(f"{live_server.url}{therapist.get_absolute_url()}")
     photo = page.get_by_role("img", name=f"Photo of {therapist.full_name}")

@@ -78,7 +78,7 @@ def apply(step: tuple, therapists: list[Therapist], moderator: object) -> None:
     if action == "update":
         update(therapist, step[2], step[3])
     elif action == "publish":
-        profiles.publish_profile(therapist=therapist)
+        profiles.publish_profile(therapist=therapist, verified_by=moderator)
     elif action == "suspend":
         profiles.suspend_profile(therapist=therapist, message="Licence lapsed")
     elif action == "request_changes":
