@@ -187,3 +187,18 @@ def test_admin_lists_and_filters_reports_and_credentials(moderator: User) -> Non
     staff = signed_in(moderator)
     assert staff.get("/admin/directory/listingreport/?reason=other").status_code == 200
     assert staff.get("/admin/directory/credential/?verified_at__isempty=1").status_code == 200
+
+
+def test_a_published_therapist_renamed_on_the_page_goes_back_to_review(new_therapist: Therapist) -> None:
+    client = signed_in(new_therapist.user)
+    client.post("/me/profile/", profile_post(new_therapist))
+    Therapist.objects.filter(pk=new_therapist.pk).update(status=Therapist.Status.PUBLISHED)
+
+    client.post("/me/profile/", profile_post(new_therapist, **{"profile-bio": "Twenty years of IPT."}))
+    new_therapist.refresh_from_db()
+    assert new_therapist.status == Therapist.Status.PUBLISHED  # staff vouched for nothing that changed
+
+    response = client.post("/me/profile/", profile_post(new_therapist, **{"profile-last_name": "Newname"}), follow=True)
+    new_therapist.refresh_from_db()
+    assert new_therapist.status == Therapist.Status.PENDING
+    assert "staff will review the profile again" in response.content.decode()
