@@ -65,6 +65,8 @@ def test_therapist_signs_up_is_published_and_appears_in_search(
     row.locator("input.action-select").check()
     page.locator("select[name=action]").select_option("publish")
     page.get_by_role("button", name="Run").or_(page.get_by_role("button", name="Go")).first.click()
+    # The action's answer, before going on: a navigation started meanwhile would cut the POST short.
+    page.locator(".messagelist .success", has_text="Published 1").wait_for()
     assert Therapist.objects.get(npi=NPI).status == Therapist.Status.PUBLISHED
 
     page.goto(f"{live_server.url}/therapists/?near=11215&q=Newcomer")
