@@ -8,8 +8,8 @@ in them names a client or a therapist.
   availability in the last 30 and in the last 60 days (the freshness window).
 - Replies: the one responsiveness measure (`matching.responsiveness.measure`)
   over every consultation request and physician's offer received in the last
-  WINDOW_DAYS, withdrawn ones left out; an offer's reply-by time is the same
-  business-day clock as a consultation's (`models.reply_by`).
+  WINDOW_DAYS, gathered as the therapists' own measures gather them
+  (`measures.replies_since`).
 - Reports: listing reports received in the window, and how many of those staff resolved.
 - Silence: published therapists hidden now for letting requests expire
   unanswered (`consultations.silence`), and those hidden at some time in the window.
@@ -19,16 +19,16 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import itertools
 from dataclasses import dataclass
 
 from django.core.cache import cache
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from consultations.models import Consultation, reply_by
+from consultations.measures import replies_since
 from directory.models import ListingReport, Therapist
-from matching.models import Offer
-from matching.responsiveness import Reply, measure
+from matching.responsiveness import measure
 
 WINDOW_DAYS = 90
 FRESH_DAYS = (30, 60)
@@ -81,25 +81,6 @@ def _share(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
 
-def _replies(start: datetime.datetime) -> list[Reply]:
-    """Every consultation request and offer received since `start`, withdrawn ones left out: two queries."""
-    consultations = (
-        Consultation.objects.filter(sent_at__gte=start)
-        .exclude(status=Consultation.Status.WITHDRAWN)
-        .values_list("sent_at", "reply_by", "responded_at", "outcome")
-    )
-    offers = (
-        Offer.objects.filter(created_at__gte=start)
-        .exclude(status=Offer.Status.WITHDRAWN)
-        .values_list("created_at", "responded_at")
-    )
-    never_heard = Consultation.Outcome.NEVER_HEARD
-    return [
-        *(Reply(sent, due, responded, outcome == never_heard) for sent, due, responded, outcome in consultations),
-        *(Reply(created, reply_by(created), responded) for created, responded in offers),
-    ]
-
-
 def compute(*, now: datetime.datetime | None = None) -> Figures:
     """The figures as of `now`, from the tables: four queries."""
     now = now or timezone.now()
@@ -116,7 +97,7 @@ def compute(*, now: datetime.datetime | None = None) -> Figures:
         reports_received=Count("pk"), reports_resolved=Count("pk", filter=Q(resolved_at__isnull=False))
     )
     # Received in the window only, so the measure's own (longer) window leaves every one in.
-    replies = measure(_replies(start), now=now)
+    replies = measure(itertools.chain.from_iterable(replies_since(start).values()), now=now)
     return Figures(
         computed_at=now,
         window_days=WINDOW_DAYS,

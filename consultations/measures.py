@@ -42,17 +42,20 @@ MEASURED_FIELDS = [
 ]  # fmt: skip
 
 
-def _in_window(now: datetime.datetime) -> tuple[QuerySet, QuerySet]:
-    """The consultations and offers of the window that count, of every therapist."""
-    start = window_start(now)
+def _received_since(start: datetime.datetime) -> tuple[QuerySet, QuerySet]:
+    """The consultations and offers received since `start` that count, of every therapist."""
     consultations = Consultation.objects.filter(sent_at__gte=start).exclude(status=Consultation.Status.WITHDRAWN)
     offers = Offer.objects.filter(created_at__gte=start).exclude(status=Offer.Status.WITHDRAWN)
     return consultations, offers
 
 
-def replies_of(therapist_ids: list[int] | None, *, now: datetime.datetime) -> dict[int, list[Reply]]:
-    """The replies of these therapists (None: of every therapist) received in the window, by therapist: two queries."""
-    consultations, offers = _in_window(now)
+def replies_since(start: datetime.datetime, *, therapist_ids: list[int] | None = None) -> dict[int, list[Reply]]:
+    """The replies received since `start` of these therapists (None: of every one), by therapist: two queries.
+
+    An offer is due as a consultation would be (`models.reply_by`); a consultation
+    whose client never heard back is marked so.
+    """
+    consultations, offers = _received_since(start)
     if therapist_ids is not None:
         consultations = consultations.filter(therapist_id__in=therapist_ids)
         offers = offers.filter(therapist_id__in=therapist_ids)
@@ -89,7 +92,7 @@ def refresh_measures(therapist_ids: Iterable[int], *, now: datetime.datetime | N
     ids = sorted(set(therapist_ids))
     if not ids:
         return []
-    return _store(Therapist.objects.filter(pk__in=ids), replies_of(ids, now=now), now)
+    return _store(Therapist.objects.filter(pk__in=ids), replies_since(window_start(now), therapist_ids=ids), now)
 
 
 @transaction.atomic
@@ -100,13 +103,13 @@ def refresh_all_measures(*, now: datetime.datetime | None = None) -> list[int]:
     few queries whatever the number of therapists.
     """
     now = now or timezone.now()
-    consultations, offers = _in_window(now)
+    consultations, offers = _received_since(window_start(now))
     measured = Therapist.objects.filter(
         Q(reply_requests__gt=0)
         | Q(pk__in=consultations.values("therapist_id"))
         | Q(pk__in=offers.values("therapist_id"))
     )
-    return _store(measured, replies_of(None, now=now), now)
+    return _store(measured, replies_since(window_start(now)), now)
 
 
 def _store(therapists: QuerySet, replies: dict[int, list[Reply]], now: datetime.datetime) -> list[int]:

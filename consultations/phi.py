@@ -8,12 +8,6 @@ from consultations.models import ConsultationRequest
 from matching.models import PHIAccess
 
 
-def log_reads(*, user: object, requests: Iterable[ConsultationRequest], fields: Iterable[str], channel: str) -> None:
-    """Record that `user` saw these fields of these requests (one INSERT for a whole list)."""
-    names = tuple(fields)
-    log_each(user=user, reads=((request, names) for request in requests), channel=channel)
-
-
 def log_each(*, user: object, reads: Iterable[tuple[ConsultationRequest, Iterable[str]]], channel: str) -> None:
     """Record that `user` saw, of each request, the fields paired with it (one INSERT for a whole list)."""
     PHIAccess.objects.bulk_create(

@@ -35,10 +35,6 @@ def inbox(therapist: Therapist) -> QuerySet[Consultation]:
     )
 
 
-def waiting_count(therapist: Therapist) -> int:
-    return Consultation.objects.filter(therapist=therapist, status=Consultation.Status.OPEN).count()
-
-
 def waiting_for(user: object) -> int:
     """How many offers and consultation requests wait for the answer of the therapist `user` is (two COUNTs)."""
     open_offers = Offer.objects.filter(therapist__user=user.pk, status=Offer.Status.OPEN).count()
@@ -100,10 +96,6 @@ def alternatives(consultation: Consultation, *, now: datetime.datetime | None = 
     ids = [item.candidate.id for item in ranked.results if item.candidate.id not in asked][:ALTERNATIVES]
     by_id = Therapist.objects.in_bulk(ids)
     return [by_id[therapist_id] for therapist_id in ids if therapist_id in by_id]
-
-
-def of_request(request: ConsultationRequest) -> list[Consultation]:
-    return list(request.consultations.select_related("therapist").order_by("therapist__last_name", "id"))
 
 
 def chosen(request: ConsultationRequest) -> list[Therapist]:

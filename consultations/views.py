@@ -7,6 +7,7 @@ no-store among others), and a therapist's read of them is logged first.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 from django.conf import settings
 from django.contrib import messages
@@ -139,23 +140,15 @@ def sent(request: HttpRequest) -> HttpResponse:
     return render(request, "consultations/sent.html", context)
 
 
+# What the client's buttons do to one of their consultations, and what the page then says.
 CLIENT_ACTIONS = {
-    "withdraw": (
-        lambda consultation_request, request: services.withdraw(
-            request=consultation_request, consultation_id=_consultation_id(request)
-        ),
-        "Withdrawn: that therapist no longer sees your request.",
-    ),
+    "withdraw": (services.withdraw, "Withdrawn: that therapist no longer sees your request."),
     "contacted": (
-        lambda consultation_request, request: services.report_outcome(
-            request=consultation_request, consultation_id=_consultation_id(request), outcome="contacted"
-        ),
+        partial(services.report_outcome, outcome=Consultation.Outcome.CONTACTED),
         "Thank you: glad they got in touch.",
     ),
     "never_heard": (
-        lambda consultation_request, request: services.report_outcome(
-            request=consultation_request, consultation_id=_consultation_id(request), outcome="never_heard"
-        ),
+        partial(services.report_outcome, outcome=Consultation.Outcome.NEVER_HEARD),
         "Thank you for telling us: our staff will follow up with the therapist.",
     ),
 }
@@ -182,11 +175,13 @@ def status(request: HttpRequest, token: str) -> HttpResponse:
             _run(
                 request,
                 lambda: services.confirm_request(request=consultation_request),
-                "Confirmed: your request was sent. Each therapist has two business days to answer.",
+                f"Confirmed: your request was sent. Each therapist has {settings.CONSULTATION_REPLY_BUSINESS_DAYS} "
+                "business days to answer.",
             )
         elif action in CLIENT_ACTIONS:
-            run, success = CLIENT_ACTIONS[action]
-            _run(request, lambda: run(consultation_request, request), success)
+            act, success = CLIENT_ACTIONS[action]
+            consultation_id = _consultation_id(request)
+            _run(request, lambda: act(request=consultation_request, consultation_id=consultation_id), success)
         else:
             messages.error(request, "Choose what to do.")
         return redirect("consultations:status", token)
@@ -231,32 +226,38 @@ def detail(request: HttpRequest, therapist: Therapist, consultation_id: int) -> 
     return render(request, "consultations/detail.html", context)
 
 
+def _answer(
+    request: HttpRequest,
+    therapist: Therapist,
+    consultation_id: int,
+    answer: Callable[[Consultation], object],
+    success: str,
+) -> HttpResponse:
+    """Accept or decline one of the therapist's requests (POST), then back to its page."""
+    if request.method == "POST":
+        consultation = _mine(therapist, consultation_id)
+        _run(request, lambda: answer(consultation), success)
+    return redirect("consultations:detail", consultation_id)
+
+
 @never_cache
 @therapist_required
 def accept(request: HttpRequest, therapist: Therapist, consultation_id: int) -> HttpResponse:
-    if request.method != "POST":
-        return redirect("consultations:detail", consultation_id)
-    consultation = _mine(therapist, consultation_id)
-    _run(
-        request,
-        lambda: services.accept(consultation=consultation),
+    return _answer(
+        request, therapist, consultation_id, lambda consultation: services.accept(consultation=consultation),
         "Accepted. The client's contact details are below, and they were told you will get in touch.",
-    )
-    return redirect("consultations:detail", consultation.pk)
+    )  # fmt: skip
 
 
 @never_cache
 @therapist_required
 def decline(request: HttpRequest, therapist: Therapist, consultation_id: int) -> HttpResponse:
-    if request.method != "POST":
-        return redirect("consultations:detail", consultation_id)
-    consultation = _mine(therapist, consultation_id)
-    _run(
-        request,
-        lambda: services.decline(consultation=consultation, reason=request.POST.get("reason", "")),
+    reason = request.POST.get("reason", "")
+    return _answer(
+        request, therapist, consultation_id,
+        lambda consultation: services.decline(consultation=consultation, reason=reason),
         "Declined. The client was sent other therapists to ask.",
-    )
-    return redirect("consultations:detail", consultation.pk)
+    )  # fmt: skip
 
 
 def accuracy(request: HttpRequest) -> HttpResponse:

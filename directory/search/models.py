@@ -294,7 +294,7 @@ class SearchEntry(models.Model):
     sliding_scale = models.BooleanField(default=False)
     training_level = models.CharField(max_length=20)
     # How the therapist answers requests (the therapist's `reply_*` figures), for the engine's responsiveness.
-    # Null only in entries built before migration 0016, until `manage.py refresh_listings` (nullable, so that
+    # Null only in entries built before migration 0017, until `manage.py refresh_listings` (nullable, so that
     # SQLite adds the columns in place, keeping the table and its triggers).
     reply_requests = models.PositiveIntegerField(null=True)
     reply_answered = models.PositiveIntegerField(null=True)
