@@ -116,9 +116,7 @@ class BulkLoader:
         SearchEntry.objects.bulk_create(entries, batch_size=BATCH_SIZE)
         rows: dict[type[Model], list[tuple]] = {}
         for therapist, (record, links) in zip(therapists, related, strict=True):
-            rows.setdefault(Office, []).extend(
-                (therapist.pk, *(getattr(office, name) for name in OFFICE_COLUMNS[1:])) for office in links["offices"]
-            )
+            rows.setdefault(Office, []).extend((therapist.pk, *office_values(office)) for office in links["offices"])
             rows.setdefault(LicensedState, []).extend(
                 (therapist.pk, licence.state, licence.basis, licence.license_number) for licence in links["licences"]
             )
@@ -134,8 +132,18 @@ class BulkLoader:
         return [therapist.pk for therapist in therapists]
 
 
-OFFICE_COLUMNS = ["therapist_id", "label", "address", "city", "state", "postal_code", "latitude", "longitude",
-                  "wheelchair_accessible"]  # fmt: skip
+OFFICE_COLUMNS = ["therapist_id", "public_id", "label", "address", "city", "state", "postal_code", "latitude",
+                  "longitude", "wheelchair_accessible"]  # fmt: skip
+PUBLIC_ID = Office._meta.get_field("public_id")
+
+
+def office_values(office: Office) -> list:
+    """An office's columns after `therapist_id`, the UUID as the database stores it (SQLite: 32 hex digits)."""
+    values = [getattr(office, name) for name in OFFICE_COLUMNS[1:]]
+    values[0] = PUBLIC_ID.get_db_prep_value(office.public_id, connection)
+    return values
+
+
 COLUMNS = {
     Office: OFFICE_COLUMNS,
     LicensedState: ["therapist_id", "state", "basis", "license_number"],

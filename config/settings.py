@@ -86,6 +86,9 @@ INSTALLED_APPS = [
     "directory",
     "matching",
     "consultations",
+    "interop",
+    "roster",
+    "registry",
     # The mail queue: django-tasks, its database backend, and the outbox.
     "django_tasks",
     "django_tasks_db",

@@ -294,6 +294,8 @@ class Therapist(models.Model):
         related_name="therapist_profile",
     )
     slug = models.SlugField(unique=True, max_length=120)
+    # The id the open standards publish (HSDS, FHIR): stable, and saying nothing of the row's number.
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     first_name = models.CharField(max_length=80)
     last_name = models.CharField(max_length=80)
     credentials = models.CharField(max_length=120, help_text="For example: LCSW, PhD, LMFT")
@@ -518,6 +520,7 @@ class TherapistInsurer(models.Model):
 
 class Office(models.Model):
     therapist = models.ForeignKey(Therapist, on_delete=models.CASCADE, related_name="offices")
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     label = models.CharField(max_length=80, blank=True, help_text="For example: Main office")
     address = models.CharField(max_length=200)
     city = models.CharField(max_length=80)

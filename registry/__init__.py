@@ -1,0 +1,1 @@
+"""The national NPI registry (NPPES): listed therapists checked against its monthly file."""
