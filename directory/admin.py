@@ -8,7 +8,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Model, Q, QuerySet
+from django.db.models import Count, Model, Q, QuerySet, URLField
 from django.forms import ModelForm
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
@@ -102,6 +102,8 @@ class SilencedFilter(admin.SimpleListFilter):
 
 @admin.register(Therapist)
 class TherapistAdmin(admin.ModelAdmin):
+    # A website typed without a scheme is https, as on the therapist's own form (and Django 6's default).
+    formfield_overrides = {URLField: {"assume_scheme": "https"}}
     # Fits 1280 px beside the filters: the demo flag and timestamps are filters and change-page fields.
     list_display = [
         "full_name", "credentials", "npi", "status", "training_level",

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.contrib import admin
 from django.contrib.auth.models import User
 from django.contrib.messages import get_messages
 from django.core.exceptions import ValidationError
@@ -426,3 +427,10 @@ def test_choosing_published_on_the_change_page_verifies_and_confirms_in_the_same
     assert credential.verified_by == moderator and credential.verified_at is not None
     assert "1 IPT credential(s) marked verified by you." in action_messages(response)
     assert [message.to for message in mailoutbox] == [["pat@example.org"]]
+
+
+def test_a_website_staff_type_without_a_scheme_is_https(admin_client: Client, rf: object) -> None:
+    request = rf.get("/admin/directory/therapist/add/")
+    request.user = User.objects.get(is_superuser=True)
+    form = admin.site._registry[Therapist].get_form(request)()
+    assert form.fields["website"].clean("example.org") == "https://example.org"
