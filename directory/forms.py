@@ -323,7 +323,7 @@ def add_service_errors(error: ValidationError, form: forms.Form, formsets: dict[
         form.add_error(key if key in form.fields else None, messages)
 
 
-class PhotoForm(forms.Form):
+class PhotoForm(PlainLabels, forms.Form):
     """The profile page's photo upload; what a photo must be is checked by directory.photos."""
 
     photo = forms.FileField(
@@ -340,7 +340,7 @@ class PhotoForm(forms.Form):
         self.fields["photo"].help_text = self.fields["photo"].help_text.format(max_mb=max_mb)
 
 
-class ListingReportForm(forms.Form):
+class ListingReportForm(PlainLabels, forms.Form):
     reason = forms.ChoiceField(choices=ListingReport.Reason.choices, widget=forms.RadioSelect, label="What is wrong?")
     details = forms.CharField(
         required=False,

@@ -80,3 +80,11 @@ def test_password_rules_follow_the_validators_in_force(settings: object) -> None
         {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
     ]
     assert password_rules().startswith("At least 12 characters.")
+
+
+def test_sign_up_error_summary_links_to_each_field(client: Client) -> None:
+    response = client.post("/accounts/signup/", {"username": "sam", "email": "not-an-email"})
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert '<a href="#id_email">Email: Enter a valid email address.</a>' in html
+    assert '<a href="#id_npi">NPI: This field is required.</a>' in html
