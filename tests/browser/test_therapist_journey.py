@@ -82,6 +82,9 @@ def test_therapist_signs_up_is_published_and_appears_in_search(
 
     page.get_by_role("link", name=re.compile("Add your IPT training")).click()
     page.get_by_label("Awarded by").select_option(label="International Society of IPT (ISIPT)")
+    # Once the issuer is chosen, the levels of the other issuer are no longer offered.
+    institute = page.locator("#id_ipt_credentials-0-level optgroup[label='IPT Institute']")
+    assert institute.evaluate("group => group.disabled")
     page.get_by_label("Level").select_option(label="ISIPT certified therapist")
     page.get_by_label("Date awarded").fill("2021-04-01")
     assert_accessible(page)
