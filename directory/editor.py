@@ -166,7 +166,10 @@ def with_row_added(section: Section, therapist: Therapist, data: QueryDict) -> f
     """The post again with one more empty row ("Add another"): nothing is saved, and no error is shown yet."""
     data = data.copy()
     key = f"{section.rows}-{TOTAL_FORM_COUNT}"
-    data[key] = str(int(data.get(key) or 0) + 1)
+    total = data.get(key, "")
+    # A mangled count is left as sent: the formset then reports its management form as broken.
+    if total.isdigit():
+        data[key] = str(int(total) + 1)
     return unchecked(bind_formset(section, therapist, data))
 
 

@@ -287,7 +287,9 @@ def my_profile_section(request: HttpRequest, therapist: Therapist, section: str)
             add_service_errors(error, form or forms.Form(), {current.rows: formset} if formset else {})
         else:
             return redirect("directory:my-profile")
-    return _section_page(request, therapist, current, form=form, formset=formset, status=400 if data else 200)
+    return _section_page(
+        request, therapist, current, form=form, formset=formset, status=400 if data is not None else 200
+    )
 
 
 def _section_page(

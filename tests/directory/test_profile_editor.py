@@ -210,3 +210,21 @@ def test_the_overview_and_field_sections_run_a_fixed_number_of_queries(
     client = signed_in(listed_therapist.user)
     with django_assert_max_num_queries(16):
         assert client.get(url).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("data", "status"),
+    [
+        ({}, 400),  # Save without the management form: refused with a message
+        ({"offices-TOTAL_FORMS": "many", "offices-INITIAL_FORMS": "0", "add": "1"}, 200),  # re-shown, unsaved
+        ({"remove": "../../etc"}, 200),
+    ],
+)
+def test_a_mangled_list_post_is_answered_without_a_500_and_saves_nothing(
+    new_therapist: Therapist, data: dict, status: int
+) -> None:
+    response = signed_in(new_therapist.user).post("/me/profile/offices/", data)
+    assert response.status_code == status
+    if status == 400:
+        assert '<a href="#rows">' in response.content.decode()
+    assert not new_therapist.offices.exists()
