@@ -40,6 +40,12 @@ class Section:
     row_fields: tuple[str, ...] = ()
     item: str = ""
 
+    @property
+    def save_label(self) -> str:
+        """The Save button's words: "Save offices", "Save IPT training" (an acronym keeps its capitals)."""
+        first, _, rest = self.title.partition(" ")
+        return f"Save {first if first.isupper() else first.lower()} {rest}".strip()
+
 
 SECTIONS = {
     section.slug: section

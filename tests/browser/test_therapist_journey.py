@@ -88,7 +88,7 @@ def test_therapist_signs_up_is_published_and_appears_in_search(
     page.get_by_label("Level").select_option(label="ISIPT certified therapist")
     page.get_by_label("Date awarded").fill("2021-04-01")
     assert_accessible(page)
-    page.get_by_role("button", name="Save ipt training").click()
+    page.get_by_role("button", name="Save IPT training").click()
 
     page.get_by_role("link", name="Write a few words about yourself for clients.").click()
     page.get_by_label("Bio").fill("I offer IPT for grief and life transitions.")
