@@ -6,11 +6,11 @@ from django import forms
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import get_user_model
 
-from directory.forms import PlainHelpTexts, WithoutAutofocus
+from directory.forms import PlainHelpTexts, PlainLabels, WithoutAutofocus
 from directory.models import validate_npi
 
 
-class TherapistSignUpForm(PlainHelpTexts, WithoutAutofocus, auth_forms.UserCreationForm):
+class TherapistSignUpForm(PlainLabels, PlainHelpTexts, WithoutAutofocus, auth_forms.UserCreationForm):
     email = forms.EmailField(help_text="We send review results and availability reminders here.")
     first_name = forms.CharField(max_length=80)
     last_name = forms.CharField(max_length=80)
@@ -28,3 +28,7 @@ class TherapistSignUpForm(PlainHelpTexts, WithoutAutofocus, auth_forms.UserCreat
     class Meta(auth_forms.UserCreationForm.Meta):
         model = get_user_model()
         fields = ["username", "email"]
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["password2"].label = "Password again"

@@ -73,6 +73,22 @@ ACCOUNT_HELP_TEXTS = {
 }
 
 
+class PlainLabels:
+    """Labels as written, without the colon Django adds after each one ("Email:")."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.label_suffix = ""
+
+
+def word_empty_choice(field: forms.ChoiceField, text: str) -> None:
+    """The empty choice of a drop-down in words ("Choose a state") in place of Django's "---------"."""
+    if isinstance(field, forms.ModelChoiceField):
+        field.empty_label = text
+    else:
+        field.choices = [("", text), *[choice for choice in field.choices if choice[0] != ""]]
+
+
 class PlainHelpTexts:
     """Replaces Django's stock help texts on the account forms with short plain sentences."""
 
@@ -83,20 +99,30 @@ class PlainHelpTexts:
                 self.fields[name].help_text = help_text() if callable(help_text) else help_text
 
 
-class SignInForm(WithoutAutofocus, auth_forms.AuthenticationForm):
+class SignInForm(PlainLabels, WithoutAutofocus, auth_forms.AuthenticationForm):
     pass
 
 
-class PasswordChangeForm(PlainHelpTexts, WithoutAutofocus, auth_forms.PasswordChangeForm):
+class PasswordChangeForm(PlainLabels, PlainHelpTexts, WithoutAutofocus, auth_forms.PasswordChangeForm):
     pass
 
 
-class SetPasswordForm(PlainHelpTexts, WithoutAutofocus, auth_forms.SetPasswordForm):
+class SetPasswordForm(PlainLabels, PlainHelpTexts, WithoutAutofocus, auth_forms.SetPasswordForm):
     """The new password after a reset link."""
 
 
-class ProfileForm(forms.ModelForm):
-    website = forms.URLField(required=False, assume_scheme="https", max_length=200)
+class ProfileForm(PlainLabels, forms.ModelForm):
+    """The profile's own fields; a section of the editor (`section_form`) shows and takes only its share."""
+
+    # None: every field (an old one-page form still posted by a stale tab).
+    section_fields: tuple[str, ...] | None = None
+
+    website = forms.URLField(
+        required=False,
+        assume_scheme="https",
+        max_length=200,
+        help_text="Shown on your listing. For example: example.com",
+    )
     focus_areas = forms.ModelMultipleChoiceField(
         FocusArea.objects.all(), required=False, widget=forms.CheckboxSelectMultiple, label="IPT focus areas"
     )
@@ -104,7 +130,10 @@ class ProfileForm(forms.ModelForm):
         Concern.objects.all(), required=False, widget=forms.CheckboxSelectMultiple, label="Concerns treated"
     )
     languages = forms.ModelMultipleChoiceField(
-        Language.objects.all(), required=False, widget=forms.CheckboxSelectMultiple, label="Languages"
+        Language.objects.all(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Languages you offer sessions in",
     )
 
     class Meta:
@@ -118,70 +147,137 @@ class ProfileForm(forms.ModelForm):
         ]  # fmt: skip
         help_texts = {
             "credentials": "As clients should read them, for example: LCSW, PhD, LMFT.",
+            "pronouns": "Optional. For example: she/her, they/them.",
             "npi": "Your 10-digit National Provider Identifier. Changing it sends the profile back to staff.",
+            "email": "Shown on your listing for clients to write to you.",
+            "phone": "Shown on your listing. For example: (555) 123-4567.",
+            "bio": "Who you are and whom you help, in a few sentences. The start of it shows on search results.",
             "approach": "In your own words: what a course of IPT with you looks like.",
             "fee_min": "Per session, in dollars; leave both fees empty to show “Not listed”.",
             "fee_max": "The same as the lowest if you charge one fee.",
+            "sliding_scale": "You lower the fee for clients who cannot pay it.",
+            "accepts_new_clients": "Ticking it confirms your availability as of today.",
             "capacity": "How many new clients you could start soon. At 0 you are left out of matches.",
         }
         labels = {
+            "npi": "NPI",
             "offers_individual": "Individual",
             "offers_family": "Family",
             "offers_group": "Group",
             "offers_online": "Online (telehealth)",
+            "session_cadence": "How often sessions are",
             "serves_children": "Children",
             "serves_adolescents": "Adolescents",
             "serves_adults": "Adults",
             "serves_older_adults": "Older adults",
             "fee_min": "Lowest self-pay fee (USD)",
             "fee_max": "Highest self-pay fee (USD)",
+            "sliding_scale": "Sliding scale",
             "accepts_new_clients": "I am accepting new clients",
             "capacity": "Open slots for new clients",
         }
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
-        # The service saves; model validation runs there with the related rows.
-        self.fields["languages"].queryset = Language.objects.order_by("name")
+        if self.section_fields is not None:
+            for name in [name for name in self.fields if name not in self.section_fields]:
+                del self.fields[name]
+        if "languages" in self.fields:
+            self.fields["languages"].queryset = Language.objects.order_by("name")
 
     def _post_clean(self) -> None:
         """Skip ModelForm's model validation: directory.profiles.update_profile runs it once, with the offices."""
 
 
-class OfficeForm(forms.ModelForm):
+def section_form(name: str, fields: tuple[str, ...]) -> type[ProfileForm]:
+    """The profile form narrowed to one section's fields."""
+    return type(f"{name}Form", (ProfileForm,), {"section_fields": fields})
+
+
+class RowForm(PlainLabels, forms.ModelForm):
+    """A row of a list on the profile (an office, a licence...): checked here, validated and saved by the service."""
+
+    empty_choices: dict[str, str] = {}
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        for name, text in self.empty_choices.items():
+            word_empty_choice(self.fields[name], text)
+
+    def _post_clean(self) -> None:
+        """Skip ModelForm's model validation: directory.profiles.update_profile runs it, for all rows at once."""
+
+
+class OfficeForm(RowForm):
+    empty_choices = {"state": "Choose a state"}
+
     class Meta:
         model = Office
         fields = ["label", "address", "city", "state", "postal_code", "wheelchair_accessible"]
+        labels = {"label": "Name (optional)", "address": "Street address"}
+        help_texts = {
+            "label": "When you have more than one office, for example: Downtown.",
+            "postal_code": "Clients searching near it find you; an unknown ZIP code is refused.",
+        }
 
 
-class LicensedStateForm(forms.ModelForm):
+class LicensedStateForm(RowForm):
+    empty_choices = {"state": "Choose a state"}
+
     class Meta:
         model = LicensedState
         fields = ["state", "basis", "license_number"]
-        labels = {"license_number": "Licence number"}
+        labels = {"basis": "Licensed by", "license_number": "Licence number"}
+        help_texts = {
+            "basis": "A state licence, or the interstate compact that lets you practise there.",
+            "license_number": "Staff check it with the state board.",
+        }
 
 
-class TherapistInsurerForm(forms.ModelForm):
-    insurer = forms.ModelChoiceField(Insurer.objects.all())
+class TherapistInsurerForm(RowForm):
+    insurer = forms.ModelChoiceField(Insurer.objects.all(), label="Insurance plan")
+    empty_choices = {"insurer": "Choose a plan"}
 
     class Meta:
         model = TherapistInsurer
         fields = ["insurer", "accepting_new_clients"]
         labels = {"accepting_new_clients": "Taking new clients on this plan"}
+        help_texts = {"accepting_new_clients": "Untick it when this panel is closed to new clients."}
 
 
-class CredentialForm(forms.ModelForm):
+def credential_level_choices() -> list:
+    """The levels grouped by the body that awards them (Credential.LEVELS_BY_ISSUER): right without JavaScript."""
+    groups = [
+        (Credential.Issuer(issuer).label, [(level.value, level.label) for level in Credential.Level if level in levels])
+        for issuer, levels in Credential.LEVELS_BY_ISSUER.items()
+    ]
+    return [("", "Choose a level"), *groups]
+
+
+class CredentialForm(RowForm):
+    empty_choices = {"issuer": "Choose who awarded it"}
+
     class Meta:
         model = Credential
         fields = ["issuer", "level", "awarded_on", "expires_on", "certificate_number"]
+        labels = {"issuer": "Awarded by", "awarded_on": "Date awarded", "expires_on": "Expiry date (if any)"}
+        help_texts = {
+            "level": "Under the body that awarded it: a level of another body is refused.",
+            "certificate_number": "Optional; it helps staff verify the credential.",
+        }
         widgets = {
             "awarded_on": forms.DateInput(attrs={"type": "date"}),
             "expires_on": forms.DateInput(attrs={"type": "date"}),
         }
 
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["level"].choices = credential_level_choices()
+
 
 def _formset(form: type[forms.ModelForm], model: type) -> type[forms.BaseInlineFormSet]:
-    return forms.inlineformset_factory(Therapist, model, form=form, extra=1, can_delete=True)
+    # No extra row: the editor shows an empty one for an empty list, and "Add another" adds one.
+    return forms.inlineformset_factory(Therapist, model, form=form, extra=0, can_delete=True)
 
 
 OfficeFormSet = _formset(OfficeForm, Office)
@@ -227,7 +323,7 @@ def add_service_errors(error: ValidationError, form: forms.Form, formsets: dict[
         form.add_error(key if key in form.fields else None, messages)
 
 
-class PhotoForm(forms.Form):
+class PhotoForm(PlainLabels, forms.Form):
     """The profile page's photo upload; what a photo must be is checked by directory.photos."""
 
     photo = forms.FileField(
@@ -244,7 +340,7 @@ class PhotoForm(forms.Form):
         self.fields["photo"].help_text = self.fields["photo"].help_text.format(max_mb=max_mb)
 
 
-class ListingReportForm(forms.Form):
+class ListingReportForm(PlainLabels, forms.Form):
     reason = forms.ChoiceField(choices=ListingReport.Reason.choices, widget=forms.RadioSelect, label="What is wrong?")
     details = forms.CharField(
         required=False,

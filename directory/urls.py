@@ -14,5 +14,6 @@ urlpatterns = [
     path("me/profile/photo/", views.my_photo, name="my-photo"),
     path("me/profile/photo/remove/", views.my_photo_remove, name="my-photo-remove"),
     path("me/profile/submit/", views.my_profile_submit, name="my-profile-submit"),
+    path("me/profile/<slug:section>/", views.my_profile_section, name="my-profile-section"),
     path("me/availability/confirm/", views.my_availability_confirm, name="my-availability-confirm"),
 ]

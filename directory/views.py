@@ -19,7 +19,7 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_POST, require_safe
 
 from accounts.decorators import therapist_required
-from directory import photos, profiles, search
+from directory import editor, photos, profiles, search
 from directory.errors import UNAVAILABLE_RETRY_SECONDS, database_unreachable, is_api, json_error
 from directory.filters import (
     ACCEPTING_CHOICES,
@@ -33,13 +33,9 @@ from directory.filters import (
     query_errors,
 )
 from directory.forms import (
-    CredentialFormSet,
-    LicensedStateFormSet,
     ListingReportForm,
-    OfficeFormSet,
     PhotoForm,
     ProfileForm,
-    TherapistInsurerFormSet,
     add_service_errors,
     error_summary,
     formset_rows,
@@ -213,67 +209,126 @@ def _without(query: object, name: str) -> str:
     return remaining.urlencode()
 
 
-PROFILE_FORMSETS = {
-    "offices": (OfficeFormSet, ["label", "address", "city", "state", "postal_code", "wheelchair_accessible"]),
-    "licensed_states": (LicensedStateFormSet, ["state", "basis", "license_number"]),
-    "insurers": (TherapistInsurerFormSet, ["insurer", "accepting_new_clients"]),
-    "ipt_credentials": (CredentialFormSet, ["issuer", "level", "awarded_on", "expires_on", "certificate_number"]),
-}
-RELATIONS = ("focus_areas", "concerns", "languages")
+LEGACY_FORMSETS = {section.rows: section for section in editor.SECTIONS.values() if section.formset}
 
 
 @therapist_required
 def my_profile(request: HttpRequest, therapist: Therapist) -> HttpResponse:
-    data = request.POST if request.method == "POST" else None
-    form = ProfileForm(data, instance=therapist, prefix="profile")
+    """The editor's overview: status, what is missing before submission, the sections, photo and availability."""
+    if request.method == "POST":
+        return _legacy_post(request, therapist)
+    return _profile_page(request, therapist)
+
+
+def _legacy_post(request: HttpRequest, therapist: Therapist) -> HttpResponse:
+    """The old one-page form, still posted by a tab opened before the editor had sections: saved whole when it is
+    valid (the same service and rules), else nothing is saved and the therapist is sent to the sections."""
+    form = ProfileForm(request.POST, instance=therapist, prefix="profile")
     formsets = {
-        name: formset_class(data, instance=therapist, prefix=name)
-        for name, (formset_class, _) in PROFILE_FORMSETS.items()
+        name: editor.bind_formset(section, therapist, request.POST) for name, section in LEGACY_FORMSETS.items()
     }
-    if request.method == "POST" and form.is_valid() and all(formset.is_valid() for formset in formsets.values()):
-        changes = {name: value for name, value in form.cleaned_data.items() if name not in RELATIONS}
+    if form.is_valid() and all(formset.is_valid() for formset in formsets.values()):
         rows = {
-            name: formset_rows(formsets[name], fields, with_id=name == "ipt_credentials")
-            for name, (_, fields) in PROFILE_FORMSETS.items()
+            name: formset_rows(formsets[name], list(section.row_fields), with_id=name == "ipt_credentials")
+            for name, section in LEGACY_FORMSETS.items()
         }
-        was_published = therapist.status == Therapist.Status.PUBLISHED
         try:
-            profiles.update_profile(
-                therapist=therapist, fields=changes, **{name: form.cleaned_data[name] for name in RELATIONS}, **rows
-            )
-        except ValidationError as error:
-            add_service_errors(error, form, formsets)
+            _save(request, therapist, form=form, rows=rows)
+        except ValidationError:
+            pass
         else:
-            if was_published and therapist.status == Therapist.Status.PENDING:
-                messages.warning(
-                    request,
-                    "Saved. Your name, NPI, licences or credentials changed, so staff will review the profile again.",
-                )
-            else:
-                messages.success(request, "Your profile is saved.")
             return redirect("directory:my-profile")
-    has_errors = bool(form.errors) or any(not formset.is_valid() for formset in formsets.values()) if data else False
-    return _profile_page(request, therapist, form=form, formsets=formsets, status=400 if has_errors else 200)
+    messages.error(request, "Your changes were not saved. The profile is now edited one section at a time below.")
+    return redirect("directory:my-profile")
+
+
+def _save(request: HttpRequest, therapist: Therapist, *, form: ProfileForm | None, rows: dict[str, list]) -> None:
+    """Through the one service; says whether the save sent a published profile back to review."""
+    data = form.cleaned_data if form is not None else {}
+    was_published = therapist.status == Therapist.Status.PUBLISHED
+    profiles.update_profile(
+        therapist=therapist,
+        fields={name: value for name, value in data.items() if name not in editor.RELATIONS},
+        **{name: data[name] for name in editor.RELATIONS if name in data},
+        **rows,
+    )
+    if was_published and therapist.status == Therapist.Status.PENDING:
+        messages.warning(
+            request, "Saved. Your name, NPI, licences or credentials changed, so staff will review the profile again."
+        )
+    else:
+        messages.success(request, "Your profile is saved.")
+
+
+@therapist_required
+def my_profile_section(request: HttpRequest, therapist: Therapist, section: str) -> HttpResponse:
+    """One section of the editor with its own Save; a list's "Add another" and "Remove" re-show it unsaved."""
+    current = editor.SECTIONS.get(section)
+    if current is None:
+        raise Http404("The profile has no such section.")
+    data = request.POST if request.method == "POST" else None
+    form = current.form(data, instance=therapist) if current.form else None
+    formset = editor.bind_formset(current, therapist, data) if current.formset else None
+    if data is not None and formset is not None and ("add" in data or "remove" in data):
+        if "add" in data:
+            formset = editor.with_row_added(current, therapist, data)
+        else:
+            formset = editor.with_row_removed(current, therapist, data, data["remove"])
+        return _section_page(request, therapist, current, form=form, formset=formset)
+    if data is not None and (form is None or form.is_valid()) and (formset is None or formset.is_valid()):
+        rows = {}
+        if formset is not None:
+            rows[current.rows] = formset_rows(
+                formset, list(current.row_fields), with_id=current.rows == "ipt_credentials"
+            )
+        try:
+            _save(request, therapist, form=form, rows=rows)
+        except ValidationError as error:
+            add_service_errors(error, form or forms.Form(), {current.rows: formset} if formset else {})
+        else:
+            return redirect("directory:my-profile")
+    return _section_page(
+        request, therapist, current, form=form, formset=formset, status=400 if data is not None else 200
+    )
+
+
+def _section_page(
+    request: HttpRequest,
+    therapist: Therapist,
+    section: editor.Section,
+    *,
+    form: ProfileForm | None,
+    formset: forms.BaseInlineFormSet | None,
+    status: int = 200,
+) -> HttpResponse:
+    context = {
+        "therapist": therapist,
+        "section": section,
+        "sections": editor.SECTIONS.values(),
+        "form": form,
+        "formset": formset,
+        "rows": editor.shown_rows(formset) if formset is not None else [],
+        "removed": [row for row in formset.forms if editor.is_removed(row)] if formset is not None else [],
+        "error_links": editor.error_links(section, form, formset) if status == 400 else [],
+        "now": timezone.now(),
+        "freshness_days": settings.AVAILABILITY_FRESHNESS_DAYS,
+    }
+    return render(request, "directory/my_profile_section.html", context, status=status)
 
 
 def _profile_page(
-    request: HttpRequest,
-    therapist: Therapist,
-    *,
-    form: ProfileForm | None = None,
-    formsets: dict | None = None,
-    photo_form: PhotoForm | None = None,
-    status: int = 200,
+    request: HttpRequest, therapist: Therapist, *, photo_form: PhotoForm | None = None, status: int = 200
 ) -> HttpResponse:
-    """The profile page, with the forms given (bound, with their errors) and the others fresh."""
+    """The overview, with the photo form given (bound, with its errors) or fresh."""
+    checklist = [
+        {"text": item.text, "is_required": item.is_required, "section": editor.SECTION_OF_FIELD[item.field]}
+        for item in profiles.submission_checklist(therapist=therapist)
+    ]
     context = {
         "therapist": therapist,
-        "form": form or ProfileForm(instance=therapist, prefix="profile"),
-        "formsets": formsets
-        or {
-            name: formset_class(instance=therapist, prefix=name)
-            for name, (formset_class, _) in PROFILE_FORMSETS.items()
-        },
+        "sections": editor.SECTIONS.values(),
+        "checklist": checklist,
+        "can_submit": not any(item["is_required"] for item in checklist),
         "photo_form": photo_form or PhotoForm(),
         "now": timezone.now(),
         "freshness_days": settings.AVAILABILITY_FRESHNESS_DAYS,

@@ -50,10 +50,29 @@ def test_password_change_and_reset_say_the_rules_plainly(client: Client, listed_
     assert password_rules() in reset
 
 
-def test_the_profile_form_helps_in_the_therapists_words(listed_therapist: Therapist) -> None:
-    html = signed_in(listed_therapist.user).get("/me/profile/").content.decode()
+@pytest.mark.parametrize(
+    "section", ["about", "practice", "offices", "licences", "insurance", "training", "availability"]
+)
+def test_each_profile_section_helps_in_the_therapists_words(listed_therapist: Therapist, section: str) -> None:
+    html = signed_in(listed_therapist.user).get(f"/me/profile/{section}/").content.decode()
     assert_plain(html)
-    assert "At 0 you are left out of matches." in html
+    assert ":</label>" not in html and ":</legend>" not in html  # no "Label:" colons
+    assert "---------" not in html  # an empty choice says what to choose
+    assert "Delete" not in html  # rows go with a Remove button
+
+
+def test_the_profile_sections_say_what_a_field_is_for(listed_therapist: Therapist) -> None:
+    client = signed_in(listed_therapist.user)
+    assert "At 0 you are left out of matches." in client.get("/me/profile/availability/").content.decode()
+    offices = client.get("/me/profile/offices/").content.decode()
+    assert ">Choose a state</option>" in offices
+    assert "Clients searching near it find you" in offices
+
+
+def test_sign_up_labels_have_no_colons_and_the_confirmation_is_plain(client: Client) -> None:
+    html = client.get("/accounts/signup/").content.decode()
+    assert ":</label>" not in html
+    assert ">Password again</label>" in html and "Password confirmation" not in html
 
 
 def test_password_rules_follow_the_validators_in_force(settings: object) -> None:
@@ -61,3 +80,11 @@ def test_password_rules_follow_the_validators_in_force(settings: object) -> None
         {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
     ]
     assert password_rules().startswith("At least 12 characters.")
+
+
+def test_sign_up_error_summary_links_to_each_field(client: Client) -> None:
+    response = client.post("/accounts/signup/", {"username": "sam", "email": "not-an-email"})
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert '<a href="#id_email">Email: Enter a valid email address.</a>' in html
+    assert '<a href="#id_npi">NPI: This field is required.</a>' in html

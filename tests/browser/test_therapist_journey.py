@@ -1,4 +1,4 @@
-"""A therapist signs up, fills in the profile, staff publish it, and clients find it: in Chromium."""
+"""A therapist signs up, fills in the profile section by section, staff publish it, and clients find it: in Chromium."""
 
 from __future__ import annotations
 
@@ -8,10 +8,18 @@ import pytest
 from django.contrib.auth.models import User
 
 from directory.models import Therapist, npi_check_digit
+from tests.browser.conftest import ARTIFACTS
+from tests.browser.helpers import assert_accessible, is_focused
 
 pytestmark = pytest.mark.browser
 
 NPI = "199000077" + str(npi_check_digit("199000077"))
+
+
+def shoot(page: object, name: str) -> None:
+    """A full-page picture of the step for docs/screenshots (copied from test-artifacts/ by hand)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}-{page.viewport_size['width']}.png"), full_page=True)
 
 
 def test_therapist_signs_up_is_published_and_appears_in_search(
@@ -28,28 +36,72 @@ def test_therapist_signs_up_is_published_and_appears_in_search(
     page.get_by_label("Credentials").fill("LCSW")
     page.get_by_label("NPI").fill(NPI)
     page.get_by_label(re.compile(r"^Password:?$")).fill("a-long-unusual-passphrase-42")
-    page.get_by_label("Password confirmation").fill("a-long-unusual-passphrase-42")
+    page.get_by_label("Password again").fill("a-long-unusual-passphrase-42")
+    assert_accessible(page)
     page.get_by_role("button", name="Create account").click()
 
     assert page.get_by_role("heading", level=1).inner_text() == "Your profile"
     assert "Status: Draft" in page.get_by_role("heading", name=re.compile("Status")).inner_text()
-    page.get_by_label("Bio").fill("I offer IPT for grief and life transitions.")
-    page.locator("#id_offices-0-address").fill("1 Main St")
-    page.locator("#id_offices-0-city").fill("Brooklyn")
-    page.locator("#id_offices-0-state").select_option("NY")
-    page.locator("#id_offices-0-postal_code").fill("00000")
-    page.locator("#id_licensed_states-0-state").select_option("NY")
-    page.locator("#id_licensed_states-0-license_number").fill("R-1234")
-    page.locator("#id_insurers-0-insurer").select_option(label="Aetna")
-    page.get_by_role("button", name="Save profile").click()
-    # An unknown ZIP is refused with the reason, next to the field.
-    assert page.get_by_role("heading", name="Your changes are not saved yet").is_visible()
-    assert "00000 is not a known US ZIP code" in page.locator("#id_offices-0-postal_code_error").inner_text()
+    assert page.get_by_role("button", name="Submit for review").count() == 0  # not before the checklist is done
+    assert_accessible(page)
+    shoot(page, "profile-editor")
+
+    # Offices: a wrong ZIP, an extra row added and removed again, all without losing what was typed.
+    page.get_by_role("link", name="Add an office, or offer online sessions.").click()
+    assert page.get_by_role("heading", level=1).inner_text() == "Offices"
+    page.get_by_label("Street address").fill("1 Main St")
+    page.get_by_label("City").fill("Brooklyn")
+    page.get_by_label("State").select_option("NY")
+    page.get_by_label("ZIP code").fill("00000")
+    page.get_by_role("button", name="Add another office").click()
+    assert page.locator("#id_offices-1-address").is_visible()
+    assert page.locator("#id_offices-0-address").input_value() == "1 Main St"
+    page.get_by_role("button", name="Remove office 2").click()
+    assert page.locator("#offices-1-row").count() == 0
+    page.get_by_role("button", name="Save offices").click()
+    summary = page.locator(".error-summary")
+    assert "Office 1, ZIP code: 00000 is not a known US ZIP code." in summary.inner_text()
+    assert_accessible(page)
+    shoot(page, "profile-editor-section")
+    summary.get_by_role("link", name=re.compile("Office 1, ZIP code")).click()
+    assert is_focused(page.locator("#id_offices-0-postal_code"))
     page.locator("#id_offices-0-postal_code").fill("11215")
-    page.get_by_role("button", name="Save profile").click()
+    page.get_by_role("button", name="Save offices").click()
     assert "Your profile is saved." in page.get_by_role("status").inner_text()
-    assert "Located: Brooklyn, NY" in page.locator(".located").inner_text()
-    page.get_by_role("button", name="My availability is up to date").click()
+
+    page.get_by_role("link", name="Add at least one state where you are licensed.").click()
+    page.get_by_label("State").select_option("NY")
+    page.get_by_label("Licence number").fill("R-1234")
+    assert_accessible(page)
+    page.get_by_role("button", name="Save licences").click()
+
+    page.get_by_role("link", name="Add the insurance plans you take, or your self-pay fees.").click()
+    page.get_by_label("Insurance plan").select_option(label="Aetna")
+    assert_accessible(page)
+    page.get_by_role("button", name="Save insurance").click()
+
+    page.get_by_role("link", name=re.compile("Add your IPT training")).click()
+    page.get_by_label("Awarded by").select_option(label="International Society of IPT (ISIPT)")
+    # Once the issuer is chosen, the levels of the other issuer are no longer offered.
+    institute = page.locator("#id_ipt_credentials-0-level optgroup[label='IPT Institute']")
+    assert institute.evaluate("group => group.disabled")
+    page.get_by_label("Level").select_option(label="ISIPT certified therapist")
+    page.get_by_label("Date awarded").fill("2021-04-01")
+    assert_accessible(page)
+    page.get_by_role("button", name="Save IPT training").click()
+
+    page.get_by_role("link", name="Write a few words about yourself for clients.").click()
+    page.get_by_label("Bio").fill("I offer IPT for grief and life transitions.")
+    assert_accessible(page)
+    page.get_by_role("button", name="Save about you").click()
+
+    page.get_by_role("link", name="Availability", exact=True).click()
+    assert page.get_by_label("I am accepting new clients").is_checked()
+    assert_accessible(page)
+    page.get_by_role("button", name="Save availability").click()
+
+    assert page.get_by_role("heading", name="Nothing missing").is_visible()
+    assert_accessible(page)
     page.get_by_role("button", name="Submit for review").click()
     assert "Status: Pending review" in page.get_by_role("heading", name=re.compile("Status")).inner_text()
     page.get_by_role("button", name=re.compile("Sign out")).click()
@@ -65,6 +117,8 @@ def test_therapist_signs_up_is_published_and_appears_in_search(
     row.locator("input.action-select").check()
     page.locator("select[name=action]").select_option("publish")
     page.get_by_role("button", name="Run").or_(page.get_by_role("button", name="Go")).first.click()
+    # The ISIPT credential she added is unverified: staff confirm they checked it.
+    page.get_by_role("button", name="Publish and mark verified").click()
     # The action's answer, before going on: a navigation started meanwhile would cut the POST short.
     page.locator(".messagelist .success", has_text="Published 1").wait_for()
     assert Therapist.objects.get(npi=NPI).status == Therapist.Status.PUBLISHED
@@ -72,4 +126,5 @@ def test_therapist_signs_up_is_published_and_appears_in_search(
     page.goto(f"{live_server.url}/therapists/?near=11215&q=Newcomer")
     card = page.locator("article.therapist-card", has_text="Nora Newcomer")
     assert card.is_visible()
+    # Never confirmed by a button: ticking "accepting" and publishing confirmed it.
     assert "Accepting new clients" in card.inner_text()

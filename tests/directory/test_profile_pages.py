@@ -57,41 +57,68 @@ def profile_post(therapist: Therapist, **overrides: str) -> dict:
     return data
 
 
-def test_profile_page_saves_every_section_and_shows_the_located_office(new_therapist: Therapist) -> None:
+def section_post(prefix: str, *rows: dict, initial: int = 0) -> dict:
+    """A list section's post: the management form and each row's fields under `prefix-N-`."""
+    data = management(prefix, len(rows), initial)
+    for index, row in enumerate(rows):
+        data.update({f"{prefix}-{index}-{name}": value for name, value in row.items()})
+    return data
+
+
+OFFICE = {"address": "1 Main St", "city": "Brooklyn", "state": "NY", "postal_code": "11215"}
+
+
+def test_an_old_one_page_post_is_saved_whole_and_the_office_shows_without_coordinates(
+    new_therapist: Therapist,
+) -> None:
     client = signed_in(new_therapist.user)
     response = client.post("/me/profile/", profile_post(new_therapist))
-    assert response.status_code == 302
+    assert response.status_code == 302 and response.url == "/me/profile/"
     new_therapist.refresh_from_db()
     office = new_therapist.offices.get()
     assert office.latitude is not None
     assert new_therapist.licensed_states.get().license_number == "R-1"
     assert new_therapist.insurer_links.get().insurer.slug == "aetna"
     assert new_therapist.ipt_credentials.get().level == "B"
-    html = client.get("/me/profile/").content.decode()
-    assert "Located: Brooklyn, NY" in html
-    assert "Waiting for staff to verify" in html
+    html = client.get("/me/profile/offices/").content.decode()
+    assert "Found on the map: Brooklyn, NY" in html
+    assert f"{office.latitude:.3f}" not in html and "latitude" not in html.lower()
+    assert "Waiting for staff to verify" in client.get("/me/profile/training/").content.decode()
 
 
-def test_unknown_zip_is_a_form_error_and_nothing_is_saved(new_therapist: Therapist) -> None:
+def test_an_old_one_page_post_with_an_error_saves_nothing_and_points_to_the_sections(
+    new_therapist: Therapist,
+) -> None:
     client = signed_in(new_therapist.user)
-    response = client.post(
-        "/me/profile/", profile_post(new_therapist, **{"offices-0-postal_code": "00000", "profile-bio": "x"})
-    )
-    assert response.status_code == 400
-    office_form = response.context["formsets"]["offices"].forms[0]
-    assert "not a known US ZIP code" in str(office_form.errors["postal_code"])
-    assert 'aria-invalid="true"' in response.content.decode()
+    data = profile_post(new_therapist, **{"offices-0-postal_code": "00000", "profile-bio": "x"})
+    response = client.post("/me/profile/", data, follow=True)
+    assert response.redirect_chain == [("/me/profile/", 302)]
+    assert "edited one section at a time" in response.content.decode()
     new_therapist.refresh_from_db()
     assert new_therapist.bio == "" and not new_therapist.offices.exists()
 
 
+def test_unknown_zip_is_a_form_error_and_nothing_is_saved(new_therapist: Therapist) -> None:
+    client = signed_in(new_therapist.user)
+    response = client.post("/me/profile/offices/", section_post("offices", {**OFFICE, "postal_code": "00000"}))
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "00000 is not a known US ZIP code" in html
+    assert (
+        'aria-invalid="true"' in html
+        and 'aria-describedby="id_offices-0-postal_code_helptext id_offices-0-postal_code_error"' in html
+    )
+    assert not new_therapist.offices.exists()
+
+
 def test_fee_range_and_zip_state_errors_land_on_their_fields(new_therapist: Therapist) -> None:
     client = signed_in(new_therapist.user)
-    data = profile_post(new_therapist, **{"profile-fee_min": "300", "offices-0-state": "NJ"})
-    response = client.post("/me/profile/", data)
+    practice = {"offers_individual": "on", "session_cadence": "weekly", "fee_min": "300", "fee_max": "150"}
+    response = client.post("/me/profile/practice/", practice)
     assert response.status_code == 400
     assert "fee_max" in response.context["form"].errors
-    assert "is in NY, not NJ" in str(response.context["formsets"]["offices"].forms[0].errors["postal_code"])
+    response = client.post("/me/profile/offices/", section_post("offices", {**OFFICE, "state": "NJ"}))
+    assert "is in NY, not NJ" in str(response.context["formset"].forms[0].errors["postal_code"])
 
 
 def test_no_url_reaches_another_therapists_profile(new_therapist: Therapist, listed_therapist: Therapist) -> None:
@@ -103,17 +130,14 @@ def test_no_url_reaches_another_therapists_profile(new_therapist: Therapist, lis
     # The back office is for staff only.
     admin_page = client.get(f"/admin/directory/therapist/{listed_therapist.pk}/change/")
     assert admin_page.status_code == 302 and admin_page.url.startswith("/admin/login/")
-    response = client.post("/me/profile/", profile_post(new_therapist, **{"profile-npi": listed_therapist.npi}))
-    assert response.status_code == 400
+    about = {"first_name": "Nora", "last_name": "Newcomer", "credentials": "LCSW", "npi": listed_therapist.npi}
+    assert client.post("/me/profile/about/", about).status_code == 400
     listed_therapist.refresh_from_db()
     assert listed_therapist.user.username == "lena" and listed_therapist.offices.count() == 1
     # Even a forged formset row id of another therapist's office leaves it alone.
     foreign_office = listed_therapist.offices.get()
-    data = profile_post(
-        new_therapist,
-        **{**management("offices", 1, 1), "offices-0-id": str(foreign_office.pk), "offices-0-city": "Hijacked"},
-    )
-    client.post("/me/profile/", data)
+    forged = section_post("offices", {**OFFICE, "id": str(foreign_office.pk), "city": "Hijacked"}, initial=1)
+    client.post("/me/profile/offices/", forged)
     foreign_office.refresh_from_db()
     assert foreign_office.city == "Test"
 
@@ -193,12 +217,14 @@ def test_a_published_therapist_renamed_on_the_page_goes_back_to_review(new_thera
     client = signed_in(new_therapist.user)
     client.post("/me/profile/", profile_post(new_therapist))
     Therapist.objects.filter(pk=new_therapist.pk).update(status=Therapist.Status.PUBLISHED)
+    about = {"first_name": "Nora", "last_name": "Newcomer", "credentials": "LCSW", "npi": new_therapist.npi}
 
-    client.post("/me/profile/", profile_post(new_therapist, **{"profile-bio": "Twenty years of IPT."}))
+    client.post("/me/profile/about/", {**about, "bio": "Twenty years of IPT."})
     new_therapist.refresh_from_db()
     assert new_therapist.status == Therapist.Status.PUBLISHED  # staff vouched for nothing that changed
+    assert new_therapist.bio == "Twenty years of IPT."
 
-    response = client.post("/me/profile/", profile_post(new_therapist, **{"profile-last_name": "Newname"}), follow=True)
+    response = client.post("/me/profile/about/", {**about, "last_name": "Newname"}, follow=True)
     new_therapist.refresh_from_db()
     assert new_therapist.status == Therapist.Status.PENDING
     assert "staff will review the profile again" in response.content.decode()
