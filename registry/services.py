@@ -186,8 +186,11 @@ class Proposal:
 
 
 def _name(text: str) -> str:
-    """NPPES names are mostly capitals: "MARY-ANN O'BRIEN" reads "Mary-Ann O'Brien"."""
-    return text.title() if text.isupper() else text
+    """NPPES names and addresses are mostly capitals: "MARY-ANN O'BRIEN" reads "Mary-Ann O'Brien", "300 7TH AVE"
+    reads "300 7th Ave"."""
+    if not text.isupper():
+        return text
+    return " ".join(word.title() if word[:1].isalpha() else word.lower() for word in text.split())
 
 
 def _phone(text: str) -> str:
