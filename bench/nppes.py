@@ -136,6 +136,7 @@ def measure_nppes(*, data_dir: Path, rows: int = ROWS) -> dict[str, object]:
         "nppes_peak_rss_mb": figures["peak_rss_mb"],
         "nppes_rows": figures["rows_read"],
         "nppes_findings": figures["findings"],
+        "nppes_providers_kept": figures["providers_kept"],
         "nppes_file_mb": round(path.stat().st_size / 2**20),
         "nppes_file": generated,
     }
@@ -165,6 +166,7 @@ def run_check(path: Path) -> dict[str, object]:
 
 if __name__ == "__main__":
     sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     import django
 
     django.setup()
