@@ -146,14 +146,13 @@ def run_check(path: Path) -> dict[str, object]:
     """The check as the subprocess runs it: report-only, keeping providers; its figures."""
     from django.utils import timezone
 
+    from registry.selectors import findings_by_kind
     from registry.services import check_nppes
 
     started = time.perf_counter()
     check = check_nppes(path=path, now=timezone.now(), report_only=True, keep_providers=True)
     seconds = time.perf_counter() - started
-    findings = dict.fromkeys(check.findings.model.Kind.values, 0)
-    for kind in check.findings.values_list("kind", flat=True):
-        findings[kind] += 1
+    findings = findings_by_kind(check)
     return {
         "rows_read": check.rows_read,
         "seconds": seconds,

@@ -46,7 +46,7 @@ class NppesFinding(models.Model):
     suspended = models.BooleanField(default=False, help_text="The listing was suspended by this check")
 
     class Meta:
-        ordering = ["check_run", "kind", "npi", "id"]
+        ordering = ["-check_run_id", "kind", "npi", "id"]  # the latest run first
         indexes = [models.Index(fields=["check_run", "kind"])]
         verbose_name = "NPPES finding"
 

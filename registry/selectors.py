@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from django.db.models import Count
+
 from directory.models import LicensedState, Office, Therapist
-from registry.models import RegistryProvider
+from registry.models import NppesCheck, NppesFinding, RegistryProvider
 from registry.rules import Listing
 
 # Listed, or waiting for staff to list them: the profiles the registry can vouch for or against.
@@ -43,3 +45,11 @@ def checked_listings() -> dict[str, Listing]:
 def registry_provider(npi: str) -> RegistryProvider | None:
     """The kept behavioural-health provider with this NPI, if the last file checked held one."""
     return RegistryProvider.objects.filter(npi=npi).first()
+
+
+def findings_by_kind(check: NppesCheck) -> dict[str, int]:
+    """How many findings of each kind a run made, every kind named (0 when none), in one query."""
+    counted = dict(
+        check.findings.order_by().values_list("kind").annotate(count=Count("id")).values_list("kind", "count")
+    )
+    return {kind: counted.get(kind, 0) for kind in NppesFinding.Kind.values}

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.mail import mail_managers
 from django.db import transaction
 from django.urls import reverse
+from django.utils import timezone
 
 from directory import geo, profiles
 from directory.models import LicensedState, Therapist
@@ -61,7 +62,7 @@ def check_nppes(
         suspended = [] if report_only else _suspend_deactivated(findings)
         NppesFinding.objects.bulk_create(findings, batch_size=1000)
         check.findings_count, check.suspended_count = len(findings), len(suspended)
-        check.finished_at = max(now, datetime.datetime.now(tz=now.tzinfo))
+        check.finished_at = timezone.now()
         check.save(update_fields=["findings_count", "suspended_count", "finished_at"])
         if suspended:
             _tell_staff(check, suspended)
@@ -129,7 +130,7 @@ def _keep(providers: list[RegistryProvider], ended: list[str]) -> int:
 def _findings(check: NppesCheck, listings: dict[str, rules.Listing], scan: Scan) -> list[NppesFinding]:
     findings = []
     for npi, listing in listings.items():
-        differences = scan.differences.get(npi, [rules.Discrepancy(rules.NOT_FOUND, listed=npi)])
+        differences = scan.differences.get(npi, [rules.Discrepancy(rules.NOT_FOUND)])
         findings.extend(
             NppesFinding(
                 check_run=check,

@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from registry.nppes import LayoutError
+from registry.selectors import findings_by_kind
 from registry.services import check_nppes
 
 
@@ -41,9 +42,7 @@ class Command(BaseCommand):
         except (LayoutError, OSError) as error:
             raise CommandError(str(error)) from error
         seconds = time.perf_counter() - started
-        kinds = dict.fromkeys(check.findings.model.Kind.values, 0)
-        for kind in check.findings.values_list("kind", flat=True):
-            kinds[kind] += 1
+        kinds = findings_by_kind(check)
         self.stdout.write(
             f"{check.rows_read} rows read in {seconds:.1f} s; {check.therapists_checked} therapists checked; "
             f"{check.findings_count} findings ({', '.join(f'{kind}: {count}' for kind, count in kinds.items())}); "
