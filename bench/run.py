@@ -32,6 +32,9 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlencode
 
+from bench.nppes import ROWS as NPPES_ROWS
+from bench.nppes import measure_nppes
+
 ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = ROOT / "bench" / "data"
 RESULTS_DIR = ROOT / "bench" / "results"
@@ -490,6 +493,7 @@ def run_benchmark(
     repetitions: int = 200,
     throughput_seconds: int = 10,
     throughput_rounds: int = 3,
+    nppes_rows: int = 0,
     extra: dict | None = None,
 ) -> dict[str, object]:
     """Measure the directory already loaded in the default database; write the JSON and the README table."""
@@ -540,6 +544,8 @@ def run_benchmark(
         throughput = measure_throughput(throughput_seconds, rounds=throughput_rounds)
         results["search_rps"] = throughput["search_rps"]
         results["throughput"] = throughput
+    if nppes_rows > 0:
+        results["nppes"] = measure_nppes(data_dir=DATA_DIR, rows=nppes_rows)
     results["load_average_1min"]["after"] = round(os.getloadavg()[0], 2)
     results["cpu_steal_percent"] = steal_percent(cpu_before, cpu_times())
     results["cpu_probe_ms"] = {"start": probe_before, "end": cpu_probe_ms()}
@@ -643,6 +649,7 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--repetitions", type=int, default=200)
     parser.add_argument("--throughput-seconds", type=int, default=10, help="0 skips the gunicorn run")
     parser.add_argument("--throughput-rounds", type=int, default=3, help="runs of that length; the median is kept")
+    parser.add_argument("--nppes-rows", type=int, default=NPPES_ROWS, help="rows of the synthetic NPPES file; 0 skips")
     parser.add_argument("--data-dir", type=Path, default=DATA_DIR)
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
     arguments = parser.parse_args(argv)
@@ -699,6 +706,7 @@ def main(argv: list[str] | None = None) -> int:
         repetitions=arguments.repetitions,
         throughput_seconds=arguments.throughput_seconds,
         throughput_rounds=arguments.throughput_rounds,
+        nppes_rows=arguments.nppes_rows,
         extra=prepared,
     )
     results["total_seconds"] = round(time.perf_counter() - started, 1)
@@ -706,6 +714,6 @@ def main(argv: list[str] | None = None) -> int:
     keys = ["therapists", "database", "search_p50_ms", "search_p95_ms", "search_p95_max_ms", "floor_sql_p50_ms",
             "floor_framework_p50_ms", "ratio_p50", "match_p95_ms", "queries_per_search", "search_rps",
             "total_seconds"]  # fmt: skip
-    print(json.dumps({key: results[key] for key in keys}, indent=1))
+    print(json.dumps({key: results[key] for key in [*keys, "nppes"] if key in results}, indent=1))
     print(f"wrote {path}")
     return 0

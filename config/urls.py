@@ -79,6 +79,7 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/", include((api_patterns, "api"))),
     path("", include("interop.urls")),
+    path("", include("registry.urls")),
     path("", include("accounts.urls")),
     path("", include("matching.urls")),
     path("", include("consultations.urls")),
