@@ -113,3 +113,9 @@ def test_only_a_signed_in_therapist_reaches_the_page(client: object, referrer: U
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
     assert signed_in(referrer).post(URL).status_code == 403
     assert signed_in(make_user("nobody")).get(URL).status_code == 403
+
+
+def test_a_drafts_profile_page_leads_to_the_registry(new_therapist: Therapist) -> None:
+    page = signed_in(new_therapist.user).get("/me/profile/").content.decode()
+
+    assert f'href="{URL}"' in page
