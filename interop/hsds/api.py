@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from directory.models import Therapist
 from directory.serializers import profile_urls
 from interop.hsds import ids, objects, selectors
 from interop.hsds import vocabulary as terms
@@ -50,11 +51,11 @@ def listing(view: Callable[[HttpRequest, ListQuery], JsonResponse]) -> Callable[
     return wrapper
 
 
-def page_of(rows: QuerySet | list, query: ListQuery, shape: Callable[[object], dict]) -> JsonResponse:
-    """One page in HSDS's envelope; a page past the end is empty, not an error."""
+def page_of(rows: QuerySet | list, query: ListQuery, shape: Callable[[list], list[dict]]) -> JsonResponse:
+    """One page in HSDS's envelope, `shape` turning its rows into objects; a page past the end is empty."""
     total = rows.count() if isinstance(rows, QuerySet) else len(rows)
     start = (query.page - 1) * query.per_page
-    contents = [shape(row) for row in rows[start : start + query.per_page]] if start < total else []
+    contents = shape(list(rows[start : start + query.per_page])) if start < total else []
     total_pages = math.ceil(total / query.per_page)
     return JsonResponse(
         {
@@ -109,27 +110,33 @@ def openapi_template() -> str:
 
 @listing
 def services(request: HttpRequest, query: ListQuery) -> JsonResponse:
-    now = timezone.now()
-    therapists = selectors.with_service_relations(
-        selectors.published_therapists(query.filters, now=now), full=query.full
-    )
     shape_context = context(request)
-    return page_of(therapists, query, lambda therapist: objects.service(therapist, shape_context, full=query.full))
+
+    def shape(therapists: list[Therapist]) -> list[dict]:
+        related = selectors.related([therapist.id for therapist in therapists], full=query.full)
+        return [objects.service(therapist, related[therapist.id], shape_context, full=query.full)
+                for therapist in therapists]  # fmt: skip
+
+    return page_of(selectors.published_therapists(query.filters, now=shape_context.now), query, shape)
 
 
 @require_GET
 def service(request: HttpRequest, object_id: uuid.UUID) -> JsonResponse:
-    therapist = selectors.published_therapist(object_id, full=True, now=timezone.now())
+    shape_context = context(request)
+    therapist = selectors.published_therapist(object_id, now=shape_context.now)
     if therapist is None:
         raise Http404("No published service has this id.")
-    return JsonResponse(objects.service(therapist, context(request), full=True))
+    related = selectors.related([therapist.id], full=True)[therapist.id]
+    return JsonResponse(objects.service(therapist, related, shape_context, full=True))
 
 
 @listing
 def organizations(request: HttpRequest, query: ListQuery) -> JsonResponse:
     therapists = selectors.published_therapists(query.filters, now=timezone.now())
     therapists = selectors.with_organization_relations(therapists, full=query.full)
-    return page_of(therapists, query, lambda therapist: objects.organization(therapist, full=query.full))
+    return page_of(
+        therapists, query, lambda page: [objects.organization(therapist, full=query.full) for therapist in page]
+    )
 
 
 @require_GET
@@ -146,7 +153,9 @@ def organization(request: HttpRequest, object_id: uuid.UUID) -> JsonResponse:
 def service_at_locations(request: HttpRequest, query: ListQuery) -> JsonResponse:
     offices = selectors.published_offices(query.filters, now=timezone.now())
     return page_of(
-        offices, query, lambda office: objects.service_at_location(office, office.therapist, full=query.full)
+        offices,
+        query,
+        lambda page: [objects.service_at_location(office, office.therapist, full=query.full) for office in page],
     )
 
 
@@ -166,7 +175,7 @@ def vocabulary_page(request: HttpRequest, items: Iterable) -> JsonResponse:
         return JsonResponse({"errors": invalid.errors}, status=400)
     needle = query.filters.search.casefold()
     matching = [item for item in items if needle in item.name.casefold()]
-    return page_of(matching, query, lambda item: item.as_hsds())
+    return page_of(matching, query, lambda page: [item.as_hsds() for item in page])
 
 
 @require_GET

@@ -3,20 +3,22 @@
 Only what the public profile shows (`directory.serializers.TherapistSerializer`)
 leaves here, plus the NPI that the public profile page prints. Never a status,
 a capacity, a licence number, a moderation note, a reply figure or an account.
-The functions read relations the selectors prefetched, so they run no query.
+The functions read what the selectors loaded (`selectors.related`), so they run no query.
 docs/interop-hsds.md maps each field.
 """
 
 from __future__ import annotations
 
 import datetime
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from directory import geo
-from directory.models import AGE_GROUPS, FORMATS, Office, Therapist
+from directory.models import AGE_GROUPS, FORMATS, LicensedState, Office, Therapist
 from interop.hsds import ids
 from interop.hsds import vocabulary as terms
+from interop.hsds.selectors import Related
 
 
 @dataclass(frozen=True)
@@ -59,10 +61,14 @@ def wait_time(therapist: Therapist, now: datetime.datetime) -> str:
     return f"Accepting new clients (availability confirmed {therapist.availability_confirmed_at:%Y-%m-%d})."
 
 
-def licenses(therapist: Therapist) -> str:
+def basis_label(basis: str) -> str:
+    return LicensedState.Basis(basis).label
+
+
+def licenses(related: Related) -> str:
     states = [
-        licence.state if licence.basis == licence.Basis.LICENSE else f"{licence.state} ({licence.get_basis_display()})"
-        for licence in therapist.licensed_states.all()
+        state if basis == LicensedState.Basis.LICENSE else f"{state} ({basis_label(basis)})"
+        for state, basis in related.licences
     ]
     return f"May see clients in: {', '.join(states)}." if states else ""
 
@@ -72,8 +78,14 @@ def eligibility(therapist: Therapist) -> str:
     return f"Serves {', '.join(groups)}." if groups else ""
 
 
-def service(therapist: Therapist, context: Context, *, full: bool) -> dict:
+def child_id(owner: uuid.UUID, kind: str) -> str:
+    """The id of an object shown only inside its owner row (`ids.linked`)."""
+    return ids.linked_text(owner, kind)
+
+
+def service(therapist: Therapist, related: Related, context: Context, *, full: bool) -> dict:
     """A therapist's IPT service: one-to-one fields, and with `full` every nested list HSDS defines for it."""
+    confirmed = therapist.availability_confirmed_at
     fields = compact(
         {
             "id": str(therapist.public_id),
@@ -86,12 +98,10 @@ def service(therapist: Therapist, context: Context, *, full: bool) -> dict:
             "status": "active",
             "fees_description": fees_description(therapist),
             "wait_time": wait_time(therapist, context.now),
-            "accreditations": therapist.get_training_level_display(),
-            "licenses": licenses(therapist),
+            "accreditations": Therapist.TrainingLevel(therapist.training_level).label,
+            "licenses": licenses(related),
             "eligibility_description": eligibility(therapist),
-            "assured_date": f"{therapist.availability_confirmed_at:%Y-%m-%d}"
-            if therapist.availability_confirmed_at
-            else None,
+            "assured_date": f"{confirmed:%Y-%m-%d}" if confirmed else None,
             "alert": "Demo listing: a fictional therapist." if therapist.is_demo else None,
             "last_modified": therapist.updated_at.isoformat(),
         }
@@ -100,30 +110,29 @@ def service(therapist: Therapist, context: Context, *, full: bool) -> dict:
         return fields
     return {
         **fields,
-        "phones": phones(therapist, owner="service_id", owner_id=fields["id"]),
+        "phones": phones(therapist, owner="service_id", owner_id=therapist.public_id),
         "languages": [
             {
-                "id": str(ids.named(fields["id"], "language", language.code)),
+                "id": child_id(therapist.public_id, f"language:{language.code}"),
                 "service_id": fields["id"],
                 "name": language.name,
                 "code": language.code,
             }
-            for language in therapist.languages.all()
+            for language in related.languages
         ],
         "cost_options": cost_options(therapist),
-        "service_areas": service_areas(therapist),
-        "service_at_locations": [
-            service_at_location(office, therapist, full=True) for office in therapist.offices.all()
-        ],
+        "service_areas": service_areas(therapist, related),
+        "service_at_locations": [service_at_location(office, therapist, full=True) for office in related.offices],
         "organization": organization(therapist, full=False),
-        "attributes": attributes(therapist, context),
+        "attributes": attributes(therapist, related, context),
     }
 
 
-def phones(therapist: Therapist, *, owner: str, owner_id: str) -> list[dict]:
+def phones(therapist: Therapist, *, owner: str, owner_id: uuid.UUID) -> list[dict]:
     if not therapist.phone:
         return []
-    return [{"id": str(ids.named(owner_id, "phone")), owner: owner_id, "number": therapist.phone, "type": "voice"}]
+    phone_id = child_id(owner_id, f"{owner}:phone")
+    return [{"id": phone_id, owner: str(owner_id), "number": therapist.phone, "type": "voice"}]
 
 
 def cost_options(therapist: Therapist) -> list[dict]:
@@ -132,51 +141,49 @@ def cost_options(therapist: Therapist) -> list[dict]:
     amount = therapist.fee_min if therapist.fee_min is not None else therapist.fee_max
     if amount is not None:
         options.append(
-            {"id": str(ids.named(service_id, "cost", "self-pay")), "service_id": service_id,
+            {"id": child_id(therapist.public_id, "cost:self-pay"), "service_id": service_id,
              "option": "Self-pay, per session", "currency": "USD", "amount": amount,
              "amount_description": fees_description(therapist).removeprefix("Self-pay: ")}
         )  # fmt: skip
     if therapist.sliding_scale:
         options.append(
-            {"id": str(ids.named(service_id, "cost", "sliding-scale")), "service_id": service_id,
+            {"id": child_id(therapist.public_id, "cost:sliding-scale"), "service_id": service_id,
              "option": "Sliding scale", "currency": "USD",
              "amount_description": "Reduced fees for clients with lower incomes."}
         )  # fmt: skip
     return options
 
 
-def service_areas(therapist: Therapist) -> list[dict]:
+def service_areas(therapist: Therapist, related: Related) -> list[dict]:
     """Online sessions reach clients in the states where the therapist may practise; offices are locations."""
     if not therapist.offers_online:
         return []
     service_id = str(therapist.public_id)
     return [
-        {"id": str(ids.named(service_id, "service_area", licence.state)), "service_id": service_id,
-         "name": geo.US_STATES.get(licence.state, licence.state), "extent_type": "text", "extent": licence.state,
-         "description": f"Online (telehealth) sessions for clients in {licence.state}."}
-        for licence in therapist.licensed_states.all()
+        {"id": child_id(therapist.public_id, f"service_area:{state}"), "service_id": service_id,
+         "name": geo.US_STATES.get(state, state), "extent_type": "text", "extent": state,
+         "description": f"Online (telehealth) sessions for clients in {state}."}
+        for state, _basis in related.licences
     ]  # fmt: skip
 
 
-def attributes(therapist: Therapist, context: Context) -> list[dict]:
+def attributes(therapist: Therapist, related: Related, context: Context) -> list[dict]:
     """The directory's vocabularies and listing facts on the service, each pointing at a term of its taxonomies."""
     tagged: list[tuple[terms.Term, str | None, str | None]] = [
         *((terms.Term(terms.FORMAT, slug, FORMATS[slug], FORMATS[slug]), None, None) for slug in therapist.formats),
-        *((terms.term_of(terms.FOCUS_AREA, row), None, None) for row in therapist.focus_areas.all()),
-        *((terms.term_of(terms.CONCERN, row), None, None) for row in therapist.concerns.all()),
-        *((terms.term_of(terms.INSURANCE, row), None, None) for row in therapist.insurer_list),
-        *((terms.term_of(terms.LANGUAGE, row), None, None) for row in therapist.languages.all()),
+        *((terms.term_of(terms.FOCUS_AREA, row), None, None) for row in related.focus_areas),
+        *((terms.term_of(terms.CONCERN, row), None, None) for row in related.concerns),
+        *((terms.term_of(terms.INSURANCE, row), None, None) for row in related.insurers),
+        *((terms.term_of(terms.LANGUAGE, row), None, None) for row in related.languages),
         *((terms.Term(terms.AGE_GROUP, slug, AGE_GROUPS[slug], AGE_GROUPS[slug]), None, None)
           for slug in therapist.age_groups),
         (training_term(therapist.training_level), None, None),
         (terms.NPI, therapist.npi, None),
-        *((terms.LICENSED_STATE, licence.state, licence.get_basis_display())
-          for licence in therapist.licensed_states.all()),
+        *((terms.LICENSED_STATE, state, basis_label(basis)) for state, basis in related.licences),
         (terms.ACCEPTING, "true" if therapist.is_accepting(context.now) else "false", None),
         *([(terms.DEMO, "true", None)] if therapist.is_demo else []),
     ]  # fmt: skip
-    service_id = str(therapist.public_id)
-    return [attribute(service_id, term, value, label) for term, value, label in tagged]
+    return [attribute(therapist.public_id, term, value, label) for term, value, label in tagged]
 
 
 def training_term(level: str) -> terms.Term:
@@ -184,16 +191,17 @@ def training_term(level: str) -> terms.Term:
     return terms.Term(terms.TRAINING_LEVEL, level, label, label)
 
 
-def attribute(service_id: str, term: terms.Term, value: str | None, label: str | None) -> dict:
-    term_id = str(term.id)
+def attribute(service_id: uuid.UUID, term: terms.Term, value: str | None, label: str | None) -> dict:
+    """A term on the service; its id needs the value only where a service has the term more than once (states)."""
+    term_id = term.id_text
+    kind = f"attribute:{term_id}:{value}" if term == terms.LICENSED_STATE else f"attribute:{term_id}"
     return compact(
         {
-            "id": str(ids.named(service_id, "attribute", term_id, value or "")),
-            "link_id": service_id,
+            "id": child_id(service_id, kind),
+            "link_id": str(service_id),
             "link_type": term.taxonomy.key,
             "link_entity": "service",
             "taxonomy_term_id": term_id,
-            "taxonomy_term": term.as_hsds(),
             "value": value,
             "label": label,
         }
@@ -201,7 +209,10 @@ def attribute(service_id: str, term: terms.Term, value: str | None, label: str |
 
 
 def organization(therapist: Therapist, *, full: bool) -> dict:
-    """The therapist's own practice: the directory has no practice names, so "<name>'s practice"."""
+    """The therapist's own practice: the directory has no practice names, so "<name>'s practice".
+
+    With `full`, reads the therapist's prefetched offices (`selectors.with_organization_relations`).
+    """
     fields = compact(
         {
             "id": organization_id(therapist),
@@ -214,9 +225,10 @@ def organization(therapist: Therapist, *, full: bool) -> dict:
     )
     if not full:
         return fields
+    organization_uuid = ids.linked(therapist.public_id, ids.ORGANIZATION)
     return {
         **fields,
-        "phones": phones(therapist, owner="organization_id", owner_id=fields["id"]),
+        "phones": phones(therapist, owner="organization_id", owner_id=organization_uuid),
         "locations": [location(office, therapist) for office in therapist.offices.all()],
     }
 
@@ -234,12 +246,12 @@ def location(office: Office, therapist: Therapist) -> dict:
         }
     )
     fields["addresses"] = [
-        {"id": str(ids.named(location_id, "address")), "location_id": location_id, "address_1": office.address,
+        {"id": child_id(office.public_id, "address"), "location_id": location_id, "address_1": office.address,
          "city": office.city, "state_province": office.state, "postal_code": office.postal_code, "country": "US",
          "address_type": "physical"}
     ]  # fmt: skip
     fields["accessibility"] = (
-        [{"id": str(ids.named(location_id, "accessibility")), "location_id": location_id,
+        [{"id": child_id(office.public_id, "accessibility"), "location_id": location_id,
           "description": "Wheelchair accessible"}]
         if office.wheelchair_accessible
         else []

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import datetime
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db.models import Prefetch, Q, QuerySet
 
 from directory.models import Concern, FocusArea, Insurer, Language, LicensedState, Office, Therapist, TherapistInsurer
+from directory.vocabularies import reference_rows
 from interop.hsds import vocabulary as terms
 
 # What a published profile shows; nothing else is read (no status, note, capacity, user, reply figures).
@@ -58,23 +59,53 @@ def published_offices(filters: Filters, *, now: datetime.datetime) -> QuerySet[O
     )
 
 
-def with_service_relations(therapists: QuerySet[Therapist], *, full: bool) -> QuerySet[Therapist]:
-    """What a service shows: licences always; with `full`, offices and every vocabulary too."""
-    if not full:
-        return therapists.prefetch_related("licensed_states")
-    return therapists.prefetch_related(
-        "licensed_states",
-        Prefetch("offices", queryset=Office.objects.only(*OFFICE_FIELDS)),
-        "focus_areas",
-        "concerns",
-        "languages",
-        Prefetch(
-            "insurer_links", queryset=TherapistInsurer.objects.select_related("insurer").order_by("insurer__name")
-        ),
-    )
+@dataclass(frozen=True)
+class Related:
+    """What a service shows beside the therapist's own fields, read in one query per relation."""
+
+    licences: list[tuple[str, str]] = field(default_factory=list)  # (state, basis)
+    offices: list[Office] = field(default_factory=list)
+    focus_areas: list[FocusArea] = field(default_factory=list)
+    concerns: list[Concern] = field(default_factory=list)
+    languages: list[Language] = field(default_factory=list)
+    insurers: list[Insurer] = field(default_factory=list)
+
+
+def related(therapist_ids: list[int], *, full: bool) -> dict[int, Related]:
+    """Each therapist's licences; with `full`, their offices and vocabularies too.
+
+    The vocabularies come from the through tables and the per-process reference
+    rows (`directory.vocabularies`), not as model rows per link: a page of 100
+    services reads a few thousand small tuples, not a few thousand models.
+    """
+    found: dict[int, dict[str, list]] = {therapist_id: {} for therapist_id in therapist_ids}
+    licences = LicensedState.objects.filter(therapist_id__in=therapist_ids).order_by("state")
+    for therapist_id, state, basis in licences.values_list("therapist_id", "state", "basis"):
+        found[therapist_id].setdefault("licences", []).append((state, basis))
+    if full:
+        for office in Office.objects.filter(therapist_id__in=therapist_ids).only(*OFFICE_FIELDS).order_by("id"):
+            found[office.therapist_id].setdefault("offices", []).append(office)
+        for name, through, column, model, key in VOCABULARY_LINKS:
+            rows = {row.pk: row for row in reference_rows(model, key).values()}
+            links = through().objects.filter(therapist_id__in=therapist_ids).values_list("therapist_id", column)
+            for therapist_id, row_id in links:
+                found[therapist_id].setdefault(name, []).append(rows[row_id])
+        for lists in found.values():
+            for name, *_ in VOCABULARY_LINKS:
+                lists.get(name, []).sort(key=lambda row: row.name)
+    return {therapist_id: Related(**lists) for therapist_id, lists in found.items()}
+
+
+VOCABULARY_LINKS = [
+    ("focus_areas", lambda: Therapist.focus_areas.through, "focusarea_id", FocusArea, "slug"),
+    ("concerns", lambda: Therapist.concerns.through, "concern_id", Concern, "slug"),
+    ("languages", lambda: Therapist.languages.through, "language_id", Language, "code"),
+    ("insurers", lambda: TherapistInsurer, "insurer_id", Insurer, "slug"),
+]
 
 
 def with_organization_relations(therapists: QuerySet[Therapist], *, full: bool) -> QuerySet[Therapist]:
+    """An organization shown `full` lists its offices: one query more."""
     if not full:
         return therapists
     return therapists.prefetch_related(Prefetch("offices", queryset=Office.objects.only(*OFFICE_FIELDS)))
@@ -123,10 +154,8 @@ def term_filter(term: terms.Term, *, now: datetime.datetime, prefix: str = "") -
     return Q()  # every listing carries an NPI
 
 
-def published_therapist(public_id: uuid.UUID, *, full: bool, now: datetime.datetime) -> Therapist | None:
-    """One published therapist by public id, with what its full service shows; None when not published."""
-    therapists = published_therapists(Filters(), now=now).filter(public_id=public_id)
-    return with_service_relations(therapists, full=full).first()
+def published_therapist(public_id: uuid.UUID, *, now: datetime.datetime) -> Therapist | None:
+    return published_therapists(Filters(), now=now).filter(public_id=public_id).first()
 
 
 def published_office(public_id: uuid.UUID, *, now: datetime.datetime) -> Office | None:

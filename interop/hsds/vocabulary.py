@@ -17,7 +17,6 @@ from directory.models import AGE_GROUPS, FORMATS, Concern, FocusArea, Insurer, L
 from directory.vocabularies import reference_rows
 from interop.hsds import ids
 
-TAXONOMY_URI = "https://ipt-directory.example/hsds/taxonomies/"
 VERSION = "1"
 
 
@@ -45,6 +44,10 @@ class Term:
     @property
     def id(self) -> uuid.UUID:
         return term_id(self.taxonomy.key, self.code)
+
+    @property
+    def id_text(self) -> str:
+        return term_id_text(self.taxonomy.key, self.code)
 
     def as_hsds(self) -> dict:
         return {
@@ -129,3 +132,8 @@ def terms_by_id() -> dict[uuid.UUID, Term]:
 @lru_cache(maxsize=2048)
 def term_id(taxonomy_key: str, code: str) -> uuid.UUID:
     return ids.named("term", taxonomy_key, code)
+
+
+@lru_cache(maxsize=2048)
+def term_id_text(taxonomy_key: str, code: str) -> str:
+    return str(term_id(taxonomy_key, code))

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from directory import search
 from directory.models import Insurer, Therapist
+from interop.hsds import ids
 from interop.hsds import vocabulary as terms
 from tests.conftest import make_therapist, valid_npi
 from tests.interop.hsds_schemas import errors
@@ -101,7 +102,8 @@ def test_a_therapist_maps_onto_service_organization_locations_costs_and_attribut
     [at_location] = service["service_at_locations"]
     assert at_location["location"]["id"] == str(office.public_id)
     assert at_location["location"]["addresses"][0]["postal_code"] == "11215"
-    values = {(item["link_type"], item["taxonomy_term"]["code"]): item.get("value") for item in service["attributes"]}
+    codes = {str(term.id): term.code for term in terms.all_terms()}
+    values = {(item["link_type"], codes[item["taxonomy_term_id"]]): item.get("value") for item in service["attributes"]}
     assert values[("listing", "npi")] == therapist.npi
     assert values[("listing", "accepting-new-clients")] == "true"
     assert ("insurance", "aetna") in values and ("insurance", "cigna") in values
@@ -110,6 +112,18 @@ def test_a_therapist_maps_onto_service_organization_locations_costs_and_attribut
     assert organization["name"] == "Hana Mapped's practice"
     assert organization["locations"][0]["id"] == str(office.public_id)
     assert get(f"service_at_locations/{at_location['id']}")["service_id"] == str(therapist.public_id)
+
+
+def test_derived_ids_are_pinned_and_reversible() -> None:
+    """Published ids must never change between releases: these values are what harvesters already hold."""
+    assert str(terms.term_id("insurance", "aetna")) == "8cd84127-16a3-504d-a5f4-628bc12ca75b"
+    assert str(terms.LISTING.id) == "f4eecf6b-73a0-53d0-b899-1677441de59b"
+    public_id = uuid.UUID("5b0d5c36-6f1e-4d4e-9c7b-1f1b1f0e2a11")
+    organization = ids.linked(public_id, ids.ORGANIZATION)
+    assert str(organization) == ids.linked_text(public_id, ids.ORGANIZATION) == "a18853ec-d258-4a40-af18-5f541c4e6227"
+    assert organization.version == 4 and organization != public_id
+    assert ids.unlinked(organization, ids.ORGANIZATION) == public_id
+    assert ids.linked(public_id, ids.SERVICE_AT_LOCATION) != organization
 
 
 def test_ids_are_stable_uuids_from_one_request_to_the_next() -> None:
