@@ -220,10 +220,10 @@ def test_an_unknown_id_is_a_json_404(path: str) -> None:
 @pytest.mark.parametrize(
     ("path", "params", "queries"),
     [
-        ("services", {}, 3),  # count, page, licences
-        ("services", {"full": "true"}, 8),  # + offices, focus areas, concerns, languages, insurers
-        ("organizations", {"full": "true"}, 3),  # count, page, offices
-        ("service_at_locations", {"full": "true"}, 2),  # count, page with the therapists joined
+        ("services", {}, 4),  # count, the page's ids, its rows, licences
+        ("services", {"full": "true"}, 9),  # + offices, focus areas, concerns, languages, insurers
+        ("organizations", {"full": "true"}, 4),  # count, ids, rows, offices
+        ("service_at_locations", {"full": "true"}, 3),  # count, ids, rows with the therapists joined
     ],
 )
 def test_a_page_costs_the_same_queries_whatever_its_size(
