@@ -1,6 +1,6 @@
 """HSDS 3.1 under /api/hsds/: the directory's published profiles as services, organizations and locations.
 
-Plain read-only JSON views: parse the parameters (`params`), read (`selectors`),
+Read-only JSON views: parse the parameters (`params`), read (`selectors`),
 shape (`objects`), page in HSDS's envelope. The OpenAPI description served at
 `/api/hsds/openapi.json` is Open Referral's own, with its template filled in.
 """
@@ -18,7 +18,8 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, JsonResponse
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET
+from drf_spectacular.utils import extend_schema
+from rest_framework.decorators import api_view
 
 from directory.models import Therapist
 from directory.serializers import profile_urls
@@ -32,6 +33,12 @@ PROFILE_URL = "https://docs.openreferral.org/en/latest/hsds/"
 SCHEMA_DIRECTORY = Path(__file__).resolve().parent / "schemas"
 
 
+def get_only(view: Callable[..., JsonResponse]) -> Callable[..., JsonResponse]:
+    """A GET view under DRF, for the API's shared throttles (429 with Retry-After) and its JSON errors
+    (404, 405); left out of /api/schema/, since /api/hsds/openapi.json describes these paths."""
+    return extend_schema(exclude=True)(api_view(["GET"])(view))
+
+
 def context(request: HttpRequest) -> objects.Context:
     return objects.Context(now=timezone.now(), profile_url=profile_urls(request))
 
@@ -39,16 +46,15 @@ def context(request: HttpRequest) -> objects.Context:
 def listing(view: Callable[[HttpRequest, ListQuery], JsonResponse]) -> Callable[[HttpRequest], JsonResponse]:
     """A GET list view: its parameters parsed first, a bad one answered with a 400 naming it."""
 
-    @require_GET
-    def wrapper(request: HttpRequest) -> JsonResponse:
+    def parsed(request: HttpRequest) -> JsonResponse:
         try:
             query = parse_list_query(request.GET)
         except InvalidParameters as invalid:
             return JsonResponse({"errors": invalid.errors}, status=400)
         return view(request, query)
 
-    wrapper.__name__ = view.__name__
-    return wrapper
+    parsed.__name__ = view.__name__
+    return get_only(parsed)
 
 
 def page_of(rows: QuerySet | list, query: ListQuery, shape: Callable[[list], list[dict]]) -> JsonResponse:
@@ -82,7 +88,7 @@ def page_rows(rows: QuerySet | list, start: int, size: int) -> list:
     return [by_id[row_id] for row_id in page_ids if row_id in by_id]
 
 
-@require_GET
+@get_only
 def root(request: HttpRequest) -> JsonResponse:
     return JsonResponse(
         {
@@ -93,7 +99,7 @@ def root(request: HttpRequest) -> JsonResponse:
     )
 
 
-@require_GET
+@get_only
 def openapi(request: HttpRequest) -> JsonResponse:
     """Open Referral's OpenAPI description of the HSDS API, limited to the GET operations served here."""
     document = json.loads(openapi_template())
@@ -131,7 +137,7 @@ def services(request: HttpRequest, query: ListQuery) -> JsonResponse:
     return page_of(selectors.published_therapists(query.filters, now=shape_context.now), query, shape)
 
 
-@require_GET
+@get_only
 def service(request: HttpRequest, object_id: uuid.UUID) -> JsonResponse:
     shape_context = context(request)
     therapist = selectors.published_therapist(object_id, now=shape_context.now)
@@ -150,7 +156,7 @@ def organizations(request: HttpRequest, query: ListQuery) -> JsonResponse:
     )
 
 
-@require_GET
+@get_only
 def organization(request: HttpRequest, object_id: uuid.UUID) -> JsonResponse:
     public_id = ids.unlinked(object_id, ids.ORGANIZATION)
     therapists = selectors.published_therapists(selectors.Filters(), now=timezone.now()).filter(public_id=public_id)
@@ -170,7 +176,7 @@ def service_at_locations(request: HttpRequest, query: ListQuery) -> JsonResponse
     )
 
 
-@require_GET
+@get_only
 def service_at_location(request: HttpRequest, object_id: uuid.UUID) -> JsonResponse:
     office = selectors.published_office(ids.unlinked(object_id, ids.SERVICE_AT_LOCATION), now=timezone.now())
     if office is None:
@@ -189,12 +195,12 @@ def vocabulary_page(request: HttpRequest, items: Iterable) -> JsonResponse:
     return page_of(matching, query, lambda page: [item.as_hsds() for item in page])
 
 
-@require_GET
+@get_only
 def taxonomies(request: HttpRequest) -> JsonResponse:
     return vocabulary_page(request, terms.TAXONOMIES)
 
 
-@require_GET
+@get_only
 def taxonomy(request: HttpRequest, object_id: uuid.UUID) -> JsonResponse:
     found = next((item for item in terms.TAXONOMIES if item.id == object_id), None)
     if found is None:
@@ -202,7 +208,7 @@ def taxonomy(request: HttpRequest, object_id: uuid.UUID) -> JsonResponse:
     return JsonResponse(found.as_hsds())
 
 
-@require_GET
+@get_only
 def taxonomy_terms(request: HttpRequest) -> JsonResponse:
     taxonomy_id = request.GET.get("taxonomy_id", "")
     items = terms.all_terms()
@@ -216,7 +222,7 @@ def taxonomy_terms(request: HttpRequest) -> JsonResponse:
     return vocabulary_page(request, items)
 
 
-@require_GET
+@get_only
 def taxonomy_term(request: HttpRequest, object_id: uuid.UUID) -> JsonResponse:
     found = terms.terms_by_id().get(object_id)
     if found is None:

@@ -243,3 +243,12 @@ def test_an_unpublished_profile_is_not_served_by_its_id() -> None:
     hidden = make_therapist(npi=valid_npi("199000104"), status=Therapist.Status.PENDING)
     search.refresh([hidden.pk])
     assert Client().get(f"/api/hsds/services/{hidden.public_id}").status_code == 404
+
+
+def test_the_api_throttle_applies_to_anonymous_harvesters(settings: object) -> None:
+    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "anon": "2/min"}
+    client = Client()
+    assert [client.get("/api/hsds/services").status_code for _ in range(3)] == [200, 200, 429]
+    refused = client.get("/api/hsds/taxonomies")
+    assert refused.status_code == 429 and int(refused["Retry-After"]) > 0
+    assert "errors" in refused.json()
