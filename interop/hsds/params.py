@@ -10,6 +10,7 @@ from django.http import QueryDict
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
+from interop.hsds import ids
 from interop.hsds import vocabulary as terms
 from interop.hsds.selectors import Filters
 
@@ -34,8 +35,8 @@ class ListQuery:
 
 
 def parse_list_query(params: QueryDict, *, filterable: bool = True) -> ListQuery:
-    """`page`, `per_page`, `full`, and on the lists of services, organizations and service_at_locations,
-    `search`, `taxonomy_term_id` and `modified_after`."""
+    """`page`, `per_page`, `full` and `search`; on the lists of services, organizations and
+    service_at_locations also `taxonomy_term_id`, `modified_after` and `organization_id`."""
     errors: dict[str, list[str]] = {}
 
     def field(name: str, parse: object) -> object:
@@ -52,13 +53,19 @@ def parse_list_query(params: QueryDict, *, filterable: bool = True) -> ListQuery
     search = field("search", parse_search) or ""
     term = field("taxonomy_term_id", parse_term) if filterable else None
     modified_after = field("modified_after", parse_moment) if filterable else None
+    organization = field("organization_id", parse_uuid) if filterable else None
     if errors:
         raise InvalidParameters(errors)
     return ListQuery(
         page=page or 1,
         per_page=per_page or DEFAULT_PER_PAGE,
         full=bool(full),
-        filters=Filters(search=search, term=term, modified_after=modified_after),
+        filters=Filters(
+            search=search,
+            term=term,
+            modified_after=modified_after,
+            therapist_public_id=ids.unlinked(organization, ids.ORGANIZATION) if organization else None,
+        ),
     )
 
 

@@ -35,6 +35,7 @@ class Filters:
     search: str = ""
     term: terms.Term | None = None
     modified_after: datetime.datetime | None = None
+    therapist_public_id: uuid.UUID | None = None  # from `organization_id`: the practice's own therapist
 
 
 def published_therapists(filters: Filters, *, now: datetime.datetime) -> QuerySet[Therapist]:
@@ -123,6 +124,8 @@ def therapist_filter(filters: Filters, *, now: datetime.datetime, prefix: str = 
         )
     if filters.modified_after is not None:
         condition &= Q(**{f"{prefix}updated_at__gte": filters.modified_after})
+    if filters.therapist_public_id is not None:
+        condition &= Q(**{f"{prefix}public_id": filters.therapist_public_id})
     if filters.term is not None:
         condition &= term_filter(filters.term, now=now, prefix=prefix)
     return condition

@@ -108,6 +108,8 @@ def test_a_therapist_maps_onto_service_organization_locations_costs_and_attribut
     assert values[("listing", "accepting-new-clients")] == "true"
     assert ("insurance", "aetna") in values and ("insurance", "cigna") in values
     assert ("format", "online") in values and ("format", "individual") in values
+    by_organization = every_item("services", organization_id=service["organization_id"])
+    assert [item["id"] for item in by_organization] == [service["id"]]
     organization = get(f"organizations/{service['organization_id']}")
     assert organization["name"] == "Hana Mapped's practice"
     assert organization["locations"][0]["id"] == str(office.public_id)
@@ -191,7 +193,7 @@ def test_search_finds_a_service_by_name_and_terms_by_name() -> None:
         ("page", "0"), ("page", "two"), ("page", "-1"), ("per_page", "0"), ("per_page", "501"),
         ("per_page", "1e2"), ("modified_after", "yesterday"), ("modified_after", "2026-02-30"),
         ("taxonomy_term_id", "not-a-uuid"), ("taxonomy_term_id", str(uuid.uuid4())), ("full", "yes"),
-        ("search", "x" * 201),
+        ("search", "x" * 201), ("organization_id", "12"),
     ],
 )  # fmt: skip
 @pytest.mark.parametrize("path", ["services", "organizations", "service_at_locations"])
