@@ -113,11 +113,28 @@ def openapi(request: HttpRequest) -> JsonResponse:
                     "url": "https://creativecommons.org/licenses/by-sa/4.0/"},
     }  # fmt: skip
     document["servers"] = [{"url": request.build_absolute_uri(reverse("hsds:root")).rstrip("/")}]
-    document["paths"] = {
-        path: {key: value for key, value in item.items() if key in ("get", "parameters")}
-        for path, item in document["paths"].items()
-    }
+    document["paths"] = {path: served_operations(path, item) for path, item in document["paths"].items()}
     return JsonResponse(document)
+
+
+# The query parameters of Open Referral's description that these views read; the others
+# (`format`, `minimal`, `postcode`, `proximity`, `full_service`, ...) are left out of what is served.
+SERVED_PARAMETERS = {"search", "page", "per_page", "full", "taxonomy_term_id", "modified_after", "organization_id"}
+
+
+def served_operations(path: str, item: dict) -> dict:
+    """A path of the template as served: its GET only, with only the parameters these views read."""
+    served = SERVED_PARAMETERS | ({"taxonomy_id"} if path == "/taxonomy_terms" else set())
+
+    def is_served(parameter: dict) -> bool:
+        name = parameter.get("name") or parameter.get("$ref", "").rsplit("/", 1)[-1]
+        return parameter.get("in") == "path" or name in served
+
+    operations = {key: value for key, value in item.items() if key in ("get", "parameters")}
+    if "get" in operations:
+        get = operations["get"]
+        operations["get"] = {**get, "parameters": [p for p in get.get("parameters", []) if is_served(p)]}
+    return operations
 
 
 @lru_cache(maxsize=1)

@@ -58,6 +58,13 @@ def test_root_gives_the_version_the_profile_and_an_openapi_description_that_is_s
     assert description["info"]["title"] == "IPT Directory: HSDS 3.1 API"
     assert "/services/{id}" in description["paths"]
     assert all(set(item) <= {"get", "parameters"} for item in description["paths"].values())
+    services = [
+        parameter.get("name") or parameter["$ref"].rsplit("/", 1)[-1]
+        for parameter in description["paths"]["/services"]["get"]["parameters"]
+    ]
+    assert sorted(services) == sorted(
+        ["search", "page", "per_page", "taxonomy_term_id", "organization_id", "modified_after", "full"]
+    )  # what the view reads; `format`, `minimal`, `taxonomy_id` are not served
 
 
 @pytest.mark.parametrize("full", ["false", "true"])
