@@ -501,6 +501,7 @@ def run_benchmark(
     from django.test import Client
     from django.test.utils import override_settings
 
+    from bench.hsds import measure_hsds
     from directory.models import Therapist
 
     load_before, cpu_before, probe_before = os.getloadavg()[0], cpu_times(), cpu_probe_ms()
@@ -510,6 +511,7 @@ def run_benchmark(
         per_query = measure_searches(client, searches, warmup=warmup, repetitions=repetitions)
         floors = measure_floors(client, searches[TYPICAL], warmup=warmup, repetitions=repetitions)
         matching = measure_matching(client, warmup=min(warmup, 5), repetitions=max(10, repetitions // 2))
+        hsds = measure_hsds(client, warmup=min(warmup, 5), repetitions=max(10, repetitions // 2))
     typical = per_query[TYPICAL]
     floor_total = floors["floor_sql"]["p50_ms"] + floors["floor_framework"]["p50_ms"]
     results: dict[str, object] = {
@@ -525,6 +527,7 @@ def run_benchmark(
         "ratio_p50": round(floors["search"]["p50_ms"] / floor_total, 2),
         "ratio_search_p50_ms": floors["search"]["p50_ms"],
         "match_p95_ms": matching.pop("match_p95_ms"),
+        "hsds_services_p95_ms": hsds["hsds_services_p95_ms"],
         "queries_per_search": max(figures["sql_queries"] for figures in per_query.values()),
         "search_rps": None,
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
@@ -537,6 +540,7 @@ def run_benchmark(
         "queries": per_query,
         "floors": floors,
         "matching": matching,
+        "hsds": hsds,
         "explain": {name: [explain(sql) for sql in figures["sql"]] for name, figures in per_query.items()},
         **(extra or {}),
     }

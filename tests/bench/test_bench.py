@@ -57,6 +57,13 @@ def test_harness_measures_a_small_directory(tmp_path: Path) -> None:
     assert results["floors"]["floor_sql_ids"] == results["queries"][TYPICAL]["page_ids"]
     assert results["match_p95_ms"] is None or results["match_p95_ms"] > 0
     assert results["cpu_probe_ms"]["start"] > 0 and results["cpu_probe_ms"]["end"] > 0
+    # The HSDS export: pages of 100 services, at the start and in the middle, flat and fully nested.
+    assert (
+        results["hsds_services_p95_ms"] > 0
+        and results["hsds"]["hsds_total_items"] == results["queries"]["deep_page"]["count"]
+    )
+    assert {page["status"] for page in results["hsds"]["hsds_pages"].values()} == {200}
+    assert {page["size"] for page in results["hsds"]["hsds_pages"].values()} == {100}
     written = json.loads((tmp_path / f"{results['database']}-500.json").read_text())
     assert written["search_p50_ms"] == results["search_p50_ms"]
     assert f"| {results['database']} | 500 |" in (tmp_path / "README.md").read_text()
