@@ -32,6 +32,8 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlencode
 
+from bench.fhir import measure_fhir
+
 ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = ROOT / "bench" / "data"
 RESULTS_DIR = ROOT / "bench" / "results"
@@ -506,6 +508,7 @@ def run_benchmark(
         per_query = measure_searches(client, searches, warmup=warmup, repetitions=repetitions)
         floors = measure_floors(client, searches[TYPICAL], warmup=warmup, repetitions=repetitions)
         matching = measure_matching(client, warmup=min(warmup, 5), repetitions=max(10, repetitions // 2))
+        fhir = measure_fhir(client, warmup=warmup, repetitions=repetitions)
     typical = per_query[TYPICAL]
     floor_total = floors["floor_sql"]["p50_ms"] + floors["floor_framework"]["p50_ms"]
     results: dict[str, object] = {
@@ -533,6 +536,7 @@ def run_benchmark(
         "queries": per_query,
         "floors": floors,
         "matching": matching,
+        **fhir,
         "explain": {name: [explain(sql) for sql in figures["sql"]] for name, figures in per_query.items()},
         **(extra or {}),
     }
@@ -705,7 +709,7 @@ def main(argv: list[str] | None = None) -> int:
     path = write_results(results, arguments.results_dir)
     keys = ["therapists", "database", "search_p50_ms", "search_p95_ms", "search_p95_max_ms", "floor_sql_p50_ms",
             "floor_framework_p50_ms", "ratio_p50", "match_p95_ms", "queries_per_search", "search_rps",
-            "total_seconds"]  # fmt: skip
+            "fhir_practitionerrole_p95_ms", "total_seconds"]  # fmt: skip
     print(json.dumps({key: results[key] for key in keys}, indent=1))
     print(f"wrote {path}")
     return 0

@@ -3,17 +3,18 @@
 Plain dicts rather than `fhir.resources` models: building and serialising a
 pydantic model per resource costs several times the rest of a page of 100, and
 the tests validate every resource type against the `fhir.resources` models instead.
-Each builder reads only what the public profile shows, from a therapist loaded
-with `selectors.therapists_for_resources()` (offices, insurers and languages
-prefetched): no query here.
+Each builder reads only what the public profile shows, from a `selectors.Profile`
+(a therapist with its offices, networks and languages): no query here.
 """
 
 from __future__ import annotations
 
 import datetime
+import functools
 
 from directory.models import FORMATS, Insurer, Office, Therapist
 from interop.plannet import vocabulary as v
+from interop.plannet.selectors import Profile
 
 SERVICE_NAMES = {
     "individual": "Interpersonal therapy (IPT), individual sessions",
@@ -60,10 +61,17 @@ def new_patients(accepting: bool, network: Insurer | None = None) -> dict:
 
 
 def network_reference(insurer: Insurer) -> dict:
-    return reference("Organization", v.derived_id("network", insurer.slug), f"{insurer.name} network")
+    return _network_reference(insurer.slug, insurer.name)
 
 
-def practitioner(therapist: Therapist) -> dict:
+@functools.lru_cache(maxsize=256)
+def _network_reference(slug: str, name: str) -> dict:
+    """One dict per network, shared by every role that names it (read only: it is only serialised)."""
+    return reference("Organization", v.derived_id("network", slug), f"{name} network")
+
+
+def practitioner(profile: Profile) -> dict:
+    therapist = profile.therapist
     level = Therapist.TrainingLevel(therapist.training_level)
     return {
         "resourceType": "Practitioner",
@@ -90,18 +98,23 @@ def practitioner(therapist: Therapist) -> dict:
         ],
         "communication": [
             {"coding": [{"system": v.LANGUAGE_SYSTEM, "code": language.code, "display": language.name}]}
-            for language in therapist.languages.all()
+            for language in profile.languages
         ],
     }
 
 
-def practitioner_role(therapist: Therapist, *, now: datetime.datetime) -> dict:
+def practitioner_role(profile: Profile, *, now: datetime.datetime) -> dict:
     """The therapist's one role: where (offices), how (formats), in which networks, and whether accepting."""
+    therapist = profile.therapist
     accepting = therapist.is_accepting(now)
-    links = list(therapist.insurer_links.all())
     extensions = [new_patients(accepting)]
-    extensions += [new_patients(accepting and link.accepting_new_clients, link.insurer) for link in links]
-    extensions += [{"url": v.NETWORK_REFERENCE, "valueReference": network_reference(link.insurer)} for link in links]
+    # A network's own answer only where it differs: a panel closed to new clients while the therapist accepts.
+    extensions += [
+        new_patients(False, insurer) for insurer, panel_open in profile.networks if accepting and not panel_open
+    ]
+    extensions += [
+        {"url": v.NETWORK_REFERENCE, "valueReference": network_reference(insurer)} for insurer, _ in profile.networks
+    ]
     role: dict = {
         "resourceType": "PractitionerRole",
         "id": str(therapist.public_id),
@@ -111,7 +124,7 @@ def practitioner_role(therapist: Therapist, *, now: datetime.datetime) -> dict:
         "practitioner": reference("Practitioner", str(therapist.public_id), therapist.full_name),
         "code": [{"text": "Interpersonal therapy (IPT) therapist"}],
         "specialty": [{"coding": [specialty.coding()]} for specialty in v.specialties_of(therapist.credentials)],
-        "location": [location_reference(office) for office in therapist.offices.all()],
+        "location": [location_reference(office) for office in profile.offices],
         "healthcareService": [
             reference("HealthcareService", v.derived_id("service", slug), SERVICE_NAMES[slug])
             for slug in therapist.formats

@@ -33,7 +33,7 @@ CAPABILITY_DATE = "2026-12-02"
 
 
 def fhir_response(body: dict, status: int = 200) -> HttpResponse:
-    return HttpResponse(json.dumps(body), status=status, content_type=CONTENT_TYPE)
+    return HttpResponse(json.dumps(body, separators=(",", ":")), status=status, content_type=CONTENT_TYPE)
 
 
 def outcome(status: int, code: str, message: str, expression: str | None = None) -> HttpResponse:
@@ -102,13 +102,13 @@ def unsupported(resource_type: str) -> HttpResponse:
 
 
 def _read_practitioner(resource_id: str) -> dict | None:
-    therapist = selectors.therapist_by_public_id(resource_id)
-    return None if therapist is None else resources.practitioner(therapist)
+    profile = selectors.profile_by_public_id(resource_id)
+    return None if profile is None else resources.practitioner(profile)
 
 
 def _read_role(resource_id: str) -> dict | None:
-    therapist = selectors.therapist_by_public_id(resource_id)
-    return None if therapist is None else resources.practitioner_role(therapist, now=timezone.now())
+    profile = selectors.profile_by_public_id(resource_id)
+    return None if profile is None else resources.practitioner_role(profile, now=timezone.now())
 
 
 def _read_location(resource_id: str) -> dict | None:
@@ -136,20 +136,20 @@ Found = tuple[list[dict], list[dict], int, dict[str, list[dict]]]
 
 
 def _search_practitioners(query: Search) -> Found:
-    therapists, total = selectors.therapist_page(query)
-    return [resources.practitioner(therapist) for therapist in therapists], [], total, {}
+    profiles, total = selectors.therapist_page(query)
+    return [resources.practitioner(profile) for profile in profiles], [], total, {}
 
 
 def _search_roles(query: Search) -> Found:
-    therapists, total = selectors.therapist_page(query)
+    profiles, total = selectors.therapist_page(query)
     now = timezone.now()
-    roles = [resources.practitioner_role(therapist, now=now) for therapist in therapists]
+    roles = [resources.practitioner_role(profile, now=now) for profile in profiles]
     included: list[dict] = []
     if "PractitionerRole:practitioner" in query.includes:
-        included += [resources.practitioner(therapist) for therapist in therapists]
+        included += [resources.practitioner(profile) for profile in profiles]
     if "PractitionerRole:location" in query.includes:
         included += [
-            resources.location(office, therapist) for therapist in therapists for office in therapist.offices.all()
+            resources.location(office, profile.therapist) for profile in profiles for office in profile.offices
         ]
     return roles, included, total, {}
 

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass
 
@@ -74,10 +75,16 @@ SPECIALTIES = (
 SPECIALTY_OF_CODE = {specialty.code: specialty for specialty in SPECIALTIES}
 
 
-def specialties_of(credentials: str) -> list[Specialty]:
-    """The NUCC specialties a therapist's credential text names, in `SPECIALTIES` order (none when unknown)."""
+@functools.lru_cache(maxsize=4096)
+def specialties_of(credentials: str) -> tuple[Specialty, ...]:
+    """The NUCC specialties a therapist's credential text names, in `SPECIALTIES` order (none when unknown).
+
+    Cached: a directory has far fewer distinct credential texts than therapists.
+    """
     text = credentials.casefold()
-    return [specialty for specialty in SPECIALTIES if any(keyword.casefold() in text for keyword in specialty.keywords)]
+    return tuple(
+        specialty for specialty in SPECIALTIES if any(keyword.casefold() in text for keyword in specialty.keywords)
+    )
 
 
 def specialty_condition(code: str) -> Q:
@@ -95,6 +102,7 @@ def specialty_condition(code: str) -> Q:
 ID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:ipt-directory:fhir")
 
 
+@functools.lru_cache(maxsize=1024)
 def derived_id(kind: str, slug: str) -> str:
     """The id of a resource made from a slug: `payer`, `network` and `plan` of an insurer, `service` of a format."""
     return str(uuid.uuid5(ID_NAMESPACE, f"{kind}:{slug}"))

@@ -190,12 +190,16 @@ def test_accepting_is_newpatients_and_false_once_availability_is_stale(client: C
     stale = make_therapist(npi=valid_npi("197000002"), last_name="Stale", confirmed_days_ago=90)
     TherapistInsurer.objects.filter(therapist=fresh, insurer__slug="cigna").update(accepting_new_clients=False)
     aetna, cigna = vocabulary.derived_id("network", "aetna"), vocabulary.derived_id("network", "cigna")
-    assert accepting_codes(fhir(client, f"/fhir/PractitionerRole/{fresh.public_id}")) == {
-        None: "newpt",
-        aetna: "newpt",
-        cigna: "nopt",
-    }
-    assert accepting_codes(fhir(client, f"/fhir/PractitionerRole/{stale.public_id}")) == {None: "nopt", aetna: "nopt"}
+    # In general, and per network only where that network's answer differs: Cigna's panel is closed.
+    assert accepting_codes(fhir(client, f"/fhir/PractitionerRole/{fresh.public_id}")) == {None: "newpt", cigna: "nopt"}
+    stale_role = fhir(client, f"/fhir/PractitionerRole/{stale.public_id}")
+    assert accepting_codes(stale_role) == {None: "nopt"}
+    networks = [
+        ext["valueReference"]["reference"]
+        for ext in stale_role["extension"]
+        if ext["url"] == vocabulary.NETWORK_REFERENCE
+    ]
+    assert networks == [f"Organization/{aetna}"]
     stale_api = client.get(f"/api/therapists/{stale.pk}/").json()
     assert stale_api["accepting_new_clients"] is False
 
