@@ -246,7 +246,7 @@ def _interval(raw: str) -> Interval:
         )
     try:
         start, end = _period(match)
-    except ValueError as error:
+    except (ValueError, OverflowError) as error:
         raise ParameterError("_lastUpdated", f"not a real date or time ({error}).") from error
     return {
         "eq": Interval(start, end),

@@ -147,6 +147,8 @@ def office_page(search: Search) -> tuple[list[OfficeHit], int]:
     offices = matching_offices(search)
     if search.near is None:
         total = offices.count()
+        if search.offset >= total:
+            return [], total
         page = offices.select_related("therapist").order_by("id")[search.offset : search.offset + search.count]
         return [OfficeHit(office) for office in page], total
     near = search.near

@@ -142,6 +142,9 @@ def test_paging_walks_every_published_role_once_with_the_search_in_the_next_link
     }
     past_end = fhir(client, "/fhir/PractitionerRole?_offset=100000")
     assert "entry" not in past_end and past_end["total"] == len(ids)
+    for resource_type in ("Practitioner", "Location", "Organization"):
+        far = fhir(client, f"/fhir/{resource_type}?_offset=99999999999999999999999")
+        assert "entry" not in far and far["total"] > 0
 
 
 def test_include_adds_each_roles_practitioner_and_offices_once(client: Client) -> None:
@@ -269,6 +272,8 @@ def test_last_updated_selects_by_the_profiles_last_change(client: Client) -> Non
         ("/fhir/Practitioner?_lastUpdated=2026-02-30", "_lastUpdated"),
         ("/fhir/Practitioner?_lastUpdated=ge2026-01-01T10:00:00", "_lastUpdated"),
         ("/fhir/Practitioner?_lastUpdated=sa2026-01-01", "_lastUpdated"),
+        ("/fhir/Practitioner?_lastUpdated=le9999-12-31T23:59:59Z", "_lastUpdated"),
+        ("/fhir/Practitioner?_lastUpdated=0000-01-01", "_lastUpdated"),
         ("/fhir/Location?near=brooklyn", "near"),
         ("/fhir/Location?near=91|0|5|mi", "near"),
         ("/fhir/Location?near=40|-73|5|furlongs", "near"),
