@@ -69,13 +69,14 @@ def profiles_of(therapists: list[Therapist]) -> list[Profile]:
     return list(profiles.values())
 
 
-def _updated(field: str, intervals: list[Interval]) -> Q:
+def _updated(column: str, intervals: list[Interval]) -> Q:
+    """`_lastUpdated`: every interval met (a repeated parameter is all-of)."""
     condition = Q()
     for interval in intervals:
         if interval.start is not None:
-            condition &= Q(**{f"{field}__gte": interval.start})
+            condition &= Q(**{f"{column}__gte": interval.start})
         if interval.end is not None:
-            condition &= Q(**{f"{field}__lt": interval.end})
+            condition &= Q(**{f"{column}__lt": interval.end})
     return condition
 
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_safe
+from django.views.decorators.csrf import csrf_exempt
 
 from interop.plannet import resources, selectors
 from interop.plannet import vocabulary as v
@@ -51,8 +51,11 @@ def base_url(request: HttpRequest) -> str:
 def fhir_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """GET and HEAD only; a `_format` other than JSON, a bad parameter and an unknown type are OperationOutcomes."""
 
-    @require_safe
     def wrapped(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        if request.method not in ("GET", "HEAD"):
+            response = outcome(405, "not-supported", f"{request.method} is not served: this server only reads.")
+            response["Allow"] = "GET, HEAD"
+            return response
         try:
             return view(request, *args, **kwargs)
         except ParameterError as error:
@@ -60,7 +63,8 @@ def fhir_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
 
     wrapped.__name__ = view.__name__
     wrapped.__doc__ = view.__doc__
-    return wrapped
+    # Nothing here writes, so a POST needs no CSRF token to be told so in FHIR's own terms.
+    return csrf_exempt(wrapped)
 
 
 @fhir_view

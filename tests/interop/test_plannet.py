@@ -312,7 +312,9 @@ def test_unknown_ids_and_unpublished_profiles_are_404_operation_outcomes(client:
         outcome = validated(fhir(client, url, status=404))
         assert outcome["issue"][0]["code"] in ("not-found", "not-supported")
     assert fhir(client, f"/fhir/PractitionerRole?practitioner={draft.public_id}")["total"] == 0
-    assert client.post("/fhir/Practitioner", {}).status_code == 405
+    refused = Client(enforce_csrf_checks=True).post("/fhir/Practitioner", {})
+    assert refused.status_code == 405 and refused["Allow"] == "GET, HEAD"
+    validated(json.loads(refused.content))
 
 
 def test_json_is_served_as_fhir_json_and_format_json_is_accepted(client: Client) -> None:
