@@ -46,6 +46,25 @@ def reference(kind: str, identifier: str, display: str | None = None) -> dict:
 
 def new_patients(accepting: bool, network: Insurer | None = None) -> dict:
     """Plan-Net's `newpatients` extension: accepting (`newpt`) or not (`nopt`), in general or from one network."""
+    return _new_patients(accepting, *((network.slug, network.name) if network else (None, None)))
+
+
+def network_extension(insurer: Insurer) -> dict:
+    """Plan-Net's `network-reference` extension: the therapist is in this insurer's network."""
+    return _network_extension(insurer.slug, insurer.name)
+
+
+def network_reference(insurer: Insurer) -> dict:
+    return _network_reference(insurer.slug, insurer.name)
+
+
+# The extensions a page repeats on most of its roles are built once per process and shared: a page of
+# 100 roles names the same few dozen networks a thousand times, and allocating each anew cost more than
+# encoding them. They are read only (the views only serialise them).
+
+
+@functools.lru_cache(maxsize=256)
+def _new_patients(accepting: bool, slug: str | None, name: str | None) -> dict:
     code, display = v.ACCEPTING[accepting]
     parts: list[dict] = [
         {
@@ -55,18 +74,18 @@ def new_patients(accepting: bool, network: Insurer | None = None) -> dict:
             },
         }
     ]
-    if network is not None:
-        parts.append({"url": "fromNetwork", "valueReference": network_reference(network)})
+    if slug is not None and name is not None:
+        parts.append({"url": "fromNetwork", "valueReference": _network_reference(slug, name)})
     return {"url": v.NEW_PATIENTS, "extension": parts}
 
 
-def network_reference(insurer: Insurer) -> dict:
-    return _network_reference(insurer.slug, insurer.name)
+@functools.lru_cache(maxsize=256)
+def _network_extension(slug: str, name: str) -> dict:
+    return {"url": v.NETWORK_REFERENCE, "valueReference": _network_reference(slug, name)}
 
 
 @functools.lru_cache(maxsize=256)
 def _network_reference(slug: str, name: str) -> dict:
-    """One dict per network, shared by every role that names it (read only: it is only serialised)."""
     return reference("Organization", v.derived_id("network", slug), f"{name} network")
 
 
@@ -112,9 +131,7 @@ def practitioner_role(profile: Profile, *, now: datetime.datetime) -> dict:
     extensions += [
         new_patients(False, insurer) for insurer, panel_open in profile.networks if accepting and not panel_open
     ]
-    extensions += [
-        {"url": v.NETWORK_REFERENCE, "valueReference": network_reference(insurer)} for insurer, _ in profile.networks
-    ]
+    extensions += [network_extension(insurer) for insurer, _ in profile.networks]
     role: dict = {
         "resourceType": "PractitionerRole",
         "id": str(therapist.public_id),
