@@ -34,6 +34,7 @@ from urllib.parse import urlencode
 
 from bench.nppes import ROWS as NPPES_ROWS
 from bench.nppes import measure_nppes
+from bench.fhir import measure_fhir
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = ROOT / "bench" / "data"
@@ -512,6 +513,7 @@ def run_benchmark(
         floors = measure_floors(client, searches[TYPICAL], warmup=warmup, repetitions=repetitions)
         matching = measure_matching(client, warmup=min(warmup, 5), repetitions=max(10, repetitions // 2))
         hsds = measure_hsds(client, warmup=min(warmup, 5), repetitions=max(10, repetitions // 2))
+        fhir = measure_fhir(client, warmup=warmup, repetitions=repetitions)
     typical = per_query[TYPICAL]
     floor_total = floors["floor_sql"]["p50_ms"] + floors["floor_framework"]["p50_ms"]
     results: dict[str, object] = {
@@ -541,6 +543,7 @@ def run_benchmark(
         "floors": floors,
         "matching": matching,
         "hsds": hsds,
+        **fhir,
         "explain": {name: [explain(sql) for sql in figures["sql"]] for name, figures in per_query.items()},
         **(extra or {}),
     }
@@ -717,7 +720,7 @@ def main(argv: list[str] | None = None) -> int:
     path = write_results(results, arguments.results_dir)
     keys = ["therapists", "database", "search_p50_ms", "search_p95_ms", "search_p95_max_ms", "floor_sql_p50_ms",
             "floor_framework_p50_ms", "ratio_p50", "match_p95_ms", "queries_per_search", "search_rps",
-            "total_seconds"]  # fmt: skip
+            "hsds_services_p95_ms", "fhir_practitionerrole_p95_ms", "total_seconds"]  # fmt: skip
     print(json.dumps({key: results[key] for key in [*keys, "nppes"] if key in results}, indent=1))
     print(f"wrote {path}")
     return 0

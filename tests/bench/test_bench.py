@@ -56,6 +56,9 @@ def test_harness_measures_a_small_directory(tmp_path: Path) -> None:
     # The data floor fetches the very page the API returns for the typical search.
     assert results["floors"]["floor_sql_ids"] == results["queries"][TYPICAL]["page_ids"]
     assert results["match_p95_ms"] is None or results["match_p95_ms"] > 0
+    assert results["fhir_practitionerrole_p95_ms"] > 0
+    assert results["fhir"]["first_page"]["entries"] == 100 and results["fhir"]["middle_page"]["entries"] > 0
+    assert all(figures["status"] == 200 and figures["sql_queries"] <= 5 for figures in results["fhir"].values())
     assert results["cpu_probe_ms"]["start"] > 0 and results["cpu_probe_ms"]["end"] > 0
     # The HSDS export: pages of 100 services, at the start and in the middle, flat and fully nested.
     assert (
