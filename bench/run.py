@@ -32,9 +32,9 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlencode
 
+from bench.fhir import measure_fhir
 from bench.nppes import ROWS as NPPES_ROWS
 from bench.nppes import measure_nppes
-from bench.fhir import measure_fhir
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = ROOT / "bench" / "data"
