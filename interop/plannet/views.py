@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
+from directory.throttles import AnonymousThrottle, SignedInThrottle
 from interop.plannet import resources, selectors
 from interop.plannet import vocabulary as v
 from interop.plannet.parameters import (
@@ -48,14 +49,28 @@ def base_url(request: HttpRequest) -> str:
     return request.build_absolute_uri(reverse("fhir:metadata")).removesuffix("metadata")
 
 
+def throttled(request: HttpRequest) -> HttpResponse | None:
+    """The API's shared limits (THROTTLE_ANON_RATE per address, THROTTLE_USER_RATE per user), as a FHIR 429."""
+    for throttle in (AnonymousThrottle(), SignedInThrottle()):
+        if not throttle.allow_request(request, None):
+            wait = max(1, round(throttle.wait() or 1))
+            response = outcome(429, "throttled", f"Too many requests: try again in {wait} seconds.")
+            response["Retry-After"] = str(wait)
+            return response
+    return None
+
+
 def fhir_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """GET and HEAD only; a `_format` other than JSON, a bad parameter and an unknown type are OperationOutcomes."""
+    """GET and HEAD only, within the API's rate limits; a `_format` other than JSON, a bad parameter and an
+    unknown type are OperationOutcomes."""
 
     def wrapped(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
         if request.method not in ("GET", "HEAD"):
             response = outcome(405, "not-supported", f"{request.method} is not served: this server only reads.")
             response["Allow"] = "GET, HEAD"
             return response
+        if refused := throttled(request):
+            return refused
         try:
             return view(request, *args, **kwargs)
         except ParameterError as error:

@@ -337,3 +337,13 @@ def test_derived_ids_are_the_same_on_every_deployment() -> None:
     # Pinned: a change here would break every client holding a link to the plan.
     assert vocabulary.derived_id("plan", "aetna") == "bde6496e-0ea1-5a61-aff0-a536a997de0e"
     assert vocabulary.derived_id("plan", "aetna") != vocabulary.derived_id("network", "aetna")
+
+
+def test_the_api_throttle_applies_to_anonymous_harvesters(settings: object) -> None:
+    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "anon": "2/min"}
+    client = Client()
+    assert [client.get("/fhir/Location").status_code for _ in range(3)] == [200, 200, 429]
+    refused = client.get("/fhir/metadata")
+    assert refused.status_code == 429 and int(refused["Retry-After"]) > 0
+    assert refused["Content-Type"] == "application/fhir+json"
+    assert refused.json()["resourceType"] == "OperationOutcome"
