@@ -48,8 +48,8 @@ NEED_LABELS = {
 REFERRAL_LABELS = {
     "patient_name": "Full name",
     "patient_birth_date": "Date of birth",
-    "patient_phone": "Phone",
-    "patient_email": "Email",
+    "patient_phone": "Patient's phone",
+    "patient_email": "Patient's email",
     "clinician_name": "Referring clinician",
     "clinician_npi": "Clinician's NPI",
     "clinician_phone": "Callback phone",
