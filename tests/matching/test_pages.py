@@ -132,7 +132,7 @@ def test_error_summaries_name_fields_by_their_labels(client: Client, referrer: U
     no_consent = error_summary_of(physician.post("/referrals/new/", unticked).content.decode())
     assert "<strong>The patient agreed to be referred and to share these details" in no_consent
     no_contact = error_summary_of(physician.post("/referrals/new/", {**FORM, "patient_phone": ""}).content.decode())
-    assert "<strong>Patient's phone</strong>: Give a phone number or an email" in no_contact
+    assert "<strong>Patient&#x27;s phone</strong>: Give a phone number or an email" in no_contact
 
 
 def error_summary_of(html: str) -> str:
