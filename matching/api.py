@@ -157,9 +157,10 @@ class ReferralListView(APIView):
     )  # fmt: skip
     def get(self, request: Request) -> Response:
         # The patient-name search of the page is not offered here: a name would travel in the URL.
-        filters = ReferralFilter(
-            {"status": request.query_params.get("status")}, queryset=selectors.referrals_of(request.user)
-        )
+        status = request.query_params.get("status")
+        if status == "":
+            raise exceptions.ValidationError({"status": ["Give a status, or leave the parameter out."]})
+        filters = ReferralFilter({"status": status}, queryset=selectors.referrals_of(request.user))
         if not filters.is_valid():
             raise exceptions.ValidationError(filters.errors)
         referrals = list(filters.qs[:200])

@@ -298,3 +298,4 @@ def test_the_list_filters_by_status_and_name_in_a_constant_number_of_queries(
     api = physician.get(f"{REFERRALS}?status=offered")
     assert [row["patient_name"] for row in api.json()] == ["Ben Three"]
     assert physician.get(f"{REFERRALS}?status=nonsense").json()["errors"]["status"]
+    assert physician.get(f"{REFERRALS}?status=").status_code == 400
