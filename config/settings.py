@@ -103,6 +103,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # After CommonMiddleware has checked the host: emails sent while serving link back to it.
+    "outbox.links.RequestOriginMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -254,6 +256,9 @@ if EMAIL_USE_TLS and EMAIL_USE_SSL:
 # Seconds an SMTP connection or reply may take: a hanging server holds the worker this long, never a request.
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
 EMAIL_GIVE_UP_HOURS = env_int("EMAIL_GIVE_UP_HOURS", 24, minimum=1)
+# Text messages (to patients who agreed to be told): queued like email, delivered by the worker through
+# this class (outbox.sms: ConsoleSmsBackend, LocmemSmsBackend for tests, or any class with send(*, to, body)).
+SMS_BACKEND = env_str("SMS_BACKEND", "outbox.sms.ConsoleSmsBackend")
 # django-tasks with its database backend: the queue lives in the same database as the data.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 # --- end of Mail ---

@@ -17,12 +17,13 @@ from django.utils import timezone
 from consultations import selectors
 from consultations.models import Consultation, ConsultationRequest
 from directory.models import Therapist
+from outbox.links import absolute_url
 
 logger = logging.getLogger(__name__)
 
 
 def _absolute(path: str) -> str:
-    return settings.SITE_URL.rstrip("/") + path
+    return absolute_url(path)
 
 
 def _names(therapists: list[Therapist]) -> str:

@@ -76,7 +76,7 @@ class ReferralAdmin(admin.ModelAdmin):
 @admin.register(Offer)
 class OfferAdmin(admin.ModelAdmin):
     list_display = ["id", "therapist", "status", "score", "decline_reason", "created_at", "responded_at"]
-    list_filter = ["status", "decline_reason", "created_at"]
+    list_filter = ["status", "decline_reason", "withdrawn_because", "created_at"]
     search_fields = ["therapist__last_name", "therapist__npi", "referral__id"]
     list_select_related = ["therapist"]
     readonly_fields = ["referral", "therapist", "score", "created_at", "responded_at"]

@@ -21,6 +21,7 @@ from accounts.permissions import IsReferrer, IsTherapist
 from accounts.roles import therapist_profile
 from directory.serializers import DetailSerializer, ErrorSerializer, profile_urls, site_origin
 from matching import idempotency, selectors, services
+from matching.filters import ReferralFilter
 from matching.models import Offer, Referral
 from matching.serializers import (
     DeclineSerializer,
@@ -144,9 +145,25 @@ class ReferralListView(APIView):
     # Creating one (a POST) has its own rate, THROTTLE_REFERRAL_RATE; reading the list does not count.
     throttle_scope = "referral"
 
-    @extend_schema(responses={200: ReferralSummarySerializer(many=True), 401: DetailSerializer, 403: DetailSerializer})
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "status", OpenApiTypes.STR, enum=Referral.Status.values, required=False,
+                description="Only referrals in this status",
+            )
+        ],
+        responses={200: ReferralSummarySerializer(many=True), 400: ErrorSerializer, 401: DetailSerializer,
+                   403: DetailSerializer},
+    )  # fmt: skip
     def get(self, request: Request) -> Response:
-        referrals = list(selectors.referrals_of(request.user)[:200])
+        # The patient-name search of the page is not offered here: a name would travel in the URL.
+        status = request.query_params.get("status")
+        if status == "":
+            raise exceptions.ValidationError({"status": ["Give a status, or leave the parameter out."]})
+        filters = ReferralFilter({"status": status}, queryset=selectors.referrals_of(request.user))
+        if not filters.is_valid():
+            raise exceptions.ValidationError(filters.errors)
+        referrals = list(filters.qs[:200])
         services.log_phi_reads(
             user=request.user, referrals=referrals, fields=["patient_name"], channel="api:referral-list"
         )

@@ -14,13 +14,18 @@ from directory import geo
 from directory.models import Therapist
 from matching import services
 from matching.models import Offer, Referral
-from matching.requests import Patient, ReferralRequest
+from matching.requests import Clinician, Patient, ReferralRequest
 
 DEMO_PATIENT = Patient(
     name="Pat Demo-Patient",
     birth_date=datetime.date(1980, 4, 2),
     phone="555 010 0100",
     notes="A fictional patient of the demo data.",
+    reason="Low mood and isolation since a move (fictional).",
+    diagnosis_code="F43.21",
+)
+DEMO_CLINICIAN = Clinician(
+    name="Dr. Demo Clinician", npi="1234567893", phone="555 010 0199", practice="Demo Family Practice"
 )
 
 
@@ -44,7 +49,8 @@ def offer_demo_referral(*, referrer: User, therapist: Therapist) -> Offer:
         concerns=therapist.concerns.values_list("slug", flat=True),
     )
     request = ReferralRequest(
-        place=place, need=need, patient=DEMO_PATIENT, urgency=Referral.Urgency.ROUTINE, consent=True
-    )
+        place=place, need=need, patient=DEMO_PATIENT, urgency=Referral.Urgency.ROUTINE, consent=True,
+        clinician=DEMO_CLINICIAN,
+    )  # fmt: skip
     referral = services.create_referral(referrer=referrer, request=request)
     return services.offer_referral(referral=referral, therapist_id=therapist.pk, actor=referrer)

@@ -12,10 +12,41 @@ import datetime
 import uuid
 
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 
-from directory.models import AGE_GROUPS, FORMATS, Insurer, Therapist
+from directory.models import AGE_GROUPS, FORMATS, Insurer, Therapist, validate_npi
+
+# ICD-10-CM: a letter, two characters (digit, then digit or letter), and up to four more after a dot.
+ICD10CM_PATTERN = r"^[A-Z][0-9][0-9A-Z](\.[0-9A-Z]{1,4})?$"
+validate_icd10cm = RegexValidator(
+    ICD10CM_PATTERN, "Enter an ICD-10-CM code such as F32.1: a letter, two characters, then a dot and up to four.",
+    code="icd10cm",
+)  # fmt: skip
+# The codes a referral for IPT most often carries, offered as suggestions (any valid code is accepted).
+COMMON_DIAGNOSES: dict[str, str] = {
+    "F32.0": "Major depressive disorder, single episode, mild",
+    "F32.1": "Major depressive disorder, single episode, moderate",
+    "F32.9": "Major depressive disorder, single episode, unspecified",
+    "F33.1": "Major depressive disorder, recurrent, moderate",
+    "F34.1": "Dysthymic disorder",
+    "F41.0": "Panic disorder without agoraphobia",
+    "F41.1": "Generalized anxiety disorder",
+    "F40.10": "Social phobia, unspecified",
+    "F43.21": "Adjustment disorder with depressed mood",
+    "F43.23": "Adjustment disorder with mixed anxiety and depressed mood",
+    "F53.0": "Postpartum depression",
+    "Z63.4": "Disappearance and death of family member",
+}
+PHONE_PATTERN = r"^[0-9 ()+.\-]{7,30}$"
+validate_phone = RegexValidator(PHONE_PATTERN, "Enter a phone number: digits, spaces and ( ) + . - only.")
+# An insurance member ID as printed on the card: letters and digits, with dashes or spaces between.
+validate_member_id = RegexValidator(
+    r"^[A-Za-z0-9](?:[A-Za-z0-9 \-]{0,28}[A-Za-z0-9])?$",
+    "Enter the member ID as printed on the card: letters and digits (dashes and spaces between), at most 30.",
+    code="member_id",
+)
 
 
 class Referral(models.Model):
@@ -60,7 +91,18 @@ class Referral(models.Model):
     patient_phone = models.CharField(max_length=30, blank=True)
     patient_email = models.EmailField(blank=True)
     notes = models.TextField(blank=True)
+    reason = models.TextField("Reason for referral", blank=True)
+    diagnosis_code = models.CharField("ICD-10-CM code", max_length=8, blank=True, validators=[validate_icd10cm])
+    insurance_member_id = models.CharField(max_length=30, blank=True, validators=[validate_member_id])
     consent_confirmed_at = models.DateTimeField()
+    # The patient agreed to be emailed or texted (no clinical content) when a therapist accepts and schedules.
+    patient_contact_consent = models.BooleanField(default=False)
+
+    # Who referred: the clinician and practice to call back (blank on referrals made before these were asked).
+    clinician_name = models.CharField("Referring clinician", max_length=160, blank=True)
+    clinician_npi = models.CharField("Clinician's NPI", max_length=10, blank=True, validators=[validate_npi])
+    clinician_phone = models.CharField("Callback phone", max_length=30, blank=True, validators=[validate_phone])
+    practice_name = models.CharField("Practice", max_length=160, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -150,12 +192,20 @@ class Offer(models.Model):
         LOCATION = "location", "Location"
         OTHER = "other", "Other"
 
+    class WithdrawnBecause(models.TextChoices):
+        """Why an offer stopped waiting without its therapist's answer: the referrer's history says who did it."""
+
+        OTHER_ACCEPTED = "other_accepted", "Closed: another therapist accepted first"
+        REFERRER = "referrer", "Withdrawn by the referring office"
+        UNAVAILABLE = "unavailable", "Withdrawn: the therapist is no longer taking referrals"
+
     referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="offers")
     therapist = models.ForeignKey(Therapist, on_delete=models.PROTECT, related_name="offers")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN, db_index=True)
     score = models.FloatField()
     decline_reason = models.CharField(max_length=16, blank=True, choices=DeclineReason.choices)
     decline_note = models.CharField(max_length=300, blank=True)
+    withdrawn_because = models.CharField(max_length=16, blank=True, choices=WithdrawnBecause.choices)
     first_session_date = models.DateField(null=True, blank=True)
     # The same day with its time, when the therapist gave one (the API's time is optional).
     first_session_at = models.DateTimeField(null=True, blank=True)

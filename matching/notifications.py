@@ -13,12 +13,14 @@ from django.core.mail import send_mail
 from django.urls import reverse
 
 from matching.models import Offer, Referral
+from outbox import sms
+from outbox.links import absolute_url
 
 logger = logging.getLogger(__name__)
 
 
 def _absolute(path: str) -> str:
-    return settings.SITE_URL.rstrip("/") + path
+    return absolute_url(path)
 
 
 def offer_made(offer_id: int) -> None:
@@ -99,4 +101,67 @@ def _tell_referrer(referral: Referral, *, about: str, message: str) -> None:
         message=message.format(short_id=short_id, link=link),
         from_email=None,
         recipient_list=[referral.referrer.email],
+    )
+
+
+# --- To the patient, who agreed to be told (Referral.patient_contact_consent) ---
+# Only who will see them and how to reach that therapist, and when: never the reason, notes, diagnosis
+# or anything else clinical, nor the patient's own details, since an email or a text may be read by others.
+
+PATIENT_FOOTER = (
+    "You receive this because you agreed, at your doctor's office, to be told how your referral for "
+    "interpersonal therapy (IPT) goes. It holds no medical information."
+)
+
+
+def _therapist_contact(offer: Offer) -> str:
+    therapist = offer.therapist
+    ways = [
+        f"phone {therapist.phone}" if therapist.phone else "",
+        f"email {therapist.email}" if therapist.email else "",
+    ]
+    return " or ".join(way for way in ways if way) or "through your doctor's office"
+
+
+def _tell_patient(offer: Offer, *, subject: str, email_text: str, sms_text: str) -> None:
+    referral = offer.referral
+    if referral.patient_email:
+        send_mail(
+            subject=subject,
+            message=f"Hello,\n\n{email_text}\n\n{PATIENT_FOOTER}",
+            from_email=None,
+            recipient_list=[referral.patient_email],
+        )
+    if referral.patient_phone:
+        sms.queue_sms(to=referral.patient_phone, body=f"{sms_text} (IPT Directory; no medical information)")
+
+
+def _offer(offer_id: int) -> Offer:
+    return Offer.objects.select_related("referral", "therapist").get(pk=offer_id)
+
+
+def patient_accepted(offer_id: int) -> None:
+    """Tell the patient which therapist accepted their referral and how to reach them."""
+    offer = _offer(offer_id)
+    name, contact = offer.therapist.full_name, _therapist_contact(offer)
+    _tell_patient(
+        offer,
+        subject="A therapist accepted your referral",
+        email_text=(
+            f"{name} has accepted your referral and will contact you to book a first session. "
+            f"You can also reach them: {contact}."
+        ),
+        sms_text=f"{name} accepted your therapy referral and will contact you. Reach them: {contact}.",
+    )
+
+
+def patient_scheduled(offer_id: int, when: str) -> None:
+    """Tell the patient when their first session is, and with whom."""
+    offer = _offer(offer_id)
+    name, contact = offer.therapist.full_name, _therapist_contact(offer)
+    _tell_patient(
+        offer,
+        subject="Your first session is booked",
+        email_text=(f"Your first session with {name} is on {when}. To change it, contact {name}: {contact}."),
+        sms_text=f"Your first session with {name} is on {when}. To change it: {contact}.",
     )

@@ -23,6 +23,19 @@ class Patient:
     phone: str = ""
     email: str = ""
     notes: str = ""
+    reason: str = ""
+    diagnosis_code: str = ""
+    insurance_member_id: str = ""
+
+
+@dataclass(frozen=True)
+class Clinician:
+    """Who refers, to be called back: the clinician, their NPI, a callback phone and the practice."""
+
+    name: str = ""
+    npi: str = ""
+    phone: str = ""
+    practice: str = ""
 
 
 @dataclass(frozen=True)
@@ -34,3 +47,6 @@ class ReferralRequest:
     patient: Patient
     urgency: str
     consent: bool
+    clinician: Clinician = Clinician()
+    # The patient agreed to be told (email, SMS) when a therapist accepts and schedules.
+    patient_contact_consent: bool = False

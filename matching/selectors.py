@@ -11,9 +11,10 @@ from django.utils import timezone
 from directory import search
 from directory.models import FORMATS, Therapist
 from matching import ranking
-from matching.models import Match, Offer, Referral
+from matching.models import COMMON_DIAGNOSES, Match, Offer, Referral
 from matching.services import (
     PHI_FIELDS,
+    accepted_offer,
     first_session_words,
     log_phi_reads,
     offer_reply_by,
@@ -134,9 +135,79 @@ def referral_payload(referral: Referral, *, user: object, channel: str) -> dict:
             for match in referral.matches.all()
         ],
     }
-    payload["patient"] = read_patient_details(user=user, referral=referral, channel=channel)
-    payload["patient_name"] = payload["patient"]["patient_name"]
+    for offer in referral.offers.all():
+        offer.answer = offer_answer_label(offer)
+    for event in referral.events.all():
+        event.status_label = Referral.Status(event.to_status).label
+    details = read_patient_details(user=user, referral=referral, channel=channel)
+    payload["patient"] = details
+    payload["patient_name"] = details["patient_name"]
+    payload["clinician"] = referring_clinician(referral)
+    payload["patient_contact_consent"] = referral.patient_contact_consent
+    payload["diagnosis_label"] = COMMON_DIAGNOSES.get(details["diagnosis_code"], "")
+    offer = accepted_offer(referral)
+    payload["accepted_therapist"] = accepted_therapist(offer) if offer else None
     return payload
+
+
+def referring_clinician(referral: Referral) -> dict[str, str]:
+    """Who referred, for those allowed to see the patient's details (the caller logs the read)."""
+    return {
+        "name": referral.clinician_name,
+        "npi": referral.clinician_npi,
+        "phone": referral.clinician_phone,
+        "practice": referral.practice_name,
+    }
+
+
+def accepted_therapist(offer: Offer) -> dict:
+    """Who took the patient on and how to reach them: what the referrer sees once an offer is accepted."""
+    therapist = offer.therapist
+    return {
+        "id": therapist.pk,
+        "name": therapist.full_name,
+        "credentials": therapist.credentials,
+        "phone": therapist.phone,
+        "email": therapist.email,
+        "url": therapist.get_absolute_url(),
+        "first_session_date": offer.first_session_date,
+        "first_session_at": offer.first_session_at,
+        "first_session": (
+            first_session_words(offer.first_session_date, offer.first_session_at) if offer.first_session_date else ""
+        ),
+    }
+
+
+def offer_answer_label(offer: Offer) -> str:
+    """An offer's outcome as its referrer reads it, saying who did what."""
+    if offer.status == Offer.Status.WITHDRAWN and offer.withdrawn_because:
+        return offer.get_withdrawn_because_display()
+    if offer.status == Offer.Status.DECLINED and offer.decline_reason:
+        return f"Declined by the therapist ({offer.get_decline_reason_display().lower()})"
+    if offer.status == Offer.Status.EXPIRED:
+        return "Expired: no answer in time"
+    if offer.status == Offer.Status.ACCEPTED:
+        return "Accepted by the therapist"
+    return offer.get_status_display()
+
+
+def needs_as_sent(referral: Referral, *, labels: ranking.Labels) -> list[tuple[str, str]]:
+    """The need the referrer sent, as (what, answer) rows in words, for the referral's page."""
+    if referral.insurance_id:
+        insurance = referral.insurance.name
+    else:
+        insurance = f"Self-pay, up to ${referral.max_fee} a session" if referral.max_fee else "Self-pay"
+    rows = [
+        ("Place", referral.place_label),
+        ("Insurance", insurance),
+        ("Formats", ", ".join(FORMATS.get(slug, slug) for slug in referral.formats)),
+        ("IPT focus areas", "; ".join(labels.focus_areas.get(slug, slug) for slug in referral.focus_areas)),
+        ("Concerns", ", ".join(labels.concerns.get(slug, slug) for slug in referral.concerns)),
+        ("Language", labels.languages.get(referral.language, referral.language) if referral.language else ""),
+        ("Age group", referral.get_age_group_display() if referral.age_group else ""),
+        ("Urgency", referral.get_urgency_display()),
+    ]
+    return [(name, value or "—") for name, value in rows]
 
 
 def offer_summary(offer: Offer, *, labels: ranking.Labels, now: datetime.datetime) -> dict:
@@ -207,6 +278,9 @@ def offer_payloads(offers: list[Offer], *, user: object, labels: ranking.Labels,
                 {name: getattr(offer.referral, name) for name in PHI_FIELDS}
                 if patients and offer.status == Offer.Status.ACCEPTED
                 else None
+            ),
+            "clinician": (
+                referring_clinician(offer.referral) if patients and offer.status == Offer.Status.ACCEPTED else None
             ),
         }
         for offer in offers

@@ -22,8 +22,8 @@ from directory.serializers import (
     column_length,
 )
 from matching import ranking, services
-from matching.models import Offer, Referral
-from matching.requests import Patient, ReferralRequest
+from matching.models import Offer, Referral, validate_icd10cm
+from matching.requests import Clinician, Patient, ReferralRequest
 
 
 @extend_schema_field({"type": "string", "nullable": True})
@@ -107,9 +107,42 @@ class ReferralCreateSerializer(NeedSerializer):
     patient_email = serializers.EmailField(
         required=False, allow_blank=True, max_length=column_length(Referral, "patient_email")
     )
-    notes = serializers.CharField(required=False, allow_blank=True, max_length=4000)
+    notes = serializers.CharField(required=False, allow_blank=True, max_length=4000, help_text="Clinical notes")
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=1000, help_text="Reason for referral")
+    diagnosis_code = serializers.CharField(
+        required=False, allow_blank=True, max_length=column_length(Referral, "diagnosis_code"),
+        help_text="ICD-10-CM code, such as F32.1 (optional)",
+    )  # fmt: skip
+    insurance_member_id = serializers.CharField(
+        required=False, allow_blank=True, max_length=column_length(Referral, "insurance_member_id"),
+        validators=Referral._meta.get_field("insurance_member_id").validators,
+    )  # fmt: skip
     urgency = serializers.CharField(required=False, default="routine", max_length=column_length(Referral, "urgency"))
     consent = serializers.BooleanField(help_text="The patient agreed to be referred; must be true")
+    patient_contact_consent = serializers.BooleanField(
+        required=False, default=False,
+        help_text="The patient agreed to be emailed or texted (no clinical content) when a therapist accepts",
+    )  # fmt: skip
+    clinician_name = serializers.CharField(
+        required=False, allow_blank=True, max_length=column_length(Referral, "clinician_name")
+    )
+    clinician_npi = serializers.CharField(
+        required=False, allow_blank=True, max_length=column_length(Referral, "clinician_npi"),
+        validators=Referral._meta.get_field("clinician_npi").validators, help_text="10 digits, Luhn-checked",
+    )  # fmt: skip
+    clinician_phone = serializers.CharField(
+        required=False, allow_blank=True, max_length=column_length(Referral, "clinician_phone"),
+        validators=Referral._meta.get_field("clinician_phone").validators, help_text="Callback phone",
+    )  # fmt: skip
+    practice_name = serializers.CharField(
+        required=False, allow_blank=True, max_length=column_length(Referral, "practice_name")
+    )
+
+    def validate_diagnosis_code(self, value: str) -> str:
+        code = value.strip().upper()
+        if code:
+            validate_icd10cm(code)
+        return code
 
     def validate_urgency(self, value: str) -> str:
         # The service's rule, asked first: a crisis gets the crisis guidance whatever else the form lacks.
@@ -126,10 +159,37 @@ class ReferralCreateSerializer(NeedSerializer):
             phone=data.get("patient_phone", ""),
             email=data.get("patient_email", ""),
             notes=data.get("notes", ""),
+            reason=data.get("reason", ""),
+            diagnosis_code=data.get("diagnosis_code", ""),
+            insurance_member_id=data.get("insurance_member_id", ""),
+        )
+        clinician = Clinician(
+            name=data.get("clinician_name", ""),
+            npi=data.get("clinician_npi", ""),
+            phone=data.get("clinician_phone", ""),
+            practice=data.get("practice_name", ""),
         )
         return ReferralRequest(
-            place=data["place"], need=self.need(), patient=patient, urgency=data["urgency"], consent=data["consent"]
-        )
+            place=data["place"], need=self.need(), patient=patient, urgency=data["urgency"], consent=data["consent"],
+            clinician=clinician, patient_contact_consent=data["patient_contact_consent"],
+        )  # fmt: skip
+
+
+class ReferralFormSerializer(ReferralCreateSerializer):
+    """The page's form: a referral made there names who refers and how to call them back.
+
+    The API keeps these optional, so that clients written before they existed keep working.
+    """
+
+    clinician_name = serializers.CharField(max_length=column_length(Referral, "clinician_name"))
+    clinician_npi = serializers.CharField(
+        max_length=column_length(Referral, "clinician_npi"),
+        validators=Referral._meta.get_field("clinician_npi").validators,
+    )
+    clinician_phone = serializers.CharField(
+        max_length=column_length(Referral, "clinician_phone"),
+        validators=Referral._meta.get_field("clinician_phone").validators,
+    )
 
 
 # The largest id (a BigAutoField); a larger number is a 400, not an OverflowError on SQLite.
@@ -172,7 +232,8 @@ class MatchResponseSerializer(serializers.Serializer):
 class EventSerializer(serializers.Serializer):
     from_status = serializers.CharField()
     to_status = serializers.CharField()
-    note = serializers.CharField()
+    status_label = serializers.CharField(help_text="`to_status` in words")
+    note = serializers.CharField(help_text="What happened, and who did it")
     at = serializers.DateTimeField(source="created_at")
 
 
@@ -185,6 +246,11 @@ class ReferralOfferSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
     responded_at = serializers.DateTimeField(allow_null=True)
     decline_reason = serializers.CharField()
+    withdrawn_because = serializers.ChoiceField(
+        choices=Offer.WithdrawnBecause.choices, allow_blank=True,
+        help_text="Why a withdrawn offer stopped waiting: `other_accepted`, `referrer` or `unavailable`",
+    )  # fmt: skip
+    answer = serializers.CharField(help_text='The outcome in words: "Closed: another therapist accepted first"')
     first_session_date = serializers.DateField(allow_null=True)
     first_session_at = serializers.DateTimeField(allow_null=True, help_text="With its time, when one was given")
 
@@ -194,7 +260,32 @@ class PatientSerializer(serializers.Serializer):
     patient_birth_date = serializers.DateField()
     patient_phone = serializers.CharField()
     patient_email = serializers.CharField()
-    notes = serializers.CharField()
+    notes = serializers.CharField(help_text="Clinical notes")
+    reason = serializers.CharField(help_text="Reason for referral")
+    diagnosis_code = serializers.CharField(help_text="ICD-10-CM; empty when none was given")
+    insurance_member_id = serializers.CharField()
+
+
+class ClinicianSerializer(serializers.Serializer):
+    """Who referred (empty strings on referrals made without them)."""
+
+    name = serializers.CharField()
+    npi = serializers.CharField()
+    phone = serializers.CharField(help_text="Callback phone")
+    practice = serializers.CharField()
+
+
+class AcceptedTherapistSerializer(serializers.Serializer):
+    """The therapist who accepted, and how to reach them: shown to the referrer only after acceptance."""
+
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    credentials = serializers.CharField()
+    phone = serializers.CharField()
+    email = serializers.CharField()
+    url = serializers.CharField(help_text="The therapist's public profile page (a path)")
+    first_session_date = serializers.DateField(allow_null=True)
+    first_session_at = serializers.DateTimeField(allow_null=True)
 
 
 class ReferralSummarySerializer(serializers.Serializer):
@@ -222,6 +313,9 @@ class ReferralSerializer(ReferralSummarySerializer):
     matches = MatchResultSerializer(many=True)
     offers = ReferralOfferSerializer(source="offers.all", many=True)
     patient = PatientSerializer()
+    clinician = ClinicianSerializer()
+    patient_contact_consent = serializers.BooleanField()
+    accepted_therapist = AcceptedTherapistSerializer(allow_null=True, help_text="null until a therapist accepts")
 
 
 class OfferSummarySerializer(serializers.Serializer):
@@ -249,3 +343,4 @@ class InboxOfferSerializer(serializers.Serializer):
     first_session_at = serializers.DateTimeField(allow_null=True, help_text="With its time, when one was given")
     summary = OfferSummarySerializer()
     patient = PatientSerializer(required=False, allow_null=True)
+    clinician = ClinicianSerializer(required=False, allow_null=True, help_text="Who referred; once accepted")

@@ -43,7 +43,13 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     Status.WITHDRAWN: frozenset(),
 }
 OFFERABLE = frozenset({Status.MATCHED, Status.OFFERED, Status.DECLINED, Status.EXPIRED})
-PHI_FIELDS = ("patient_name", "patient_birth_date", "patient_phone", "patient_email", "notes")
+PATIENT_FIELDS = (
+    "patient_name", "patient_birth_date", "patient_phone", "patient_email", "notes", "reason", "diagnosis_code",
+    "insurance_member_id",
+)  # fmt: skip
+# Who referred is kept with the patient's details: together they say where the patient is treated.
+CLINICIAN_FIELDS = ("clinician_name", "clinician_npi", "clinician_phone", "practice_name")
+PHI_FIELDS = PATIENT_FIELDS + CLINICIAN_FIELDS
 SCHEDULE_PAST_DAYS = 30
 OLDEST_PATIENT_YEARS = 120
 # The code of the crisis refusal, so that a page can show its crisis page rather than the form.
@@ -382,6 +388,14 @@ def create_referral(*, referrer: object, request: ReferralRequest, now: datetime
         patient_phone=patient.phone,
         patient_email=patient.email,
         notes=patient.notes,
+        reason=patient.reason,
+        diagnosis_code=patient.diagnosis_code,
+        insurance_member_id=patient.insurance_member_id,
+        patient_contact_consent=request.patient_contact_consent,
+        clinician_name=request.clinician.name,
+        clinician_npi=request.clinician.npi,
+        clinician_phone=request.clinician.phone,
+        practice_name=request.clinician.practice,
     )
     Match.objects.bulk_create(
         Match(
@@ -447,21 +461,63 @@ def offer_referral(*, referral: Referral, therapist_id: int, actor: object) -> O
 @transaction.atomic
 def offer_to_therapists(*, referral: Referral, therapist_ids: list[int], actor: object) -> list[Offer]:
     """Offer to several candidates at once: all of them, or none when one is refused."""
+    open_offers = Offer.objects.filter(referral_id=referral.pk, status=Offer.Status.OPEN).count()
+    slots = max(0, settings.MAX_OPEN_OFFERS - open_offers)
+    if len(set(therapist_ids)) > slots:
+        raise ReferralConflict(
+            f"You chose {len(set(therapist_ids))} therapists, but at most {settings.MAX_OPEN_OFFERS} offers can wait "
+            f"for an answer at once ({slots} more now): untick {len(set(therapist_ids)) - slots}.",
+            "therapist",
+        )
     return [offer_referral(referral=referral, therapist_id=therapist_id, actor=actor) for therapist_id in therapist_ids]
 
 
 @transaction.atomic
 def withdraw_referral(*, referral: Referral, actor: object) -> Referral:
     referral = _locked(referral.pk)
-    _transition(referral, Status.WITHDRAWN, actor=actor, note="Withdrawn by the referrer")
-    referral.offers.filter(status=Offer.Status.OPEN).update(status=Offer.Status.WITHDRAWN)
+    _transition(referral, Status.WITHDRAWN, actor=actor, note="Withdrawn by the referring office")
+    referral.offers.filter(status=Offer.Status.OPEN).update(
+        status=Offer.Status.WITHDRAWN, withdrawn_because=Offer.WithdrawnBecause.REFERRER
+    )
     return referral
 
 
+def accepted_offer(referral: Referral) -> Offer | None:
+    """The offer its therapist accepted, from the prefetched offers when there are some."""
+    return next((offer for offer in referral.offers.all() if offer.status == Offer.Status.ACCEPTED), None)
+
+
+def first_session_held(offer: Offer | None, *, now: datetime.datetime) -> bool:
+    """Whether the first session is recorded and has begun: its time passed, or its day came when no time was given."""
+    if offer is None or offer.first_session_date is None:
+        return False
+    if offer.first_session_at is not None:
+        return offer.first_session_at <= now
+    return offer.first_session_date <= timezone.localdate(now)
+
+
 @transaction.atomic
-def close_referral(*, referral: Referral, actor: object) -> Referral:
+def close_referral(*, referral: Referral, actor: object, now: datetime.datetime | None = None) -> Referral:
+    """Close the loop: only once the first session was recorded and its time has come (ReferralInvalid otherwise)."""
+    now = now or timezone.now()
     referral = _locked(referral.pk)
-    _transition(referral, Status.CLOSED, actor=actor, note="Loop closed")
+    if Status.CLOSED not in TRANSITIONS[referral.status]:
+        raise ReferralConflict(f"A referral that is {referral.get_status_display().lower()} cannot be closed.")
+    offer = referral.offers.filter(status=Offer.Status.ACCEPTED).select_related("therapist").first()
+    if offer is None or offer.first_session_date is None:
+        raise ReferralInvalid(
+            "No first session is recorded yet: close the loop once the therapist has recorded it and the patient "
+            "was seen.",
+            "first_session_date",
+        )
+    when = first_session_words(offer.first_session_date, offer.first_session_at)
+    if not first_session_held(offer, now=now):
+        raise ReferralInvalid(
+            f"The first session is on {when}, still to come: close the loop once the patient was seen.",
+            "first_session_date",
+        )
+    note = f"Closed by the referring office: patient seen by {offer.therapist.full_name} (first session {when})"
+    _transition(referral, Status.CLOSED, actor=actor, note=note)
     return referral
 
 
@@ -492,16 +548,24 @@ def accept_offer(*, offer: Offer, actor: object, now: datetime.datetime | None =
         raise ReferralConflict("You declined this offer; it can no longer be accepted.")
     if referral.status != Status.OFFERED or offer.status != Offer.Status.OPEN:
         raise ReferralConflict("This referral has already been taken, withdrawn or closed.")
-    _transition(referral, Status.ACCEPTED, actor=actor, note=f"Accepted by {offer.therapist.full_name}")
+    others = referral.offers.filter(status=Offer.Status.OPEN).exclude(pk=offer.pk)
+    closed = list(others.values_list("therapist_id", "therapist__first_name", "therapist__last_name"))
+    note = f"Accepted by {offer.therapist.full_name}"
+    if closed:
+        names = ", ".join(f"{first} {last}" for _, first, last in closed)
+        note += f". Offer to {names} closed: another therapist accepted first"
+    _transition(referral, Status.ACCEPTED, actor=actor, note=note)
     _claim_open_offer(offer, Offer.Status.ACCEPTED, now)
     has_slot = Therapist.objects.filter(pk=offer.therapist_id, capacity__gt=0).update(capacity=F("capacity") - 1)
     if not has_slot:
         raise ReferralConflict("You have no open capacity; update your capacity before accepting.", "capacity")
     search.refresh([offer.therapist_id])  # capacity is in the index
-    others = referral.offers.filter(status=Offer.Status.OPEN).exclude(pk=offer.pk)
-    withdrawn_from = list(others.values_list("therapist_id", flat=True))
-    others.update(status=Offer.Status.WITHDRAWN, responded_at=now)
-    offers_answered.send(sender=Offer, therapist_ids=[offer.therapist_id, *withdrawn_from], now=now)
+    others.update(
+        status=Offer.Status.WITHDRAWN, responded_at=now, withdrawn_because=Offer.WithdrawnBecause.OTHER_ACCEPTED
+    )
+    offers_answered.send(sender=Offer, therapist_ids=[offer.therapist_id, *(row[0] for row in closed)], now=now)
+    if referral.patient_contact_consent:
+        notifications.patient_accepted(offer.pk)
     offer.referral = referral
     return offer
 
@@ -556,6 +620,8 @@ def schedule_first_session(
     Offer.objects.filter(pk=offer.pk).update(first_session_date=first_session_date, first_session_at=first_session_at)
     offer.first_session_date, offer.first_session_at = first_session_date, first_session_at
     notifications.first_session_scheduled(referral.pk, when)
+    if referral.patient_contact_consent:
+        notifications.patient_scheduled(offer.pk, when)
     return offer
 
 
@@ -622,7 +688,7 @@ def withdraw_offers_to(*, therapist: Therapist) -> int:
     for referral_id in referral_ids:  # in a fixed order, so two of these never wait on each other
         referral = _locked(referral_id)
         if not referral.offers.filter(therapist=therapist, status=Offer.Status.OPEN).update(
-            status=Offer.Status.WITHDRAWN
+            status=Offer.Status.WITHDRAWN, withdrawn_because=Offer.WithdrawnBecause.UNAVAILABLE
         ):
             continue  # answered meanwhile
         withdrawn += 1

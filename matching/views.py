@@ -15,19 +15,20 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.decorators import referrer_required, therapist_required
 from directory.forms import error_summary
 from directory.models import AGE_GROUPS, FORMATS, Concern, FocusArea, Insurer, Language, Therapist, is_ascii_digits
 from matching import selectors, services
-from matching.models import Offer, Referral
+from matching.filters import ReferralFilter
+from matching.models import COMMON_DIAGNOSES, Offer, Referral
 from matching.serializers import (
     MAX_ID,
     PLACE_MAX_LENGTH,
     DeclineSerializer,
     NeedSerializer,
-    ReferralCreateSerializer,
+    ReferralFormSerializer,
     ScheduleSerializer,
 )
 
@@ -35,6 +36,7 @@ from matching.serializers import (
 NEED_LABELS = {
     "postal_code": "Your ZIP code or city",
     "insurance": "Insurance",
+    "self_pay": "No insurance: I will pay myself",
     "max_fee": "If paying yourself: most per session ($)",
     "formats": "How would you like to meet? (choose any)",
     "focus_areas": "What is going on in your relationships? (choose any that fit)",
@@ -46,15 +48,29 @@ NEED_LABELS = {
 REFERRAL_LABELS = {
     "patient_name": "Full name",
     "patient_birth_date": "Date of birth",
-    "patient_phone": "Phone",
-    "patient_email": "Email",
-    "notes": "Clinical summary for the accepting therapist (optional)",
+    "patient_phone": "Patient's phone",
+    "patient_email": "Patient's email",
+    "clinician_name": "Referring clinician",
+    "clinician_npi": "Clinician's NPI",
+    "clinician_phone": "Callback phone",
+    "practice_name": "Practice (optional)",
+    "insurance_member_id": "Insurance member ID (optional)",
+    "diagnosis_code": "ICD-10-CM code (optional)",
+    "reason": "Reason for referral",
+    "notes": "Clinical notes for the accepting therapist (optional)",
     "urgency": "Urgency",
     **NEED_LABELS,
     "postal_code": "Patient's ZIP code or city",
+    "insurance": "Patient's insurance",
+    "self_pay": "Patient is self-pay",
+    "max_fee": "If self-pay: most the patient can pay per session ($)",
     "formats": "Acceptable formats",
     "focus_areas": "IPT focus areas",
+    "age_group": "Patient's age group",
+    "language": "Patient's preferred language",
     "consent": "The patient agreed to be referred and to share these details with the therapist who accepts",
+    "patient_contact_consent": "The patient agreed to be told by email or text message when a therapist accepts "
+    "and when the first session is booked (no clinical content is sent)",
 }
 
 
@@ -107,21 +123,40 @@ def find_my_match(request: HttpRequest) -> HttpResponse:
 
 
 @never_cache
+@sensitive_post_parameters("patient")
+@require_http_methods(["GET", "POST"])
 @referrer_required
 def referral_list(request: HttpRequest) -> HttpResponse:
-    referrals = list(selectors.referrals_of(request.user)[:200])
+    """The referrer's referrals, by status (a GET parameter) and patient name (POSTed: PHI stays out of URLs)."""
+    data = {"status": request.POST.get("status") if request.method == "POST" else request.GET.get("status")}
+    if request.method == "POST":
+        data["patient"] = request.POST.get("patient", "").strip()
+    filters = ReferralFilter(data, queryset=selectors.referrals_of(request.user))
+    context = {"statuses": Referral.Status.choices, "data": data}
+    if not filters.is_valid():
+        labels = {"status": "Status", "patient": "Patient's name"}
+        context.update(_error_context({name: list(errors) for name, errors in filters.errors.items()}, labels))
+        return render(request, "matching/referral_list.html", {**context, "referrals": []}, status=400)
+    referrals = list(filters.qs[:200])
     services.log_phi_reads(user=request.user, referrals=referrals, fields=["patient_name"], channel="page:referrals")
-    return render(request, "matching/referral_list.html", {"referrals": referrals})
+    context.update(referrals=referrals, is_filtered=any(data.values()))
+    return render(request, "matching/referral_list.html", context)
 
 
 @never_cache
 @sensitive_post_parameters(*services.PHI_FIELDS)
 @referrer_required
 def referral_create(request: HttpRequest) -> HttpResponse:
-    context = {**_vocabularies(), "data": request.POST if request.method == "POST" else {}, "labels": REFERRAL_LABELS}
+    context = {
+        **_vocabularies(),
+        "data": request.POST if request.method == "POST" else {},
+        "labels": REFERRAL_LABELS,
+        "diagnoses": COMMON_DIAGNOSES.items(),
+        "clinician_words": True,
+    }
     if request.method != "POST":
         return render(request, "matching/referral_form.html", context)
-    referral_input = ReferralCreateSerializer(data=request.POST)
+    referral_input = ReferralFormSerializer(data=request.POST)
     if not referral_input.is_valid():
         return _referral_refused(request, context, referral_input.errors, _errors(referral_input))
     try:
@@ -145,11 +180,19 @@ def _referral_refused(
 @never_cache
 @referrer_required
 def referral_detail(request: HttpRequest, referral_id: str) -> HttpResponse:
+    return _referral_page(request, referral_id)
+
+
+def _referral_page(
+    request: HttpRequest, referral_id: object, *, chosen: list[int] | None = None, error: str = "", status: int = 200
+) -> HttpResponse:
+    """The referral's page; after a refused offer, with the refusal and the therapists that were ticked."""
     referral = selectors.referral_detail(referral_id, request.user)
     if referral is None:
         raise Http404("No such referral.")
     payload = selectors.referral_payload(referral, user=request.user, channel="page:referral-detail")
     open_offers = sum(1 for offer in referral.offers.all() if offer.status == Offer.Status.OPEN)
+    accepted = services.accepted_offer(referral)
     context = {
         "referral": referral,
         "payload": payload,
@@ -157,8 +200,12 @@ def referral_detail(request: HttpRequest, referral_id: str) -> HttpResponse:
         "offer_slots": max(0, settings.MAX_OPEN_OFFERS - open_offers),
         "can_withdraw": Referral.Status.WITHDRAWN in services.TRANSITIONS[referral.status],
         "can_close": Referral.Status.CLOSED in services.TRANSITIONS[referral.status],
+        "session_held": services.first_session_held(accepted, now=timezone.now()),
+        "needs": selectors.needs_as_sent(referral, labels=services.reference_labels()),
+        "chosen": chosen or [],
+        "offer_error": error,
     }
-    return render(request, "matching/referral_detail.html", context)
+    return render(request, "matching/referral_detail.html", context, status=status)
 
 
 def _own_referral(request: HttpRequest, referral_id: str) -> Referral:
@@ -184,13 +231,14 @@ def referral_offer(request: HttpRequest, referral_id: str) -> HttpResponse:
     values = request.POST.getlist("therapist")
     therapist_ids = [int(value) for value in values if is_ascii_digits(value) and int(value) <= MAX_ID]
     if not therapist_ids or len(therapist_ids) < len(values):
-        messages.error(request, "Choose at least one therapist from the matches to offer the referral to.")
-    else:
-        _run(
-            request,
-            lambda: services.offer_to_therapists(referral=referral, therapist_ids=therapist_ids, actor=request.user),
-            f"Offered to {len(therapist_ids)} therapist{'s' if len(therapist_ids) > 1 else ''}.",
-        )
+        error = "Choose at least one therapist from the matches to offer the referral to."
+        return _referral_page(request, referral.pk, chosen=therapist_ids, error=error, status=400)
+    try:
+        services.offer_to_therapists(referral=referral, therapist_ids=therapist_ids, actor=request.user)
+    except (services.ReferralConflict, services.ReferralInvalid) as refusal:
+        # The page again, the ticks kept: the referrer unticks one rather than choosing all over again.
+        return _referral_page(request, referral.pk, chosen=therapist_ids, error=str(refusal), status=400)
+    messages.success(request, f"Offered to {len(therapist_ids)} therapist{'s' if len(therapist_ids) > 1 else ''}.")
     return redirect("matching:referral-detail", referral.pk)
 
 
@@ -206,7 +254,14 @@ def referral_withdraw(request: HttpRequest, referral_id: str) -> HttpResponse:
 @referrer_required
 def referral_close(request: HttpRequest, referral_id: str) -> HttpResponse:
     referral = _own_referral(request, referral_id)
-    _run(request, lambda: services.close_referral(referral=referral, actor=request.user), "Referral closed.")
+    if request.POST.get("confirm") != "true":
+        messages.error(request, "Tick the box to confirm the patient was seen at the first session.")
+    else:
+        _run(
+            request,
+            lambda: services.close_referral(referral=referral, actor=request.user),
+            "Referral closed: the loop is complete.",
+        )
     return redirect("matching:referral-detail", referral.pk)
 
 

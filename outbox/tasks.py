@@ -12,3 +12,11 @@ def deliver(email_id: int) -> None:
     from outbox import services
 
     services.deliver(email_id=email_id)
+
+
+@task()
+def deliver_sms(to: str, body: str, attempts: int, queued_at: str) -> None:
+    """One delivery attempt of a text message (outbox.sms.deliver_sms)."""
+    from outbox import sms
+
+    sms.deliver_sms(to=to, body=body, attempts=attempts, queued_at=queued_at)

@@ -20,7 +20,7 @@ PASSWORD = "correct-horse-battery"  # make_user's
 PATIENT = "Ana Example-Patient"
 PHONE = "555-222-3333"
 TOP_MATCH = "Tess Topmatch"
-GRIEF = "I lost someone important to me."  # the focus area, as the form words it
+GRIEF = "Grief and loss"  # the focus area, as the referral form words it (a clinician's words)
 
 
 @pytest.fixture
@@ -68,22 +68,23 @@ def test_physician_refers_the_top_match_accepts_and_the_physician_sees_it(
 
     page.get_by_role("link", name="New referral").click()
     assert_accessible(page)
+    fill_clinician(page)
     page.get_by_label("Full name").fill(PATIENT)
     page.get_by_label("Date of birth").fill("1979-11-02")
-    page.get_by_label("Phone").fill("call after 5")
+    page.get_by_label("Patient's phone").fill("call after 5")
     page.get_by_label("Patient's ZIP code").fill("60601")
-    page.get_by_label("Insurance").select_option(label="Medicaid (state fee-for-service)")
+    page.get_by_label("Patient's insurance").select_option(label="Medicaid (state fee-for-service)")
     page.get_by_role("checkbox", name="Individual", exact=True).check()
     page.get_by_role("checkbox", name=GRIEF).check()
-    page.get_by_role("checkbox", name="The patient agreed").check()
+    page.get_by_role("checkbox", name="The patient agreed to be referred").check()
     page.get_by_role("button", name="Submit and see matches").click()
     # A phone number the form refuses: the error is announced and the answers stay.
     assert page.get_by_role("alert").is_visible()
-    assert page.get_by_label("Phone").get_attribute("aria-invalid") == "true"
-    expect(page.get_by_label("Phone")).to_have_accessible_description(re.compile("pattern"))
+    assert page.get_by_label("Patient's phone").get_attribute("aria-invalid") == "true"
+    expect(page.get_by_label("Patient's phone")).to_have_accessible_description(re.compile("pattern"))
     assert page.get_by_label("Full name").input_value() == PATIENT
     assert_accessible(page)
-    page.get_by_label("Phone").fill(PHONE)
+    page.get_by_label("Patient's phone").fill(PHONE)
     page.get_by_role("button", name="Submit and see matches").click()
 
     assert page.get_by_role("heading", level=1).inner_text() == f"Referral for {PATIENT}"
@@ -116,9 +117,15 @@ def test_physician_refers_the_top_match_accepts_and_the_physician_sees_it(
 
     page.reload()
     assert "Status: Accepted" in page.locator(".meta").first.inner_text()
-    assert "Accepted" in page.get_by_role("table").inner_text()
+    assert "Accepted by the therapist" in page.locator("section[aria-labelledby=offers-heading]").inner_text()
     assert_accessible(page)
     assert Referral.objects.get().status == Referral.Status.ACCEPTED
+
+
+def fill_clinician(page: object) -> None:
+    page.get_by_label("Referring clinician").fill("Dr. Lena Rivera")
+    page.get_by_label("Clinician's NPI").fill("1234567893")
+    page.get_by_label("Callback phone").fill("312 555 0199")
 
 
 def press_tab_and_type(page: object, text: str) -> None:
@@ -140,21 +147,29 @@ def test_sign_in_referral_offer_and_accept_work_with_the_keyboard_alone(
     page.wait_for_url(f"{live_server.url}/referrals/new/")
 
     skip_to_main(page)
-    press_tab_and_type(page, PATIENT)
+    press_tab_and_type(page, "Dr. Lena Rivera")
+    assert is_focused(page.get_by_label("Referring clinician"))
+    press_tab_and_type(page, "1234567893")
+    tab_to(page, page.get_by_label("Callback phone"))
+    page.keyboard.type("312 555 0199")
+    tab_to(page, page.get_by_label("Full name"))
+    page.keyboard.type(PATIENT)
     assert is_focused(page.get_by_label("Full name"))
     press_tab_and_type(page, "11021979")  # month, day, year segments of the date field
     assert is_focused(page.get_by_label("Date of birth"))
-    tab_to(page, page.get_by_label("Phone"))
+    tab_to(page, page.get_by_label("Patient's phone"))
     page.keyboard.type(PHONE)
     tab_to(page, page.get_by_label("Patient's ZIP code"))
     page.keyboard.type("60601")
     page.keyboard.press("Tab")
-    assert is_focused(page.get_by_label("Insurance"))
+    assert is_focused(page.get_by_label("Patient's insurance"))
     page.keyboard.type("Medicaid (")
     tab_to(page, page.get_by_role("checkbox", name=GRIEF))
     page.keyboard.press("Space")
-    tab_to(page, page.get_by_role("checkbox", name="The patient agreed"))
+    tab_to(page, page.get_by_role("checkbox", name="The patient agreed to be referred"))
     page.keyboard.press("Space")
+    page.keyboard.press("Tab")
+    assert is_focused(page.get_by_role("checkbox", name="The patient agreed to be told"))
     page.keyboard.press("Tab")
     assert is_focused(page.get_by_role("button", name="Submit and see matches"))
     page.keyboard.press("Enter")

@@ -158,7 +158,8 @@ def test_the_page_shows_the_services_errors_under_their_fields(referrer: User) -
     page.force_login(referrer)
     form = {"postal_code": "11215", "patient_name": "Ana Example-Patient", "patient_phone": "555-222-3333",
             "patient_birth_date": (timezone.localdate() + datetime.timedelta(days=3)).isoformat(),
-            "urgency": "routine", "consent": "on"}  # fmt: skip
+            "urgency": "routine", "consent": "on", "clinician_name": "Dr. Lena Rivera",
+            "clinician_npi": "1234567893", "clinician_phone": "312 555 0199"}  # fmt: skip
     response = page.post("/referrals/new/", form)
     assert response.status_code == 400
     assert response.context["errors"] == {"patient_birth_date": ["Enter the patient's real date of birth."]}

@@ -94,7 +94,8 @@ def test_the_whole_loop_closes(referral: dict, referrer: User, therapist_user: U
     # Matching reads capacity from the search index, which follows in the same transaction.
     assert set(accepting_therapist.search_entries.values_list("capacity", flat=True)) == {capacity - 1}
 
-    date = (timezone.localdate() + datetime.timedelta(days=7)).isoformat()
+    # Recorded after the session was held, so that the loop can close now.
+    date = (timezone.localdate() - datetime.timedelta(days=2)).isoformat()
     scheduled = therapist.post(
         f"/api/me/offers/{inbox[0]['id']}/schedule/", {"first_session_date": date}, format="json"
     )
