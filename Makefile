@@ -43,7 +43,9 @@ demo: migrate
 
 # The mail worker runs beside the development server, so queued emails print here (console backend);
 # it stops with the server.
+# SITE_URL follows PORT, so that links in mail sent outside a request (the worker, commands) reach this server.
 run: demo
+	export SITE_URL=$${SITE_URL:-http://127.0.0.1:$(PORT)}; \
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py db_worker & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null' EXIT; \
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
