@@ -22,6 +22,7 @@ from directory.forms import (
     section_form,
 )
 from directory.models import Therapist
+from directory.profiles import ChecklistItem
 
 RELATIONS = ("focus_areas", "concerns", "languages")
 
@@ -146,6 +147,18 @@ SECTIONS = {
 # Where each item of directory.profiles.submission_checklist is filled in.
 SECTION_OF_FIELD = {"licensed_states": "licences", "offices": "offices", "ipt_credentials": "training",
                     "insurers": "insurance", "bio": "about"}  # fmt: skip
+
+
+def section_states(checklist: list[ChecklistItem]) -> list[tuple[Section, str]]:
+    """Each section with what the checklist says of it: "needed" (submission waits on it), "recommended",
+    "done" (it had an item and nothing is missing), or "" (no item of the checklist lives there)."""
+    missing: dict[str, str] = {}
+    for item in checklist:
+        section = SECTION_OF_FIELD[item.field]
+        if item.is_required or section not in missing:
+            missing[section] = "needed" if item.is_required else "recommended"
+    checked = set(SECTION_OF_FIELD.values())
+    return [(section, missing.get(slug, "done" if slug in checked else "")) for slug, section in SECTIONS.items()]
 
 
 def bind_formset(section: Section, therapist: Therapist, data: QueryDict | None) -> forms.BaseInlineFormSet:

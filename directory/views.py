@@ -320,13 +320,14 @@ def _profile_page(
     request: HttpRequest, therapist: Therapist, *, photo_form: PhotoForm | None = None, status: int = 200
 ) -> HttpResponse:
     """The overview, with the photo form given (bound, with its errors) or fresh."""
+    missing = profiles.submission_checklist(therapist=therapist)
     checklist = [
         {"text": item.text, "is_required": item.is_required, "section": editor.SECTION_OF_FIELD[item.field]}
-        for item in profiles.submission_checklist(therapist=therapist)
+        for item in missing
     ]
     context = {
         "therapist": therapist,
-        "sections": editor.SECTIONS.values(),
+        "section_states": editor.section_states(missing),
         "checklist": checklist,
         "can_submit": not any(item["is_required"] for item in checklist),
         "photo_form": photo_form or PhotoForm(),

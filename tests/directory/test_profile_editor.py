@@ -172,6 +172,23 @@ def test_the_overview_lists_what_is_missing_and_offers_submit_only_when_complete
     assert new_therapist.status == Therapist.Status.PENDING
 
 
+def section_marks(html: str) -> dict[str, str]:
+    """Each section link of the overview with the words after it ("Needed to submit", "To add", "Done" or "")."""
+    nav = html.split('id="sections-heading"')[1].split("</nav>")[0]
+    items = re.findall(r'<li><a href="/me/profile/([a-z]+)/">[^<]+</a>(.*?)</li>', nav)
+    return {slug: re.sub(r"<[^>]+>|✓", "", rest).strip() for slug, rest in items}
+
+
+def test_the_section_list_marks_what_each_section_still_needs(new_therapist: Therapist) -> None:
+    client = signed_in(new_therapist.user)
+    marks = section_marks(client.get("/me/profile/").content.decode())
+    assert marks["licences"] == "Needed to submit" and marks["offices"] == "Needed to submit"
+    assert marks["training"] == "To add" and marks["practice"] == ""
+    LicensedState.objects.create(therapist=new_therapist, state="NY")
+    marks = section_marks(client.get("/me/profile/").content.decode())
+    assert marks["licences"] == "Done" and marks["offices"] == "Needed to submit"
+
+
 def test_an_unknown_section_is_not_found(new_therapist: Therapist) -> None:
     assert signed_in(new_therapist.user).get("/me/profile/fees-and-stuff/").status_code == 404
 
