@@ -143,7 +143,7 @@ def test_template_header_is_the_engines() -> None:
     ],
 )
 def test_unknown_vocabulary_is_refused_with_the_known_values(column: str, value: str, known: str) -> None:
-    summary, outcomes = run(row(1), row(2, **{column: value}))
+    _, outcomes = run(row(1), row(2, **{column: value}))
 
     assert [outcome.action for outcome in outcomes] == ["create", "refuse"]
     [problem] = outcomes[1].problems
@@ -213,7 +213,7 @@ def test_a_repeated_npi_is_refused_on_its_second_line() -> None:
 
 def test_invalid_rows_do_not_stop_the_valid_ones_and_leave_nothing_behind() -> None:
     before = directory_counts()
-    summary, outcomes = run(row(1), row(2, offices="1 Main St|Brooklyn|NY|00000"), row(3))
+    _, outcomes = run(row(1), row(2, offices="1 Main St|Brooklyn|NY|00000"), row(3))
 
     assert [outcome.action for outcome in outcomes] == ["create", "refuse", "create"]
     assert set(Therapist.objects.filter(npi__startswith="16").values_list("npi", flat=True)) == {npi(1), npi(3)}
@@ -361,8 +361,8 @@ def test_an_update_keeps_a_closed_insurance_panel_closed(staff: User) -> None:
 
     run(row(1, insurers="aetna;cigna;humana"))
 
-    links = dict(TherapistInsurer.objects.filter(therapist__npi=npi(1)).values_list("insurer__slug", "accepting_new_clients"))
-    assert links == {"aetna": False, "cigna": True, "humana": True}
+    links = TherapistInsurer.objects.filter(therapist__npi=npi(1)).values_list("insurer__slug", "accepting_new_clients")
+    assert dict(links) == {"aetna": False, "cigna": True, "humana": True}
 
 
 def test_only_staff_may_publish(staff: User) -> None:
