@@ -21,7 +21,7 @@ from typing import TextIO
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import DatabaseError, IntegrityError, connection, transaction
-from django.db.models import Model, Prefetch
+from django.db.models import Model
 from django.utils import timezone
 
 from directory import geo, search
@@ -34,7 +34,16 @@ from directory.models import (
     TherapistInsurer,
 )
 from directory.profiles import highest_training_level, publish_profile, update_profile, validate_profile
-from roster.template import HEADER, Problem, RosterRow, Vocabularies, header_problems, problems_of, read_row
+from roster.template import (
+    HEADER,
+    TEMPLATE_FIELDS,
+    Problem,
+    RosterRow,
+    Vocabularies,
+    header_problems,
+    problems_of,
+    read_row,
+)
 
 __all__ = ["HEADER", "ImportSummary", "Problem", "RowOutcome", "import_roster", "write_refused_csv"]
 
@@ -163,18 +172,51 @@ def _records(reader: csv.DictReader, summary: ImportSummary) -> Iterator[tuple[i
         summary.file_problems.append(Problem(reader.line_num + 1, "", _unreadable(error)))
 
 
-def _existing(npis: list[str]) -> dict[str, Therapist]:
-    """The therapists with these NPIs, with everything the template compares, in a fixed number of queries."""
-    therapists = Therapist.objects.filter(npi__in=npis).prefetch_related(
-        "focus_areas",
-        "concerns",
-        "languages",
-        "offices",
-        "licensed_states",
-        "ipt_credentials",
-        Prefetch("insurer_links", queryset=TherapistInsurer.objects.all()),
-    )
-    return {therapist.npi: therapist for therapist in therapists}
+@dataclass
+class _Listed:
+    """What the directory holds of a profile, in the terms of the template: read as plain values, no models."""
+
+    pk: int
+    fields: dict[str, object]
+    lists: dict[str, object] = field(default_factory=dict)
+
+
+# The relations the template sets: (name, model, its columns after therapist_id), compared as `_given` gives them.
+LISTED_RELATIONS = [
+    ("focus_areas", Therapist.focus_areas.through, ("focusarea_id",)),
+    ("concerns", Therapist.concerns.through, ("concern_id",)),
+    ("languages", Therapist.languages.through, ("language_id",)),
+    ("insurers", TherapistInsurer, ("insurer_id",)),
+    ("offices", Office, ("address", "city", "state", "postal_code")),
+    ("licensed_states", LicensedState, ("state", "basis", "license_number")),
+    ("ipt_credentials", Credential, ("issuer", "level", "awarded_on")),
+]
+SETS = {"focus_areas", "concerns", "languages", "insurers"}
+
+
+def _existing(npis: list[str], field_names: list[str]) -> dict[str, _Listed]:
+    """The profiles with these NPIs as the template sees them, in eight queries whatever their number."""
+    listed = {
+        values["npi"]: _Listed(pk=values.pop("pk"), fields=values)
+        for values in Therapist.objects.filter(npi__in=npis).values("pk", "npi", *field_names)
+    }
+    by_pk = {profile.pk: profile for profile in listed.values()}
+    for profile in by_pk.values():
+        profile.lists = {name: set() if name in SETS else [] for name, _, _ in LISTED_RELATIONS}
+    for name, model, columns in LISTED_RELATIONS if by_pk else []:
+        for therapist_id, *values in model.objects.filter(therapist_id__in=list(by_pk)).values_list(
+            "therapist_id", *columns
+        ):
+            collected = by_pk[therapist_id].lists[name]
+            if name in SETS:
+                collected.add(values[0])
+            else:
+                collected.append(tuple(values))
+    for profile in by_pk.values():
+        for name in profile.lists:
+            if name not in SETS:
+                profile.lists[name] = sorted(profile.lists[name])
+    return listed
 
 
 def _import_batch(batch: list[tuple[int, dict]], context: _Context) -> list[RowOutcome]:
@@ -184,7 +226,7 @@ def _import_batch(batch: list[tuple[int, dict]], context: _Context) -> list[RowO
             first = context.lines_by_npi.setdefault(int(row.npi), row.line)
             if first != row.line:
                 row.refuse("npi", f"NPI {row.npi} is already on line {first}: a roster has one row per therapist.")
-    existing = _existing([row.npi for row in rows if not row.problems])
+    existing = _existing([row.npi for row in rows if not row.problems], list(TEMPLATE_FIELDS))
     outcomes: list[RowOutcome] = []
     new_profiles: list[_NewProfile] = []
     for row in rows:
@@ -211,25 +253,9 @@ def _outcome(row: RosterRow, action: str) -> RowOutcome:
 # ---------------------------------------------------------------- a known NPI
 
 
-def _listed(therapist: Therapist) -> dict[str, object]:
-    """What the template says of a saved profile, in the shape `read_row` gives a row."""
-    return {
-        "fields": None,  # compared field by field
-        "focus_areas": {area.pk for area in therapist.focus_areas.all()},
-        "concerns": {concern.pk for concern in therapist.concerns.all()},
-        "languages": {language.pk for language in therapist.languages.all()},
-        "insurers": {link.insurer_id for link in therapist.insurer_links.all()},
-        "offices": sorted((o.address, o.city, o.state, o.postal_code) for o in therapist.offices.all()),
-        "licensed_states": sorted(
-            (lic.state, lic.basis, lic.license_number) for lic in therapist.licensed_states.all()
-        ),
-        "ipt_credentials": sorted((c.issuer, c.level, c.awarded_on) for c in therapist.ipt_credentials.all()),
-    }
-
-
 def _given(row: RosterRow) -> dict[str, object]:
+    """What the row says of the relations, in the shape `_existing` reads them."""
     return {
-        "fields": None,
         "focus_areas": {area.pk for area in row.focus_areas},
         "concerns": {concern.pk for concern in row.concerns},
         "languages": {language.pk for language in row.languages},
@@ -240,11 +266,9 @@ def _given(row: RosterRow) -> dict[str, object]:
     }
 
 
-def _changes(row: RosterRow, therapist: Therapist) -> dict[str, object]:
+def _changes(row: RosterRow, therapist: Therapist, changed: set[str]) -> dict[str, object]:
     """The lists the row changes, as `update_profile` takes them; None for a list left as it is."""
-    listed, given = _listed(therapist), _given(row)
-    changed = {name for name in listed if listed[name] != given[name]}
-    links = {link.insurer_id: link for link in therapist.insurer_links.all()}
+    links = {link.insurer_id: link.accepting_new_clients for link in therapist.insurer_links.all()}
     # A credential the row repeats keeps its id, so that update_profile keeps its verification.
     kept = {(c.issuer, c.level, c.awarded_on): c for c in therapist.ipt_credentials.all()}
     credentials = []
@@ -260,11 +284,7 @@ def _changes(row: RosterRow, therapist: Therapist) -> dict[str, object]:
         "concerns": row.concerns,
         "languages": row.languages,
         "insurers": [
-            {
-                "insurer": insurer,
-                "accepting_new_clients": links[insurer.pk].accepting_new_clients if insurer.pk in links else True,
-            }
-            for insurer in row.insurers
+            {"insurer": insurer, "accepting_new_clients": links.get(insurer.pk, True)} for insurer in row.insurers
         ],
         "offices": row.offices,
         "licensed_states": row.licensed_states,
@@ -273,16 +293,17 @@ def _changes(row: RosterRow, therapist: Therapist) -> dict[str, object]:
     return {name: value if name in changed else None for name, value in lists.items()}
 
 
-def _update(row: RosterRow, therapist: Therapist, context: _Context) -> RowOutcome:
+def _update(row: RosterRow, listed: _Listed, context: _Context) -> RowOutcome:
     """Unchanged when the row says what the profile says; otherwise `update_profile`, all or nothing."""
-    lists = _changes(row, therapist)
-    fields_changed = any(getattr(therapist, name) != value for name, value in row.fields.items())
-    if not fields_changed and all(value is None for value in lists.values()):
+    given = _given(row)
+    changed = {name for name, value in given.items() if listed.lists[name] != value}
+    if not changed and all(listed.fields[name] == value for name, value in row.fields.items()):
         return _outcome(row, UNCHANGED)
+    therapist = Therapist.objects.prefetch_related("insurer_links", "ipt_credentials").get(pk=listed.pk)
     was_published = therapist.status == Therapist.Status.PUBLISHED
     try:
         with transaction.atomic():
-            update_profile(therapist=therapist, fields=row.fields, **lists)
+            update_profile(therapist=therapist, fields=row.fields, **_changes(row, therapist, changed))
             if context.publisher is not None and was_published and therapist.status == Therapist.Status.PENDING:
                 publish_profile(therapist=therapist, verified_by=context.publisher, notify=False)
     except ValidationError as error:
