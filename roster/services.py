@@ -464,9 +464,10 @@ def _insert_profiles(therapists: list[Therapist]) -> None:
 
 
 def _insert(model: type[Model], objects: list[Model]) -> None:
-    """New rows whose ids nobody reads back: COPY on PostgreSQL, multi-row INSERTs elsewhere. `bulk_create`
-    spends most of its time compiling each value as an expression (about 0.1 ms a row); the values are the
-    same, prepared by each field. Row triggers (the search index's words) fire for COPY too."""
+    """New rows whose ids nobody reads back: COPY on PostgreSQL, one prepared INSERT run per row elsewhere
+    (SQLite). `bulk_create` spends most of its time compiling each value as an expression (about 0.1 ms a
+    row); the values are the same, prepared by each field. Row triggers (the search index's words) fire
+    for COPY too."""
     if not objects:
         return
     fields = [field for field in model._meta.concrete_fields if not field.primary_key]
@@ -482,13 +483,8 @@ def _insert(model: type[Model], objects: list[Model]) -> None:
                 for values in rows:
                     copy.write_row(values)
             return
-        size = max(1, (connection.features.max_query_params or 10_000) // len(fields))
-        placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
-        while chunk := list(islice(rows, size)):
-            cursor.execute(
-                f"INSERT INTO {table} ({columns}) VALUES {', '.join([placeholders] * len(chunk))}",
-                [value for values in chunk for value in values],
-            )
+        placeholders = ", ".join(["%s"] * len(fields))
+        cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", list(rows))
 
 
 def _relations(new_profile: _NewProfile) -> dict[str, list]:
