@@ -410,3 +410,20 @@ def test_a_byte_order_mark_and_blank_spreadsheet_rows_are_no_problem() -> None:
     summary = import_roster(io.StringIO(text), dry_run=False)
 
     assert (summary.created, summary.refused, summary.file_problems) == (2, 0, [])
+
+
+def test_a_refused_update_leaves_the_profile_as_it_was(staff: User) -> None:
+    run(row(1), publisher=staff)
+    therapist = Therapist.objects.get(npi=npi(1))
+    before = (therapist.updated_at, therapist.fee_min, list(therapist.offices.values_list("postal_code", flat=True)))
+
+    summary, outcomes = run(row(1, fee_min="90", offices="1 Main St|Brooklyn|NY|94103"))
+
+    therapist.refresh_from_db()
+    assert summary.refused == 1 and outcomes[0].problems[0].column == "offices"
+    assert (
+        therapist.updated_at,
+        therapist.fee_min,
+        list(therapist.offices.values_list("postal_code", flat=True)),
+    ) == before
+    assert therapist.status == Therapist.Status.PUBLISHED
