@@ -11,7 +11,7 @@ services' own rules and saves them.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
@@ -201,14 +201,21 @@ def _yes_no(row: RosterRow, column: str) -> bool:
     return text in YES
 
 
+def _parted_items(row: RosterRow, column: str, noun: str, layout: str, sizes: range) -> Iterator[tuple[int, list]]:
+    """(number, parts) of each item of a list cell whose parts are `layout`; an item of another size is refused."""
+    for number, item in enumerate(items(row.raw[column]), start=1):
+        item_parts = parts(item)
+        if len(item_parts) not in sizes:
+            row.refuse(column, f"{noun} {number} “{item}” is not {layout}.")
+            continue
+        yield number, (*item_parts, *[""] * (sizes.stop - 1 - len(item_parts)))
+
+
 def _offices(row: RosterRow, vocabularies: Vocabularies) -> list[dict[str, str]]:
     offices = []
-    for number, item in enumerate(items(row.raw["offices"]), start=1):
-        office_parts = parts(item)
-        if len(office_parts) != 4:
-            row.refuse("offices", f"Office {number} “{item}” is not street|city|state|zip (4 parts).")
-            continue
-        street, city, state_text, postal_code = office_parts
+    for number, (street, city, state_text, postal_code) in _parted_items(
+        row, "offices", "Office", "street|city|state|zip (4 parts)", range(4, 5)
+    ):
         state = vocabularies.states.find(state_text)
         if state is None:
             row.refuse("offices", f"Office {number}: {vocabularies.states.unknown(state_text)}")
@@ -219,12 +226,9 @@ def _offices(row: RosterRow, vocabularies: Vocabularies) -> list[dict[str, str]]
 
 def _licences(row: RosterRow, vocabularies: Vocabularies) -> list[dict[str, str]]:
     licences = []
-    for number, item in enumerate(items(row.raw["licences"]), start=1):
-        licence_parts = parts(item)
-        if not 1 <= len(licence_parts) <= 3:
-            row.refuse("licences", f"Licence {number} “{item}” is not state|basis|number (3 parts at most).")
-            continue
-        state_text, basis_text, licence_number = (*licence_parts, "", "")[:3]
+    for number, (state_text, basis_text, licence_number) in _parted_items(
+        row, "licences", "Licence", "state|basis|number (3 parts at most)", range(1, 4)
+    ):
         state = vocabularies.states.find(state_text)
         basis = vocabularies.bases.find(basis_text) if basis_text else LicensedState.Basis.LICENSE
         if state is None:
@@ -238,12 +242,9 @@ def _licences(row: RosterRow, vocabularies: Vocabularies) -> list[dict[str, str]
 
 def _credentials(row: RosterRow, vocabularies: Vocabularies) -> list[dict[str, object]]:
     credentials = []
-    for number, item in enumerate(items(row.raw["ipt_credentials"]), start=1):
-        credential_parts = parts(item)
-        if len(credential_parts) != 3:
-            row.refuse("ipt_credentials", f"Credential {number} “{item}” is not issuer|level|date (3 parts).")
-            continue
-        issuer_text, level_text, date_text = credential_parts
+    for number, (issuer_text, level_text, date_text) in _parted_items(
+        row, "ipt_credentials", "Credential", "issuer|level|date (3 parts)", range(3, 4)
+    ):
         issuer, level = vocabularies.issuers.find(issuer_text), vocabularies.levels.find(level_text)
         for value, vocabulary, text in (
             (issuer, vocabularies.issuers, issuer_text),
