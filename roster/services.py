@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import datetime
 from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import TextIO
@@ -137,7 +138,8 @@ def import_roster(
         return summary
     reader.fieldnames = [name.strip().lstrip("\ufeff") for name in reader.fieldnames]
     context = _Context(vocabularies=Vocabularies.load(), publisher=publisher, now=timezone.now())
-    with transaction.atomic() if dry_run else _no_transaction():
+    # A real run commits batch by batch (and row by row for updates); a dry run is one rolled-back transaction.
+    with transaction.atomic() if dry_run else nullcontext():
         records = _records(reader, summary)
         while batch := list(islice(records, BATCH_SIZE)):
             for outcome in _import_batch(batch, context):
@@ -145,14 +147,6 @@ def import_roster(
         if dry_run:
             transaction.set_rollback(True)
     return summary
-
-
-class _no_transaction:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *_: object) -> None:
-        return None
 
 
 def _unreadable(error: Exception) -> str:
