@@ -1,0 +1,24 @@
+"""The roster's forms: the claim of an invited profile, and staff's upload of a roster CSV."""
+
+from __future__ import annotations
+
+from django.contrib.auth import forms as auth_forms
+from django.contrib.auth import get_user_model
+
+from directory.forms import PlainHelpTexts, PlainLabels, WithoutAutofocus
+from directory.models import Therapist
+
+
+class ClaimForm(PlainLabels, PlainHelpTexts, WithoutAutofocus, auth_forms.UserCreationForm):
+    """A username and a password for the invited therapist; the password rules see their name and email."""
+
+    class Meta(auth_forms.UserCreationForm.Meta):
+        model = get_user_model()
+        fields = ["username"]
+
+    def __init__(self, *args: object, therapist: Therapist, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["password2"].label = "Password again"
+        # UserAttributeSimilarityValidator compares the password with these.
+        self.instance.email = therapist.email
+        self.instance.first_name, self.instance.last_name = therapist.first_name, therapist.last_name
