@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import get_user_model
 
@@ -22,3 +23,19 @@ class ClaimForm(PlainLabels, PlainHelpTexts, WithoutAutofocus, auth_forms.UserCr
         # UserAttributeSimilarityValidator compares the password with these.
         self.instance.email = therapist.email
         self.instance.first_name, self.instance.last_name = therapist.first_name, therapist.last_name
+
+
+class UploadForm(PlainLabels, forms.Form):
+    """A roster CSV for staff to preview; roster.uploads checks what is inside it."""
+
+    file = forms.FileField(
+        label="Roster file (CSV)",
+        help_text="The template's columns, saved as “CSV UTF-8”. The preview changes nothing.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
+    )
+    publish = forms.BooleanField(
+        required=False,
+        label="Publish as I import",
+        help_text="New profiles are published, and changed ones stay published, vouched for by you "
+        "(their IPT credentials marked verified by you). Unticked, they wait in the review queue.",
+    )

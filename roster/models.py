@@ -57,6 +57,8 @@ class ImportRun(models.Model):
     unchanged = models.PositiveIntegerField(default=0)
     refused = models.PositiveIntegerField(default=0)
     refused_csv = models.TextField(blank=True)
+    # Where the file stopped being readable as CSV, if it did: [{"line", "column", "message"}].
+    file_problems = models.JSONField(default=list, blank=True)
     failure = models.TextField(blank=True, help_text="Why the run failed, for staff")
 
     class Meta:
