@@ -141,7 +141,8 @@ def _office_rows(therapist: Therapist, rows: list[Mapping], errors: dict[str, li
     for index, row in enumerate(rows):
         office = Office(therapist=therapist, **row)
         try:
-            office.full_clean(exclude=["therapist", "latitude", "longitude"])
+            # Not validate_unique: its one unique field is a fresh random UUID, and the check costs a query per office.
+            office.full_clean(exclude=["therapist", "latitude", "longitude"], validate_unique=False)
         except ValidationError as error:
             _collect(errors, f"offices[{index}]", error)
             continue
@@ -185,7 +186,7 @@ def _insurer_rows(therapist: Therapist, rows: list[Mapping], errors: dict[str, l
 
 def _credential_rows(therapist: Therapist, rows: list[Mapping], errors: dict[str, list[str]]) -> list[Credential]:
     """Credentials as submitted; an edited one loses its verification, an unchanged one keeps it."""
-    existing = {credential.pk: credential for credential in therapist.ipt_credentials.all()}
+    existing = {credential.pk: credential for credential in therapist.ipt_credentials.all()} if therapist.pk else {}
     credentials = []
     for index, row in enumerate(rows):
         values = {name: row.get(name) for name in CREDENTIAL_FIELDS}
@@ -205,6 +206,53 @@ def _credential_rows(therapist: Therapist, rows: list[Mapping], errors: dict[str
             continue
         credentials.append(credential)
     return credentials
+
+
+@dataclass
+class ProfileRows:
+    """A profile's lists as validated by `validate_profile`, not yet saved; None where no list was given."""
+
+    offices: list[Office] | None
+    licensed_states: list[LicensedState] | None
+    insurers: list[TherapistInsurer] | None
+    ipt_credentials: list[Credential] | None
+
+
+def validate_profile(
+    *,
+    therapist: Therapist,
+    fields: Mapping[str, object],
+    offices: list[Mapping] | None = None,
+    licensed_states: list[Mapping] | None = None,
+    insurers: list[Mapping] | None = None,
+    ipt_credentials: list[Mapping] | None = None,
+    validate_unique: bool = True,
+) -> ProfileRows:
+    """Set `fields` on the therapist (saved or not) and check them and the lists given; nothing is written.
+
+    Every problem at once in a ValidationError keyed by field (`offices[1].postal_code`).
+    `validate_unique=False` skips the uniqueness queries, for a caller that checked the NPIs
+    of many profiles at once (the roster import).
+    """
+    unknown = set(fields) - EDITABLE_FIELDS
+    if unknown:
+        raise ValidationError({name: ["This field cannot be changed here."] for name in sorted(unknown)})
+    errors: dict[str, list[str]] = {}
+    for name, value in fields.items():
+        setattr(therapist, name, value)
+    try:
+        therapist.full_clean(exclude=["user", "slug", "photo"], validate_unique=validate_unique)
+    except ValidationError as error:
+        errors.update(error.message_dict)
+    rows = ProfileRows(
+        offices=_office_rows(therapist, offices, errors) if offices is not None else None,
+        licensed_states=_licence_rows(therapist, licensed_states, errors) if licensed_states is not None else None,
+        insurers=_insurer_rows(therapist, insurers, errors) if insurers is not None else None,
+        ipt_credentials=_credential_rows(therapist, ipt_credentials, errors) if ipt_credentials is not None else None,
+    )
+    if errors:
+        raise ValidationError(errors)
+    return rows
 
 
 @transaction.atomic
@@ -230,43 +278,35 @@ def update_profile(
     pending review; other edits keep it published. Turning "accepting new
     clients" on confirms availability as of now (`confirm_availability`).
     """
-    unknown = set(fields) - EDITABLE_FIELDS
-    if unknown:
-        raise ValidationError({name: ["This field cannot be changed here."] for name in sorted(unknown)})
     # From the row: a form bound to this instance may already have written the new value onto it.
     was_open = Therapist.objects.filter(pk=therapist.pk, accepts_new_clients=True).exists()
     before = _review_snapshot(therapist)
-    errors: dict[str, list[str]] = {}
-    for name, value in fields.items():
-        setattr(therapist, name, value)
-    try:
-        therapist.full_clean(exclude=["user", "slug", "photo"])
-    except ValidationError as error:
-        errors.update(error.message_dict)
-    office_rows = _office_rows(therapist, offices, errors) if offices is not None else None
-    licence_rows = _licence_rows(therapist, licensed_states, errors) if licensed_states is not None else None
-    insurer_rows = _insurer_rows(therapist, insurers, errors) if insurers is not None else None
-    credential_rows = _credential_rows(therapist, ipt_credentials, errors) if ipt_credentials is not None else None
-    if errors:
-        raise ValidationError(errors)
+    rows = validate_profile(
+        therapist=therapist,
+        fields=fields,
+        offices=offices,
+        licensed_states=licensed_states,
+        insurers=insurers,
+        ipt_credentials=ipt_credentials,
+    )
 
     therapist.save()
     for relation, values in (("focus_areas", focus_areas), ("concerns", concerns), ("languages", languages)):
         if values is not None:
             getattr(therapist, relation).set(values)
-    if office_rows is not None:
+    if rows.offices is not None:
         therapist.offices.all().delete()
-        for office in office_rows:
+        for office in rows.offices:
             office.save()  # geocodes
-    if licence_rows is not None:
+    if rows.licensed_states is not None:
         therapist.licensed_states.all().delete()
-        LicensedState.objects.bulk_create(licence_rows)
-    if insurer_rows is not None:
+        LicensedState.objects.bulk_create(rows.licensed_states)
+    if rows.insurers is not None:
         therapist.insurer_links.all().delete()
-        TherapistInsurer.objects.bulk_create(insurer_rows)
-    if credential_rows is not None:
-        therapist.ipt_credentials.exclude(pk__in=[row.pk for row in credential_rows if row.pk]).delete()
-        for credential in credential_rows:
+        TherapistInsurer.objects.bulk_create(rows.insurers)
+    if rows.ipt_credentials is not None:
+        therapist.ipt_credentials.exclude(pk__in=[row.pk for row in rows.ipt_credentials if row.pk]).delete()
+        for credential in rows.ipt_credentials:
             credential.save()
     if therapist.status == Therapist.Status.PUBLISHED and _review_snapshot(therapist) != before:
         therapist.status = Therapist.Status.PENDING
@@ -277,12 +317,19 @@ def update_profile(
     return therapist
 
 
+def highest_training_level(credentials: Iterable[Credential]) -> str:
+    """The training level search shows for these (verified, unexpired) credentials.
+
+    Without one a listing still says "trained": staff check the course before
+    publishing anyone, and the field has no "unknown".
+    """
+    levels = [credential.training_level for credential in credentials]
+    return max(levels, key=TRAINING_RANK.index, default=Therapist.TrainingLevel.TRAINED)
+
+
 def refresh_training_level(*, therapist: Therapist, today: datetime.date) -> str:
     """The training level search shows: the highest of the verified, unexpired credentials."""
-    levels = [credential.training_level for credential in therapist.ipt_credentials.verified().current(today)]
-    # Without a verified credential a listing still says "trained": staff check the
-    # course before publishing anyone, and the field has no "unknown".
-    level = max(levels, key=TRAINING_RANK.index, default=Therapist.TrainingLevel.TRAINED)
+    level = highest_training_level(therapist.ipt_credentials.verified().current(today))
     if therapist.training_level != level:
         therapist.training_level = level
         therapist.save(update_fields=["training_level", "updated_at"])
@@ -359,8 +406,9 @@ def _profile_link() -> str:
 
 @transaction.atomic
 @changes_listing
-def publish_profile(*, therapist: Therapist, verified_by: AbstractBaseUser | None = None) -> bool:
-    """List the profile and tell the therapist; False (nothing changes) when it is already published.
+def publish_profile(*, therapist: Therapist, verified_by: AbstractBaseUser | None = None, notify: bool = True) -> bool:
+    """List the profile and tell the therapist (unless `notify` is false); False (nothing changes) when it is
+    already published.
 
     A profile with an unverified IPT credential is published only when staff verify
     it in the same step (`verified_by`, recorded on each credential, now); without
@@ -383,11 +431,12 @@ def publish_profile(*, therapist: Therapist, verified_by: AbstractBaseUser | Non
     therapist.save(update_fields=["status", "moderation_note", "updated_at"])
     if therapist.availability_confirmed_at is None:
         confirm_availability(therapist=therapist, now=timezone.now())
-    _notify(
-        therapist,
-        "Your profile is published",
-        f"Your profile is now listed: {settings.SITE_URL}{therapist.get_absolute_url()}",
-    )
+    if notify:
+        _notify(
+            therapist,
+            "Your profile is published",
+            f"Your profile is now listed: {settings.SITE_URL}{therapist.get_absolute_url()}",
+        )
     return True
 
 
