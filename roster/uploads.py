@@ -240,7 +240,7 @@ class _Tally:
                     problems=[_problem_dict(problem) for problem in outcome.problems],
                 )
                 for outcome in self.pending
-            ],  # fmt: skip
+            ],
             batch_size=CHUNK_ROWS,
         )
         self.pending.clear()
