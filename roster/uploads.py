@@ -132,9 +132,8 @@ def _take(run_id: int, expected: str, status: str) -> bool:
 class _failure_recorded:
     """Whatever stops a pass ends it as "failed", with a message staff can act on; never an unfinished run."""
 
-    def __init__(self, run_id: int, *, writes_as_it_goes: bool) -> None:
-        # Not inside a dry run: what it writes is rolled back with it. The preview flushes between chunks.
-        self.run_id, self.writes_as_it_goes = run_id, writes_as_it_goes
+    def __init__(self, run_id: int) -> None:
+        self.run_id = run_id
 
     def __enter__(self) -> None:
         return None
