@@ -127,7 +127,8 @@ def test_refused_rows_are_shown_with_line_column_and_reason_and_downloadable(sta
 
     page = run_page(staff, run, "?action=refuse")
     assert run.refused == 1 and run.created == 3
-    assert '<td data-label="Line" class="nowrap">5</td>' in page and "<code>insurers</code>" in page and "acme-health" in page
+    assert '<td data-label="Line" class="nowrap">5</td>' in page
+    assert "<code>insurers</code>" in page and "acme-health" in page
     assert "David Chen" not in page  # only the refused rows, as filtered
     download = staff.get(f"/admin/roster/importrun/{run.pk}/refused.csv")
     assert download.status_code == 200 and download["Content-Type"].startswith("text/csv")
