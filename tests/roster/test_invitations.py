@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import datetime
+import os
 import re
+import subprocess
+import sys
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.core import mail
 from django.test import Client
@@ -199,3 +203,13 @@ def test_admin_action_queries_grow_only_by_the_writes_of_each_email(
     with django_assert_max_num_queries(25 + 3 * len(therapists)):
         response = invite_in_admin(client, therapists)
     assert "Sent 10 invitation(s)." in response.content.decode()
+
+
+@pytest.mark.parametrize("value", ["two weeks", "0"])
+def test_a_malformed_invitation_days_stops_start_up(value: str) -> None:
+    environment = {**os.environ, "INVITATION_DAYS": value, "DJANGO_SETTINGS_MODULE": "config.settings"}
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        env=environment, capture_output=True, text=True, cwd=settings.BASE_DIR,
+    )  # fmt: skip
+    assert result.returncode != 0 and "INVITATION_DAYS must be" in result.stderr
