@@ -35,6 +35,8 @@ from urllib.parse import urlencode
 from bench.fhir import measure_fhir
 from bench.nppes import ROWS as NPPES_ROWS
 from bench.nppes import measure_nppes
+from bench.roster import ROWS as ROSTER_ROWS
+from bench.roster import measure_roster
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = ROOT / "bench" / "data"
@@ -495,6 +497,7 @@ def run_benchmark(
     throughput_seconds: int = 10,
     throughput_rounds: int = 3,
     nppes_rows: int = 0,
+    roster_rows: int = 0,
     extra: dict | None = None,
 ) -> dict[str, object]:
     """Measure the directory already loaded in the default database; write the JSON and the README table."""
@@ -553,6 +556,9 @@ def run_benchmark(
         results["throughput"] = throughput
     if nppes_rows > 0:
         results["nppes"] = measure_nppes(data_dir=DATA_DIR, rows=nppes_rows)
+    if roster_rows > 0:
+        results["roster"] = measure_roster(data_dir=DATA_DIR, rows=roster_rows)
+        results["import_rows_per_s"] = results["roster"]["import_rows_per_s"]
     results["load_average_1min"]["after"] = round(os.getloadavg()[0], 2)
     results["cpu_steal_percent"] = steal_percent(cpu_before, cpu_times())
     results["cpu_probe_ms"] = {"start": probe_before, "end": cpu_probe_ms()}
@@ -657,6 +663,8 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--throughput-seconds", type=int, default=10, help="0 skips the gunicorn run")
     parser.add_argument("--throughput-rounds", type=int, default=3, help="runs of that length; the median is kept")
     parser.add_argument("--nppes-rows", type=int, default=NPPES_ROWS, help="rows of the synthetic NPPES file; 0 skips")
+    parser.add_argument("--roster-rows", type=int, default=ROSTER_ROWS, help="rows of the roster imported twice")
+    parser.add_argument("--skip-roster", action="store_true", help="no roster import measure")
     parser.add_argument("--data-dir", type=Path, default=DATA_DIR)
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
     arguments = parser.parse_args(argv)
@@ -714,6 +722,7 @@ def main(argv: list[str] | None = None) -> int:
         throughput_seconds=arguments.throughput_seconds,
         throughput_rounds=arguments.throughput_rounds,
         nppes_rows=arguments.nppes_rows,
+        roster_rows=0 if arguments.skip_roster else arguments.roster_rows,
         extra=prepared,
     )
     results["total_seconds"] = round(time.perf_counter() - started, 1)
@@ -721,6 +730,6 @@ def main(argv: list[str] | None = None) -> int:
     keys = ["therapists", "database", "search_p50_ms", "search_p95_ms", "search_p95_max_ms", "floor_sql_p50_ms",
             "floor_framework_p50_ms", "ratio_p50", "match_p95_ms", "queries_per_search", "search_rps",
             "hsds_services_p95_ms", "fhir_practitionerrole_p95_ms", "total_seconds"]  # fmt: skip
-    print(json.dumps({key: results[key] for key in [*keys, "nppes"] if key in results}, indent=1))
+    print(json.dumps({key: results[key] for key in [*keys, "nppes", "roster"] if key in results}, indent=1))
     print(f"wrote {path}")
     return 0

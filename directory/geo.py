@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from importlib import import_module
@@ -103,7 +104,7 @@ class ZipIndex:
 
     GRID_DEGREES = 1.0
 
-    def __init__(self, records: list[dict]) -> None:
+    def __init__(self, records: Iterable[dict]) -> None:
         self.by_zip: dict[str, _ZipRecord] = {}
         city_points: dict[tuple[str, str], list[_ZipRecord]] = {}
         self.grid: dict[tuple[int, int], list[_ZipRecord]] = {}
@@ -162,7 +163,9 @@ class ZipIndex:
 
 @cache
 def zip_index() -> ZipIndex:
-    return ZipIndex(zipcodes.list_all())
+    # A ZIP prefix at a time: `zipcodes.list_all()` holds all 42,000 records as dicts at once (and keeps
+    # them), which doubled a process's peak memory (about 250 MB against 150 MB) for the same index.
+    return ZipIndex(record for prefix in range(100) for record in zipcodes.similar_to(f"{prefix:02d}"))
 
 
 def _location(place: Place) -> Location:

@@ -226,13 +226,14 @@ def validate_profile(
     licensed_states: list[Mapping] | None = None,
     insurers: list[Mapping] | None = None,
     ipt_credentials: list[Mapping] | None = None,
-    validate_unique: bool = True,
+    query_database: bool = True,
 ) -> ProfileRows:
     """Set `fields` on the therapist (saved or not) and check them and the lists given; nothing is written.
 
     Every problem at once in a ValidationError keyed by field (`offices[1].postal_code`).
-    `validate_unique=False` skips the uniqueness queries, for a caller that checked the NPIs
-    of many profiles at once (the roster import).
+    `query_database=False` skips the checks that query the database, one profile at a time: the
+    NPI's uniqueness, for a caller that checked the NPIs of many profiles at once (the roster
+    import), and the fee constraint, which `Therapist.clean` states in Python too.
     """
     unknown = set(fields) - EDITABLE_FIELDS
     if unknown:
@@ -241,7 +242,9 @@ def validate_profile(
     for name, value in fields.items():
         setattr(therapist, name, value)
     try:
-        therapist.full_clean(exclude=["user", "slug", "photo"], validate_unique=validate_unique)
+        therapist.full_clean(
+            exclude=["user", "slug", "photo"], validate_unique=query_database, validate_constraints=query_database
+        )
     except ValidationError as error:
         errors.update(error.message_dict)
     rows = ProfileRows(

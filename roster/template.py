@@ -37,6 +37,16 @@ HEADER = [
     "fee_min", "fee_max", "sliding_scale", "offices", "licences", "ipt_credentials",
 ]  # fmt: skip
 REQUIRED = ("first_name", "last_name", "credentials", "npi")
+TEXT_FIELDS = ("first_name", "last_name", "credentials", "npi", "email", "phone", "website")
+# The profile fields a row sets (`Therapist`'s names), all of them on every row.
+TEMPLATE_FIELDS = (
+    *TEXT_FIELDS,
+    *(f"offers_{slug}" for slug in FORMATS),
+    *(f"serves_{slug.replace('-', '_')}" for slug in AGE_GROUPS),
+    "fee_min",
+    "fee_max",
+    "sliding_scale",
+)
 ITEM_SEPARATOR = ";"
 PART_SEPARATOR = "|"
 YES = {"yes", "y", "true", "1"}
@@ -280,10 +290,7 @@ def read_row(line: int, raw: Mapping[str | None, object], vocabularies: Vocabula
     formats = _vocabulary_list(row, "formats", vocabularies.formats)
     age_groups = _vocabulary_list(row, "age_groups", vocabularies.age_groups)
     row.fields = {
-        **{
-            name: row.raw[name].strip()
-            for name in ("first_name", "last_name", "credentials", "npi", "email", "phone", "website")
-        },
+        **{name: row.raw[name].strip() for name in TEXT_FIELDS},
         **{f"offers_{slug}": slug in formats for slug in FORMATS},
         **{f"serves_{slug.replace('-', '_')}": slug in age_groups for slug in AGE_GROUPS},
         "fee_min": _whole_dollars(row, "fee_min"),
