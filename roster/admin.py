@@ -17,7 +17,7 @@ from directory.admin import TherapistAdmin
 from directory.forms import add_service_errors
 from roster import invitations, uploads
 from roster.forms import UploadForm
-from roster.models import ImportRun, Invitation, RowOutcome
+from roster.models import ImportRow, ImportRun, Invitation
 
 
 @admin.action(description="Send an invitation to claim the profile", permissions=["change"])
@@ -56,7 +56,7 @@ class ActionFilter(admin.SimpleListFilter):
     parameter_name = "action"
 
     def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
-        return RowOutcome.Action.choices
+        return ImportRow.Action.choices
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         return queryset.filter(action=self.value()) if self.value() else queryset
@@ -75,6 +75,14 @@ class ImportRunAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).defer("csv_text", "refused_csv")
+
+    def get_deleted_objects(self, objs: QuerySet | list, request: HttpRequest) -> tuple:
+        """The delete page names the runs and counts their rows: Django's own would list every row (100,000)."""
+        runs = list(objs)
+        rows = ImportRow.objects.filter(run__in=runs).count()
+        counts = {self.model._meta.verbose_name_plural: len(runs), ImportRow._meta.verbose_name_plural: rows}
+        denied = set() if self.has_delete_permission(request) else {self.model._meta.verbose_name}
+        return [str(run) for run in runs], counts, denied, []
 
     def get_urls(self) -> list:
         view = self.admin_site.admin_view
@@ -111,12 +119,12 @@ class ImportRunAdmin(admin.ModelAdmin):
             raise PermissionDenied
         action = request.GET.get("action", "")
         outcomes = run.outcomes.order_by("line")
-        if action in RowOutcome.Action.values:
+        if action in ImportRow.Action.values:
             outcomes = outcomes.filter(action=action)
         page = Paginator(outcomes, self.PAGE_ROWS).get_page(request.GET.get("page"))
         context = {
             **self.admin_site.each_context(request), "title": str(run), "opts": self.model._meta, "run": run,
-            "page": page, "action": action, "actions": RowOutcome.Action.choices,
+            "page": page, "action": action, "actions": ImportRow.Action.choices,
             "can_confirm": run.status == ImportRun.Status.PREVIEWED and self.has_change_permission(request, run),
         }  # fmt: skip
         return TemplateResponse(request, "roster/admin/run.html", context)
@@ -141,8 +149,8 @@ class ImportRunAdmin(admin.ModelAdmin):
         return response
 
 
-@admin.register(RowOutcome)
-class RowOutcomeAdmin(admin.ModelAdmin):
+@admin.register(ImportRow)
+class ImportRowAdmin(admin.ModelAdmin):
     """Every row of every run, searchable by NPI or name across runs (the run's page shows one run's)."""
 
     list_display = ["run", "line", "npi", "name", "action"]

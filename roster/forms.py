@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import UploadedFile
 
 from directory.forms import PlainHelpTexts, PlainLabels, WithoutAutofocus
 from directory.models import Therapist
@@ -39,3 +41,10 @@ class UploadForm(PlainLabels, forms.Form):
         help_text="New profiles are published, and changed ones stay published, vouched for by you "
         "(their IPT credentials marked verified by you). Unticked, they wait in the review queue.",
     )
+
+    def clean_file(self) -> UploadedFile:
+        # Before the file is read into memory; roster.uploads checks what is inside it.
+        upload = self.cleaned_data["file"]
+        if upload.size > settings.ROSTER_UPLOAD_MAX_MB * 1024 * 1024:
+            raise forms.ValidationError(f"The file is larger than {settings.ROSTER_UPLOAD_MAX_MB} MB; split it.")
+        return upload

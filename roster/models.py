@@ -78,7 +78,7 @@ class ImportRun(models.Model):
         return self.status == self.Status.DONE or (self.status == self.Status.FAILED and self.confirmed_by_id)
 
 
-class RowOutcome(models.Model):
+class ImportRow(models.Model):
     """What the last pass of a run did, or would do, with one row: the preview's and the report's lines."""
 
     class Action(models.TextChoices):

@@ -1,7 +1,7 @@
 """Staff's roster uploads in the admin: a preview (a dry run) in the background, then the import once confirmed.
 
 Both passes run `roster.services.import_roster`, the engine of `manage.py import_roster`,
-in the worker (roster.tasks). Each records every row's outcome (RowOutcome) and counts
+in the worker (roster.tasks). Each records every row's outcome (ImportRow) and counts
 rows done as it goes, so the run's page can show progress and then the preview page by
 page. The engine's dry run is one transaction rolled back at the end, so nothing written
 inside it would be seen, or kept: the preview therefore runs the file a chunk of rows at
@@ -24,7 +24,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from roster import tasks
-from roster.models import ImportRun, RowOutcome
+from roster.models import ImportRow, ImportRun
 from roster.services import ImportSummary, Problem, import_roster, write_refused_csv
 from roster.services import RowOutcome as Outcome
 from roster.template import header_problems
@@ -206,18 +206,18 @@ class _Tally:
         self.pending: list[Outcome] = []
         self.refused_rows: list[Outcome] = []
         self.file_problems: list[Problem] = []
-        self.counts = dict.fromkeys(RowOutcome.Action.values, 0)
+        self.counts = dict.fromkeys(ImportRow.Action.values, 0)
         self.first_line_by_npi: dict[str, int] = {}
-        RowOutcome.objects.filter(run_id=run_id).delete()
+        ImportRow.objects.filter(run_id=run_id).delete()
 
     def add(self, outcome: Outcome) -> None:
-        if outcome.npi and outcome.action != RowOutcome.Action.REFUSE:
+        if outcome.npi and outcome.action != ImportRow.Action.REFUSE:
             first = self.first_line_by_npi.setdefault(outcome.npi, outcome.line)
             if first != outcome.line:  # the same NPI in an earlier chunk of a preview
                 message = f"NPI {outcome.npi} is already on line {first}: a roster has one row per therapist."
                 outcome = replace(outcome, action="refuse", problems=[Problem(outcome.line, "npi", message)])
         self.counts[outcome.action] += 1
-        if outcome.action == RowOutcome.Action.REFUSE:
+        if outcome.action == ImportRow.Action.REFUSE:
             self.refused_rows.append(outcome)
         self.pending.append(outcome)
         if self.writes_as_it_goes and len(self.pending) >= CHUNK_ROWS:
@@ -228,9 +228,9 @@ class _Tally:
         self.file_problems += [replace(problem, line=problem.line + offset) for problem in summary.file_problems]
 
     def flush(self) -> None:
-        RowOutcome.objects.bulk_create(
+        ImportRow.objects.bulk_create(
             [
-                RowOutcome(
+                ImportRow(
                     run_id=self.run_id,
                     line=outcome.line,
                     npi=outcome.npi[:20],

@@ -16,7 +16,7 @@ from django_tasks_db.models import DBTaskResult
 
 from directory.models import Therapist
 from roster import uploads
-from roster.models import ImportRun, RowOutcome
+from roster.models import ImportRow, ImportRun
 from tests.conftest import make_user, signed_in
 
 pytestmark = pytest.mark.django_db
@@ -215,8 +215,8 @@ def test_a_failing_run_is_recorded_as_failed_with_its_message(staff: Client, mon
 
 def test_run_page_queries_do_not_grow_with_the_rows(staff: Client, django_assert_max_num_queries: object) -> None:
     run = ImportRun.objects.create(file_name="big.csv", csv_text=TEMPLATE, status="previewed", rows_total=2000)
-    RowOutcome.objects.bulk_create(
-        RowOutcome(run=run, line=line, npi="1234567893", name="A Name", action="refuse",
+    ImportRow.objects.bulk_create(
+        ImportRow(run=run, line=line, npi="1234567893", name="A Name", action="refuse",
                    problems=[{"line": line, "column": "npi", "message": "bad"}])
         for line in range(2, 2002)
     )  # fmt: skip
@@ -248,3 +248,17 @@ def test_preview_in_chunks_counts_lines_as_the_file_does(staff: Client, monkeypa
 def test_chunks_repeat_the_header_and_give_each_chunk_its_line_offset() -> None:
     text = 'a,b\n1,2\n"3\n4",5\n6,7\n'
     assert list(uploads.chunks(text, 2)) == [(0, 'a,b\n1,2\n"3\n4",5\n'), (3, "a,b\n6,7\n")]
+
+
+def test_deleting_a_run_of_many_rows_names_the_run_and_counts_its_rows(
+    staff: Client, django_assert_max_num_queries: object
+) -> None:
+    run = ImportRun.objects.create(file_name="big.csv", csv_text=TEMPLATE, status="done")
+    ImportRow.objects.bulk_create(ImportRow(run=run, line=line, action="create") for line in range(2, 3002))
+
+    with django_assert_max_num_queries(12):
+        confirm = staff.get(f"/admin/roster/importrun/{run.pk}/delete/")
+    text = confirm.content.decode()
+    assert confirm.status_code == 200 and "big.csv" in text and "3000" in text
+    staff.post(f"/admin/roster/importrun/{run.pk}/delete/", {"post": "yes"})
+    assert not ImportRun.objects.exists() and not ImportRow.objects.exists()
