@@ -10,6 +10,7 @@ import pytest
 from django.conf import settings
 from django.contrib.auth.models import Permission, User
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 from django.test import Client
 from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
@@ -18,6 +19,7 @@ from directory.models import Therapist
 from roster import uploads
 from roster.models import ImportRow, ImportRun
 from tests.conftest import make_user, signed_in
+from tests.outbox.conftest import run_worker
 
 pytestmark = pytest.mark.django_db
 
@@ -262,3 +264,28 @@ def test_deleting_a_run_of_many_rows_names_the_run_and_counts_its_rows(
     assert confirm.status_code == 200 and "big.csv" in text and "3000" in text
     staff.post(f"/admin/roster/importrun/{run.pk}/delete/", {"post": "yes"})
     assert not ImportRun.objects.exists() and not ImportRow.objects.exists()
+
+
+@pytest.fixture
+def committed_reference_data(transactional_db: None) -> None:
+    """The vocabularies and role groups, for a test whose commits a flush undoes."""
+    call_command("loaddata", "reference", verbosity=0)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_previews_and_imports_with_every_step_committed(committed_reference_data: None) -> None:
+    """`manage.py db_worker`, not the test's transaction: the preview's rows survive its rolled-back dry runs."""
+    client = signed_in(make_user("boss", is_staff=True, is_superuser=True))
+    upload(client, TEMPLATE)
+    run = ImportRun.objects.get()
+
+    run_worker()
+    run.refresh_from_db()
+    assert (run.status, run.rows_done, run.created) == ("previewed", 3, 3)
+    assert run.outcomes.count() == 3 and not Therapist.objects.filter(npi__in=TEMPLATE_NPIS).exists()
+
+    client.post(f"/admin/roster/importrun/{run.pk}/confirm/")
+    run_worker()
+    run.refresh_from_db()
+    assert (run.status, run.created) == ("done", 3)
+    assert Therapist.objects.filter(npi__in=TEMPLATE_NPIS).count() == 3
