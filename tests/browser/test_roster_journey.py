@@ -38,6 +38,10 @@ def test_staff_preview_then_confirm_a_roster_and_download_the_refused_rows(
     sign_in(page, f"{live_server.url}/accounts/login/?next=/admin/roster/importrun/add/", "moderator",
             "correct-horse-battery")  # fmt: skip
 
+    page.get_by_role("button", name="Upload and preview").click()  # no file chosen
+    assert "Roster file (CSV): This field is required." in page.locator(".errornote").inner_text()
+    assert_accessible(page)
+    screenshot(page, "roster-upload-error", request)
     page.get_by_label("Roster file (CSV)").set_input_files(str(roster))
     page.get_by_role("button", name="Upload and preview").click()
     assert "Waiting for the worker" in page.inner_text("#content")
