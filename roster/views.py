@@ -15,7 +15,9 @@ from roster.forms import ClaimForm
 
 
 def unusable(request: HttpRequest, error: invitations.InvitationError) -> HttpResponse:
-    context = {"reason": error.reason, "days": settings.INVITATION_DAYS}
+    therapist = error.therapist
+    is_owner = therapist is not None and request.user.is_authenticated and therapist.user_id == request.user.pk
+    context = {"reason": error.reason, "days": settings.INVITATION_DAYS, "is_owner": is_owner}
     # Gone for a link that worked once; a link that never did is a bad request.
     return render(request, "roster/claim_unusable.html", context, status=400 if error.reason == "invalid" else 410)
 

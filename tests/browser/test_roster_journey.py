@@ -97,6 +97,6 @@ def test_an_imported_therapist_claims_the_profile_from_the_invitation(
     assert Therapist.objects.get(pk=therapist.pk).user.username == "claimant"
 
     page.goto(f"{live_server.url}{path}")
-    assert "claimed already" in page.inner_text("main")
+    assert "You have claimed this profile already" in page.inner_text("main")
     assert_accessible(page)
     screenshot(page, "roster-claim-used", request)
