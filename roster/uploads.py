@@ -111,9 +111,10 @@ def preview(*, run_id: int) -> None:
 
 def apply(*, run_id: int) -> None:
     """The real import of a confirmed run; rows done are recorded as they go, and any failure on the run."""
-    run = ImportRun.objects.select_related("confirmed_by").get(pk=run_id)
-    if run.status != ImportRun.Status.IMPORTING:
+    started = ImportRun.objects.filter(pk=run_id, status=ImportRun.Status.IMPORTING, import_started_at=None)
+    if not started.update(import_started_at=timezone.now()):  # a task delivered twice imports once
         return
+    run = ImportRun.objects.select_related("confirmed_by").get(pk=run_id)
     with _failure_recorded(run_id):
         tally = _Tally(run_id, writes_as_it_goes=True)
         publisher = run.confirmed_by if run.publish else None

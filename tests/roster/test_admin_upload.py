@@ -100,6 +100,9 @@ def test_confirm_applies_the_previewed_file_and_reports_what_it_did(staff: Clien
     assert "What the import did" in page and "Confirm import" not in page
     again = staff.post(f"/admin/roster/importrun/{run.pk}/confirm/", follow=True)
     assert "not waiting for confirmation" in again.content.decode()
+    uploads.apply(run_id=run.pk)  # the import task delivered a second time
+    run.refresh_from_db()
+    assert (run.created, run.unchanged) == (3, 0)
 
 
 def test_the_same_file_again_previews_as_unchanged(staff: Client) -> None:
