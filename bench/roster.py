@@ -112,6 +112,7 @@ def measure_roster(*, data_dir: Path, rows: int = ROWS) -> dict[str, object]:
     return {
         "import_rows_per_s": fresh["rows_per_s"],
         "import_seconds": fresh["import_seconds"],
+        "import_cpu_seconds": fresh["cpu_seconds"],
         "peak_rss_mb": fresh["peak_rss_mb"],
         "peak_anon_mb": max(fresh["peak_anon_mb"], second["peak_anon_mb"]),
         "rows": rows,
@@ -150,17 +151,22 @@ def run_import(path: Path) -> dict[str, object]:
     publisher, _ = User.objects.get_or_create(username=PUBLISHER, defaults={"is_staff": True})
     memory = AnonymousMemory()
     memory.start()
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    cpu_before = before.ru_utime + before.ru_stime
     started = time.perf_counter()
     with path.open(newline="", encoding="utf-8") as stream:
         summary = import_roster(stream, dry_run=False, publisher=publisher)
     seconds = time.perf_counter() - started
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     memory.running = False
     memory.join()
     return {
         "import_seconds": round(seconds, 1),
         "rows_per_s": round(summary.rows / seconds),
+        # This process's CPU time (not PostgreSQL's): on a shared machine, what the import itself cost.
+        "cpu_seconds": round(usage.ru_utime + usage.ru_stime - cpu_before, 1),
         # ru_maxrss is in kilobytes on Linux.
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
         "peak_anon_mb": round(memory.peak_kb / 1024, 1),
         "created": summary.created,
         "updated": summary.updated,

@@ -135,7 +135,7 @@ def import_roster(
         summary.file_problems = problems
         report(RowOutcome(line=1, npi="", name="", action=REFUSE, problems=problems, raw={}))
         return summary
-    reader.fieldnames = [name.strip() for name in reader.fieldnames]
+    reader.fieldnames = [name.strip().lstrip("\ufeff") for name in reader.fieldnames]
     context = _Context(vocabularies=Vocabularies.load(), publisher=publisher, now=timezone.now())
     with transaction.atomic() if dry_run else _no_transaction():
         records = _records(reader, summary)
@@ -165,6 +165,8 @@ def _records(reader: csv.DictReader, summary: ImportSummary) -> Iterator[tuple[i
     """(first line, cells) of each row; a broken file ends the rows and is recorded in `file_problems`."""
     try:
         for raw in reader:
+            if not any(str(value or "").strip() for value in raw.values()):
+                continue  # a spreadsheet's trailing ",,,,": no row
             # line_num is the record's last line; a quoted cell may span several.
             newlines = sum(str(value).count("\n") for value in raw.values() if isinstance(value, str))
             yield reader.line_num - newlines, raw

@@ -154,7 +154,7 @@ def header_problems(header: list[str] | None) -> list[Problem]:
     if not header:
         return [Problem(1, "", f"The file is empty: its first line must name the columns: {', '.join(HEADER)}.")]
     problems = []
-    names = [name.strip() for name in header]
+    names = [name.strip().lstrip("\ufeff") for name in header]  # a byte-order mark the reader kept
     for name in names:
         if name not in HEADER:
             problems.append(Problem(1, name, f"Unknown column “{name}”. The columns are: {', '.join(HEADER)}."))

@@ -401,3 +401,12 @@ def test_queries_per_batch_do_not_grow_with_its_rows(staff: User) -> None:
     with CaptureQueriesContext(connection) as captured:
         run(*[row(serial) for serial in range(100, 150)], publisher=staff)
     assert len(captured.captured_queries) <= 12  # unchanged rows: the batch's reads only
+
+
+def test_a_byte_order_mark_and_blank_spreadsheet_rows_are_no_problem() -> None:
+    stream = roster(row(1), {name: "" for name in HEADER}, row(2))
+    text = "\ufeff" + stream.getvalue()
+
+    summary = import_roster(io.StringIO(text), dry_run=False)
+
+    assert (summary.created, summary.refused, summary.file_problems) == (2, 0, [])
