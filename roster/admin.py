@@ -32,8 +32,24 @@ def send_invitations(model_admin: admin.ModelAdmin, request: HttpRequest, querys
     model_admin.message_user(request, text, messages.SUCCESS if counts.sent else messages.WARNING)
 
 
-# directory knows nothing of the roster (the import contract); the roster adds its action to the therapists' list.
+class AccountFilter(admin.SimpleListFilter):
+    """Who has claimed their profile, and who could be invited: imported profiles have no account."""
+
+    title = "account"
+    parameter_name = "account"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [("none", "No account (not claimed)"), ("yes", "Has an account")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() in ("none", "yes"):
+            return queryset.filter(user__isnull=self.value() == "none")
+        return queryset
+
+
+# directory knows nothing of the roster (the import contract): the roster adds its action and filter to the list.
 TherapistAdmin.actions = [*TherapistAdmin.actions, send_invitations]
+TherapistAdmin.list_filter = [*TherapistAdmin.list_filter, AccountFilter]
 
 
 @admin.register(Invitation)

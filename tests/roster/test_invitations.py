@@ -213,3 +213,18 @@ def test_a_malformed_invitation_days_stops_start_up(value: str) -> None:
         env=environment, capture_output=True, text=True, cwd=settings.BASE_DIR,
     )  # fmt: skip
     assert result.returncode != 0 and "INVITATION_DAYS must be" in result.stderr
+
+
+def test_staff_find_the_unclaimed_profiles_to_invite(
+    imported_therapist: Therapist, listed_therapist: Therapist, moderator: User
+) -> None:
+    client = signed_in(moderator)
+    unclaimed = client.get("/admin/directory/therapist/", {"account": "none", "q": "Imported"}).content.decode()
+    claimed = client.get("/admin/directory/therapist/", {"account": "yes", "q": "Listed"}).content.decode()
+
+    assert "Ines Imported" in unclaimed
+    assert "Lena Listed" in claimed
+    assert (
+        "Lena Listed"
+        not in client.get("/admin/directory/therapist/", {"account": "none", "q": "Listed"}).content.decode()
+    )
