@@ -30,7 +30,9 @@ def test_the_generated_roster_imports_then_is_unchanged_then_is_forgotten(tmp_pa
     second = run_import(path)
 
     assert (fresh["created"], fresh["refused"], fresh["first_problems"]) == (60, 0, [])
-    assert fresh["rows_per_s"] > 0 and fresh["cpu_seconds"] > 0 and fresh["peak_rss_mb"] > 0 and fresh["peak_anon_mb"] > 0
+    assert (
+        fresh["rows_per_s"] > 0 and fresh["cpu_seconds"] > 0 and fresh["peak_rss_mb"] > 0 and fresh["peak_anon_mb"] > 0
+    )
     assert (second["unchanged"], second["created"], second["updated"]) == (60, 0, 0)
     assert Therapist.objects.filter(npi__startswith=NPI_PREFIX, status=Therapist.Status.PUBLISHED).count() == 60
     assert forget_imported()["deleted"] == 60 and Therapist.objects.count() == before
