@@ -233,6 +233,10 @@ AXES_LOCKOUT_CALLABLE = "directory.security.lockout_response"
 LISTING_REPORTS_PER_HOUR = env_int("LISTING_REPORTS_PER_HOUR", 5, minimum=1)
 # Therapists are emailed this many days before their availability stops counting.
 AVAILABILITY_REMINDER_DAYS = env_int("AVAILABILITY_REMINDER_DAYS", 7, minimum=1)
+# Roster import (docs/interop-roster.md): how long an invitation to claim an imported profile stays valid,
+# and the largest roster CSV staff may upload in the admin.
+INVITATION_DAYS = env_int("INVITATION_DAYS", 14, minimum=1)
+ROSTER_UPLOAD_MAX_MB = env_int("ROSTER_UPLOAD_MAX_MB", 64, minimum=1)
 
 # --- Mail: the outbox (docs/operations.md, "Mail") ---
 # Sending an email only queues it: Django's EMAIL_BACKEND writes an outbox.Email row and a task in the

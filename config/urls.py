@@ -78,6 +78,7 @@ urlpatterns = [
     ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/", include((api_patterns, "api"))),
+    path("roster/", include("roster.urls")),
     path("", include("interop.urls")),
     path("", include("registry.urls")),
     path("", include("accounts.urls")),
