@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import datetime
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
-from django.db import connection
-from django.db.models import Case, QuerySet, Value, When
+from django.db import connection, models
+from django.db.models import Case, F, QuerySet, Value, When
 
+import geometry
 from directory import geo
 from directory.models import Concern, FocusArea, Insurer, Language
 from directory.search.conditions import Condition
@@ -80,6 +81,171 @@ def candidates_in_reach(
     excluded = _exclusion_counts(parts, keys)
     eligible = len(keys)
     return InReach(candidates=_candidate_rows([part.filter(code=eligible) for part in parts]), excluded=excluded)
+
+
+class ScoreTerms(Protocol):
+    """An upper bound of matching's score as a sum of terms on an entry's columns (`matching.ranking.ScoreBound`).
+
+    Points: `fixed`; each of `focus_areas`, `concerns` (by slug) and
+    `languages` (by code) the entry lists; `per_opening` per unit of capacity up
+    to `full_capacity`; `recency` times what is left of `freshness_days` since
+    availability was confirmed; `training` by level; `responsiveness` times the
+    share of requests answered in time from `min_requests` requests (NEUTRAL
+    below); and the best of `online` (a licence entry) and `in_person`, falling
+    linearly from an office at the place to 0 at `max_distance_miles`.
+    """
+
+    fixed: float
+    focus_areas: Mapping[str, float]
+    concerns: Mapping[str, float]
+    languages: Mapping[str, float]
+    per_opening: float
+    full_capacity: int
+    recency: float
+    freshness_days: int
+    training: Mapping[str, float]
+    responsiveness: float
+    min_requests: int
+    in_person: float
+    online: float
+    max_distance_miles: float
+
+
+NEUTRAL_RESPONSIVENESS = 0.5  # below `min_requests`: as `matching.ranking` counts an unmeasured therapist
+
+
+@dataclass(frozen=True)
+class BoundedReach:
+    """The therapists in reach: exclusions counted, candidates to read best bound first, a batch at a time."""
+
+    excluded: dict[str, int]  # by the key of the first condition failed
+    # Batches of (bound, candidate), highest bound first, then by id; each read by its own queries, when asked for.
+    batches: Iterator[list[tuple[float, CandidateRow]]]
+
+
+def candidates_by_bound(
+    place: geo.Place,
+    miles: float,
+    *,
+    online: bool,
+    failures: Sequence[tuple[str, Condition]],
+    terms: ScoreTerms,
+    now: datetime.datetime,
+    first_batch: int,
+) -> BoundedReach:
+    """`candidates_in_reach`, with the candidates read in order of `terms` (a therapist's best entry), highest first.
+
+    One query counts the exclusions; then each batch, `first_batch` therapists
+    and twice as many each time after, is one query for the bounds in order
+    and one per kind of entry for the candidates' rows: run only when the
+    batch is asked for, so a reader that stops early reads no more.
+    """
+    parts = _entries_in_reach(place, miles, online=online, failures=failures)
+    keys = [key for key, _ in failures]
+    excluded = _exclusion_counts(parts, keys)
+    eligible = [part.filter(code=len(keys)) for part in parts]
+    scored = [
+        part.annotate(points=EntryPoints(terms, now=now, nearness=index == 0)) for index, part in enumerate(eligible)
+    ]
+    return BoundedReach(excluded=excluded, batches=_batches(eligible, scored, first_batch))
+
+
+def _batches(eligible: list[QuerySet], scored: list[QuerySet], size: int) -> Iterator[list[tuple[float, CandidateRow]]]:
+    union, params = union_all(scored, ["therapist_id", "points"])
+    bounds = f"SELECT therapist_id, MAX(points) AS bound FROM ({union}) AS entries GROUP BY therapist_id"
+    after: tuple[float, int] | None = None
+    while True:
+        # After the last one read (keyset): the order holds even if the entries change between batches.
+        later = "WHERE bound < %s OR (bound = %s AND therapist_id > %s)" if after else ""
+        later_params = [after[0], after[0], after[1]] if after else []
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT therapist_id, bound FROM ({bounds}) AS bounds {later} ORDER BY bound DESC, therapist_id "
+                f"LIMIT %s",
+                [*params, *later_params, size],
+            )
+            ranked = cursor.fetchall()
+        if not ranked:
+            return
+        ids = [therapist_id for therapist_id, _ in ranked]
+        rows = {
+            row.therapist_id: row for row in _candidate_rows(part.filter(therapist_id__in_ids=ids) for part in eligible)
+        }
+        yield [(bound, rows[therapist_id]) for therapist_id, bound in ranked if therapist_id in rows]
+        if len(ranked) < size:
+            return
+        after, size = (ranked[-1][1], ranked[-1][0]), size * 2
+
+
+class EntryPoints(models.Expression):
+    """`ScoreTerms` summed on an entry, in plain SQL arithmetic: one node for the ORM to build and compile.
+
+    `nearness` says the entries are offices near the place (`SearchEntry.near`),
+    whose squared chord gives the miles' lower bound (the chord times the
+    Earth's radius is never more than the arc); otherwise licence entries, reached online.
+    """
+
+    output_field = models.FloatField()
+    COLUMNS = ("focus_areas", "concerns", "languages", "capacity", "accepting_since", "training_level",
+               "reply_requests", "reply_answered_in_time")  # fmt: skip
+
+    def __init__(self, terms: ScoreTerms, *, now: datetime.datetime, nearness: bool) -> None:
+        super().__init__()
+        self.terms, self.now, self.nearness = terms, now, nearness
+        self.operands = [F(column) for column in self.COLUMNS] + ([F("squared_distance")] if nearness else [])
+
+    def get_source_expressions(self) -> list:
+        return self.operands
+
+    def set_source_expressions(self, expressions: list) -> None:
+        self.operands = list(expressions)
+
+    def as_sql(self, compiler: object, connection: object, **extra: object) -> tuple[str, list]:
+        compiled = [compiler.compile(operand) for operand in self.operands]
+        column = dict(zip(self.COLUMNS, (sql for sql, _ in compiled), strict=False))
+        terms = self.terms
+        sql, params = ["%s"], [terms.fixed]
+        vocabularies = {
+            "focus_areas": (FocusArea, "slug"),
+            "concerns": (Concern, "slug"),
+            "languages": (Language, "code"),
+        }
+        for name, (model, key) in vocabularies.items():
+            rows = reference_rows(model, key)
+            for slug, points in getattr(terms, name).items():
+                if slug in rows:  # one the index does not know no entry lists
+                    sql.append(f"(({column[name]} >> {int(rows[slug].pk)}) & 1) * %s")
+                    params.append(points)
+        capacity, full = column["capacity"], int(terms.full_capacity)
+        sql.append(f"(CASE WHEN {capacity} < {full} THEN {capacity} ELSE {full} END) * %s")
+        params.append(terms.per_opening)
+        age, age_params = self._age_days(column["accepting_since"], connection)
+        days = float(terms.freshness_days)
+        sql.append(f"(CASE WHEN {age} <= 0 THEN 1.0 WHEN {age} >= {days} THEN 0.0 ELSE 1.0 - {age} / {days} END) * %s")
+        params += [*age_params, *age_params, *age_params, terms.recency]
+        levels = " ".join("WHEN %s THEN %s" for _ in terms.training)
+        sql.append(f"(CASE {column['training_level']} {levels} ELSE 0.0 END)" if terms.training else "0.0")
+        params += [value for level, points in terms.training.items() for value in (level, points)]
+        requests, in_time = column["reply_requests"], column["reply_answered_in_time"]
+        sql.append(
+            f"(CASE WHEN {requests} >= %s THEN CAST({in_time} AS DOUBLE PRECISION) / {requests} ELSE %s END) * %s"
+        )
+        params += [terms.min_requests, NEUTRAL_RESPONSIVENESS, terms.responsiveness]
+        if self.nearness:
+            distance, distance_params = compiled[-1]
+            sql.append(f"%s * (1.0 - %s * SQRT({distance}))")
+            params += [terms.in_person, geometry.EARTH_RADIUS_MILES / terms.max_distance_miles, *distance_params]
+        else:
+            sql.append("%s")
+            params.append(terms.online)
+        return f"({' + '.join(sql)})", params
+
+    def _age_days(self, column: str, connection: object) -> tuple[str, list]:
+        """Days from the entry's confirmation to `now`, as SQL (each database has its own date arithmetic)."""
+        now = connection.ops.adapt_datetimefield_value(self.now)
+        if connection.vendor == "postgresql":
+            return f"(CAST(EXTRACT(EPOCH FROM (%s - {column})) AS DOUBLE PRECISION) / 86400.0)", [now]
+        return f"(julianday(%s) - julianday({column}))", [now]
 
 
 def _entries_in_reach(
