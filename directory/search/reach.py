@@ -135,38 +135,49 @@ def candidates_by_bound(
 ) -> BoundedReach:
     """`candidates_in_reach`, with the candidates read in order of `terms` (a therapist's best entry), highest first.
 
-    One query counts the exclusions; then each batch, `first_batch` therapists
-    and twice as many each time after, is one query for the bounds in order
-    and one per kind of entry for the candidates' rows: run only when the
-    batch is asked for, so a reader that stops early reads no more.
+    One query reads the entries in reach once, counts the exclusions and
+    ranks the first `first_batch` candidates by bound; each later batch,
+    twice as large as the one before, is one more query, run only when
+    asked for. Each batch's rows are one query per kind of entry.
     """
     parts = _entries_in_reach(place, miles, online=online, failures=failures)
     keys = [key for key, _ in failures]
-    excluded = _exclusion_counts(parts, keys)
-    eligible = [part.filter(code=len(keys)) for part in parts]
+    eligible = len(keys)
     scored = [
-        part.annotate(points=EntryPoints(terms, now=now, nearness=index == 0)) for index, part in enumerate(eligible)
+        part.annotate(points=EntryPoints(terms, now=now, nearness=index == 0)) for index, part in enumerate(parts)
     ]
-    return BoundedReach(excluded=excluded, batches=_batches(eligible, scored, first_batch))
+    union, params = union_all(scored, ["therapist_id", "code", "points"])
+    # Each therapist's best code (as `_exclusion_counts`) and, if that is "fails none", the best bound of its entries.
+    therapists = (
+        f"WITH therapists AS (SELECT therapist_id, MAX(code) AS best, "
+        f"MAX(CASE WHEN code = {eligible} THEN points END) AS bound FROM ({union}) AS entries GROUP BY therapist_id)"
+    )
+    ranked_first = (
+        f"SELECT therapist_id, bound FROM therapists WHERE best = {eligible} ORDER BY bound DESC, therapist_id LIMIT %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"{therapists} SELECT best, COUNT(*), NULL FROM therapists WHERE best < {eligible} GROUP BY best "
+            f"UNION ALL SELECT {eligible}, therapist_id, bound FROM ({ranked_first}) AS first_batch",
+            [*params, first_batch],
+        )
+        rows = cursor.fetchall()
+    excluded = {keys[code]: count for code, count, _ in rows if code < eligible}
+    first = sorted(((therapist_id, bound) for code, therapist_id, bound in rows if code == eligible), key=_bound_order)
+    batches = _batches([part.filter(code=eligible) for part in parts], therapists, params, eligible, first, first_batch)
+    return BoundedReach(excluded=excluded, batches=batches)
 
 
-def _batches(eligible: list[QuerySet], scored: list[QuerySet], size: int) -> Iterator[list[tuple[float, CandidateRow]]]:
-    union, params = union_all(scored, ["therapist_id", "points"])
-    bounds = f"SELECT therapist_id, MAX(points) AS bound FROM ({union}) AS entries GROUP BY therapist_id"
-    after: tuple[float, int] | None = None
-    while True:
-        # After the last one read (keyset): the order holds even if the entries change between batches.
-        later = "WHERE bound < %s OR (bound = %s AND therapist_id > %s)" if after else ""
-        later_params = [after[0], after[0], after[1]] if after else []
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT therapist_id, bound FROM ({bounds}) AS bounds {later} ORDER BY bound DESC, therapist_id "
-                f"LIMIT %s",
-                [*params, *later_params, size],
-            )
-            ranked = cursor.fetchall()
-        if not ranked:
-            return
+def _bound_order(ranked: tuple[int, float]) -> tuple[float, int]:
+    therapist_id, bound = ranked
+    return -bound, therapist_id
+
+
+def _batches(
+    eligible: list[QuerySet], therapists: str, params: list, code: int, ranked: list[tuple[int, float]], size: int
+) -> Iterator[list[tuple[float, CandidateRow]]]:
+    """The candidates' rows, batch after batch: `ranked` first, then each next batch by bound when asked for."""
+    while ranked:
         ids = [therapist_id for therapist_id, _ in ranked]
         rows = {
             row.therapist_id: row for row in _candidate_rows(part.filter(therapist_id__in_ids=ids) for part in eligible)
@@ -174,7 +185,16 @@ def _batches(eligible: list[QuerySet], scored: list[QuerySet], size: int) -> Ite
         yield [(bound, rows[therapist_id]) for therapist_id, bound in ranked if therapist_id in rows]
         if len(ranked) < size:
             return
-        after, size = (ranked[-1][1], ranked[-1][0]), size * 2
+        # After the last one read (keyset): the order holds even if the entries change between batches.
+        last_id, last_bound = ranked[-1]
+        size *= 2
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"{therapists} SELECT therapist_id, bound FROM therapists WHERE best = {code} "
+                f"AND (bound < %s OR (bound = %s AND therapist_id > %s)) ORDER BY bound DESC, therapist_id LIMIT %s",
+                [*params, last_bound, last_bound, last_id, size],
+            )
+            ranked = cursor.fetchall()
 
 
 class EntryPoints(models.Expression):

@@ -44,12 +44,12 @@ INSURERS = ("aetna", "cigna")
 
 therapist_specs = st.fixed_dictionaries(
     {
-        "accepts": st.booleans(),
+        "accepts": st.sampled_from([True, True, True, False]),
         # Whole and fractional days, the same day for several therapists: ties in recency.
-        "confirmed_days_ago": st.sampled_from([None, 0, 1, 2.5, 30, 59, 61]),
-        "capacity": st.sampled_from([0, 1, 3, 5, 8]),
-        "formats": st.sets(st.sampled_from(list(FORMATS)), min_size=1),
-        "insurers": st.sets(st.sampled_from(INSURERS)),
+        "confirmed_days_ago": st.sampled_from([None, 0, 1, 1, 2.5, 30, 59, 61]),
+        "capacity": st.sampled_from([0, 1, 3, 3, 5, 8]),
+        "formats": st.one_of(st.just({"individual", "online"}), st.sets(st.sampled_from(list(FORMATS)), min_size=1)),
+        "insurers": st.sets(st.sampled_from(INSURERS), min_size=1),
         "fee_min": st.sampled_from([None, 80, 150]),
         "sliding_scale": st.booleans(),
         "languages": st.sets(st.sampled_from(LANGUAGES)),
@@ -60,18 +60,23 @@ therapist_specs = st.fixed_dictionaries(
         "recent_offers": st.sampled_from([0, 0, 2, 12]),
         # Offices as (miles north, miles east) of the center, on a coarse grid: equal distances, tied scores.
         "offices": st.lists(st.tuples(st.sampled_from([0, 3, -3, 12, 30]), st.sampled_from([0, 4, -10])), max_size=2),
-        "states": st.sets(st.sampled_from(["MT", "WY"])),
+        "states": st.sets(st.sampled_from(["MT", "WY"]), min_size=1),
     }
 )
 needs = st.fixed_dictionaries(
     {
-        "formats": st.sets(st.sampled_from(list(FORMATS)), min_size=1),
-        "insurance": st.sampled_from([None, *INSURERS]),
+        "formats": st.one_of(
+            st.just({"individual"}),
+            st.just({"online"}),
+            st.just({"individual", "online"}),
+            st.sets(st.sampled_from(list(FORMATS)), min_size=1),
+        ),
+        "insurance": st.sampled_from([None, None, None, *INSURERS]),
         "max_fee": st.sampled_from([None, 100]),
         "focus_areas": st.sets(st.sampled_from(FOCUS_AREAS)),
         "concerns": st.sets(st.sampled_from(CONCERNS)),
         "language": st.sampled_from([None, *LANGUAGES]),
-        "language_required": st.booleans(),
+        "language_required": st.sampled_from([False, False, True]),
         "max_distance_miles": st.sampled_from([10, 25, 50]),
     }
 )
@@ -146,14 +151,31 @@ def as_compared(result: ranking.Ranking) -> tuple:
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
-    specs=st.lists(therapist_specs, min_size=1, max_size=10),
+    specs=st.lists(therapist_specs, min_size=2, max_size=10),
     need_spec=needs,
-    limit=st.sampled_from([1, 2, 3, 5, 20]),
+    limit=st.sampled_from([1, 1, 2, 3, 5, 20]),
     margin=st.sampled_from([0, 1, 20]),
 )
 def test_bounded_ranking_equals_ranking_every_therapist(
     specs: list[dict], need_spec: dict, limit: int, margin: int
 ) -> None:
+    assert_bounded_equals_exhaustive(specs, need_spec, limit=limit, margin=margin)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    specs=st.lists(therapist_specs, min_size=15, max_size=25),
+    need_spec=needs,
+    limit=st.sampled_from([1, 2, 3, 5]),
+    margin=st.sampled_from([0, 1]),
+)
+def test_bounded_ranking_equals_ranking_every_therapist_when_it_reads_several_batches(
+    specs: list[dict], need_spec: dict, limit: int, margin: int
+) -> None:
+    assert_bounded_equals_exhaustive(specs, need_spec, limit=limit, margin=margin)
+
+
+def assert_bounded_equals_exhaustive(specs: list[dict], need_spec: dict, *, limit: int, margin: int) -> None:
     now = timezone.now()
     with transaction.atomic():
         therapists = [create(number, spec, now) for number, spec in enumerate(specs)]
@@ -165,7 +187,7 @@ def test_bounded_ranking_equals_ranking_every_therapist(
         need = services.build_need(place=CENTER, **need_spec)
 
         # A small first batch (`margin` 0: as many as the results) makes the match read several batches.
-        with mock.patch.object(services, "FIRST_BATCH_MARGIN", margin):
+        with mock.patch.object(services, "FIRST_BATCH_MARGIN", margin), CaptureQueriesContext(connection) as queries:
             bounded = services.rank_therapists(need, now=now, limit=limit)
         exhaustive = services.rank_every_therapist(need, now=now, limit=limit)
 
@@ -173,6 +195,8 @@ def test_bounded_ranking_equals_ranking_every_therapist(
         assert bounded.scored <= exhaustive.scored
         event("some results" if bounded.results else "no result")
         event("fewer scored than in reach" if bounded.scored < exhaustive.scored else "all in reach scored")
+        batches = sum("WITH therapists AS" in query["sql"] for query in queries.captured_queries)
+        event(f"{batches if batches < 3 else '3 or more'} batches read")
         transaction.set_rollback(True)
 
 
@@ -241,7 +265,7 @@ def test_a_match_runs_as_many_queries_and_scores_as_few_in_a_denser_directory() 
             assert result.results == services.rank_every_therapist(need).results
             transaction.set_rollback(True)
 
-    assert counts[0] == counts[1] <= 5
+    assert counts[0] == counts[1] <= 4
     assert scored[1] < 200 and scored[1] <= 20 + services.FIRST_BATCH_MARGIN
 
 
@@ -249,8 +273,29 @@ def test_a_denser_directory_costs_a_match_no_more_queries(django_assert_max_num_
     need = services.build_need(place=CENTER, formats=["individual"], insurance="aetna", focus_areas=["grief-loss"])
     dense_directory(150)
     services.rank_therapists(need)  # the reference tables read once per process
-    with django_assert_max_num_queries(5):
+    with django_assert_max_num_queries(4):
         result = services.rank_therapists(need)
     assert [item.candidate.id for item in result.results] == [
         item.candidate.id for item in services.rank_every_therapist(need).results
     ]
+
+
+def test_therapists_tied_with_the_last_result_are_all_read_and_the_lowest_ids_kept() -> None:
+    """Ten equal therapists at one office: every one could tie the last result, so every batch is read."""
+    now = timezone.now()
+    spec = {"accepts": True, "confirmed_days_ago": 1, "capacity": 3, "formats": {"individual"}, "insurers": {"aetna"},
+            "fee_min": 100, "sliding_scale": False, "languages": {"en"}, "focus_areas": {"grief-loss"},
+            "concerns": set(), "training_level": "trained", "replies": (0, 0), "recent_offers": 0,
+            "states": {"MT"}, "offices": [(3, 4)]}  # fmt: skip
+    therapists = [create(number, spec, now) for number in range(10)]
+    search.refresh([therapist.pk for therapist in therapists])
+    need = services.build_need(place=CENTER, formats=["individual"], insurance="aetna")
+
+    with mock.patch.object(services, "FIRST_BATCH_MARGIN", 0), CaptureQueriesContext(connection) as queries:
+        result = services.rank_therapists(need, now=now, limit=3)
+
+    assert [item.candidate.id for item in result.results] == sorted(therapist.pk for therapist in therapists)[:3]
+    assert len({item.score for item in result.results}) == 1
+    assert as_compared(result) == as_compared(services.rank_every_therapist(need, now=now, limit=3))
+    assert result.scored == 10
+    assert sum("WITH therapists AS" in query["sql"] for query in queries.captured_queries) == 3  # 3, 6, then 1 left
