@@ -260,7 +260,8 @@ def rank_therapists(
     therapist in reach. The candidates are read best bound of their score
     first (`ranking.score_bound`, computed by the index), in batches, and the
     engine stops reading once no bound can reach its results: the same results
-    as `rank_every_therapist`, in about six queries whatever the number in reach.
+    as `rank_every_therapist`. At most four queries when one batch is read (as
+    it is unless many tie with the last result), three or four more per later batch.
     """
     now = now or timezone.now()
     policy = match_policy()
