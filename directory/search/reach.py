@@ -143,8 +143,10 @@ def candidates_by_bound(
     parts = _entries_in_reach(place, miles, online=online, failures=failures)
     keys = [key for key, _ in failures]
     eligible = len(keys)
+    # Points only for the entries that fail no condition (a tenth of those in reach around Brooklyn).
     scored = [
-        part.annotate(points=EntryPoints(terms, now=now, nearness=index == 0)) for index, part in enumerate(parts)
+        part.annotate(points=Case(When(code=eligible, then=EntryPoints(terms, now=now, nearness=index == 0))))
+        for index, part in enumerate(parts)
     ]
     union, params = union_all(scored, ["therapist_id", "code", "points"])
     # Each therapist's best code (as `_exclusion_counts`) and, if that is "fails none", the best bound of its entries.
@@ -239,10 +241,8 @@ class EntryPoints(models.Expression):
         capacity, full = column["capacity"], int(terms.full_capacity)
         sql.append(f"(CASE WHEN {capacity} < {full} THEN {capacity} ELSE {full} END) * %s")
         params.append(terms.per_opening)
-        age, age_params = self._age_days(column["accepting_since"], connection)
-        days = float(terms.freshness_days)
-        sql.append(f"(CASE WHEN {age} <= 0 THEN 1.0 WHEN {age} >= {days} THEN 0.0 ELSE 1.0 - {age} / {days} END) * %s")
-        params += [*age_params, *age_params, *age_params, terms.recency]
+        sql.append(f"{self._recency(column['accepting_since'], terms.freshness_days, connection)} * %s")
+        params.append(terms.recency)
         levels = " ".join("WHEN %s THEN %s" for _ in terms.training)
         sql.append(f"(CASE {column['training_level']} {levels} ELSE 0.0 END)" if terms.training else "0.0")
         params += [value for level, points in terms.training.items() for value in (level, points)]
@@ -260,12 +260,20 @@ class EntryPoints(models.Expression):
             params.append(terms.online)
         return f"({' + '.join(sql)})", params
 
-    def _age_days(self, column: str, connection: object) -> tuple[str, list]:
-        """Days from the entry's confirmation to `now`, as SQL (each database has its own date arithmetic)."""
-        now = connection.ops.adapt_datetimefield_value(self.now)
+    def _recency(self, column: str, days: int, connection: object) -> str:
+        """What is left of `days` since the entry's confirmation, clamped to [0, 1], as SQL (`now` inlined as a number).
+
+        Each database has its own date arithmetic: seconds since the epoch on PostgreSQL, Julian days on SQLite.
+        """
         if connection.vendor == "postgresql":
-            return f"(CAST(EXTRACT(EPOCH FROM (%s - {column})) AS DOUBLE PRECISION) / 86400.0)", [now]
-        return f"(julianday(%s) - julianday({column}))", [now]
+            left = f"1.0 - ({self.now.timestamp()!r} - EXTRACT(EPOCH FROM {column})::float8) / {float(days * 86400)!r}"
+            return f"GREATEST(0.0, LEAST(1.0, {left}))"
+        julian_now = self.now.timestamp() / 86400 + JULIAN_DAY_OF_EPOCH
+        left = f"1.0 - ({julian_now!r} - julianday({column})) / {float(days)!r}"
+        return f"MAX(0.0, MIN(1.0, {left}))"
+
+
+JULIAN_DAY_OF_EPOCH = 2440587.5  # 1970-01-01T00:00:00Z as a Julian day (SQLite's `julianday`)
 
 
 def _entries_in_reach(
