@@ -338,8 +338,9 @@ class ScoreBound:
     recency: float  # times what is left of the freshness window since availability was confirmed
     freshness_days: int
     training: Mapping[str, float]  # by training level
-    responsiveness: float  # times the share answered in time, from `min_requests` requests; NEUTRAL below
+    responsiveness: float  # times the share answered in time, from `min_requests` requests
     min_requests: int
+    unmeasured_share: float  # the share counted below `min_requests`
     in_person: float  # an office at the place; 0 at `max_distance_miles`
     online: float  # reached online
     max_distance_miles: float
@@ -375,6 +376,7 @@ def score_bound(need: Need, *, weights: Weights, policy: Policy) -> ScoreBound:
         training={level: points["training"] * value for level, value in TRAINING_SCORES.items()},
         responsiveness=points["responsiveness"],
         min_requests=MIN_REQUESTS,
+        unmeasured_share=NEUTRAL,
         in_person=points["distance"],
         online=points["distance"] * NEUTRAL,
         max_distance_miles=need.max_distance_miles,
@@ -401,7 +403,7 @@ def bound_points(
         + bound.per_opening * min(candidate.capacity, bound.full_capacity)
         + bound.recency * min(1.0, max(0.0, 1 - age_days / bound.freshness_days))
         + bound.training.get(candidate.training_level, 0.0)
-        + bound.responsiveness * (NEUTRAL if measure.share_in_time is None else measure.share_in_time)
+        + bound.responsiveness * (bound.unmeasured_share if measure.share_in_time is None else measure.share_in_time)
         + max(nearness, default=0.0)
     )
 

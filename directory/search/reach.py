@@ -90,9 +90,10 @@ class ScoreTerms(Protocol):
     `languages` (by code) the entry lists; `per_opening` per unit of capacity up
     to `full_capacity`; `recency` times what is left of `freshness_days` since
     availability was confirmed; `training` by level; `responsiveness` times the
-    share of requests answered in time from `min_requests` requests (NEUTRAL
-    below); and the best of `online` (a licence entry) and `in_person`, falling
-    linearly from an office at the place to 0 at `max_distance_miles`.
+    share of requests answered in time from `min_requests` requests
+    (`unmeasured_share` below); and the best of `online` (a licence entry)
+    and `in_person`, falling linearly from an office at the place to 0 at
+    `max_distance_miles`.
     """
 
     fixed: float
@@ -106,12 +107,10 @@ class ScoreTerms(Protocol):
     training: Mapping[str, float]
     responsiveness: float
     min_requests: int
+    unmeasured_share: float
     in_person: float
     online: float
     max_distance_miles: float
-
-
-NEUTRAL_RESPONSIVENESS = 0.5  # below `min_requests`: as `matching.ranking` counts an unmeasured therapist
 
 
 @dataclass(frozen=True)
@@ -250,7 +249,7 @@ class EntryPoints(models.Expression):
         sql.append(
             f"(CASE WHEN {requests} >= %s THEN CAST({in_time} AS DOUBLE PRECISION) / {requests} ELSE %s END) * %s"
         )
-        params += [terms.min_requests, NEUTRAL_RESPONSIVENESS, terms.responsiveness]
+        params += [terms.min_requests, terms.unmeasured_share, terms.responsiveness]
         if self.nearness:
             distance, distance_params = compiled[-1]
             sql.append(f"%s * (1.0 - %s * SQRT({distance}))")
