@@ -13,13 +13,14 @@ clock: the caller passes `now`, the weights and the policy. Two stages:
 from __future__ import annotations
 
 import datetime
+import heapq
 import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from geometry import miles_between
-from matching.responsiveness import Measure, headline
+from matching.responsiveness import MIN_REQUESTS, Measure, headline
 
 IN_PERSON_FORMATS = frozenset({"individual", "family", "group"})
 TRAINING_SCORES = {"trained": 1 / 3, "certified": 2 / 3, "supervisor": 1.0}
@@ -142,6 +143,7 @@ class RankedCandidate:
 class Ranking:
     results: tuple[RankedCandidate, ...]
     excluded: Mapping[str, int]
+    scored: int = 0  # candidates scored exactly (checked against the hard constraints, then scored)
 
 
 def nearest_office_miles(need: Need, candidate: Candidate) -> float | None:
@@ -311,6 +313,106 @@ def weighted_score(components: Mapping[str, float], weights: Weights) -> float:
     return round(100 * min(1.0, max(0.0, value)), 1)
 
 
+# What an exact score may exceed its bound by: the score's rounding to a tenth, and float arithmetic.
+BOUND_SLACK = 0.05 + 1e-4
+
+
+@dataclass(frozen=True)
+class ScoreBound:
+    """An upper bound of the score (points, 0-100) as a sum an index can compute on each candidate's row.
+
+    Derived from the same weights as `weighted_score` (`score_bound`): every
+    component but `load` is counted exactly, from facts the index stores;
+    `load` (offers received lately, not in the index) at its best, in `fixed`.
+    `in_person` is earned at the office and falls linearly to 0 at
+    `max_distance_miles`: a bound holds it with any lower bound of the miles
+    (the index uses its chord times the Earth's radius, never more than the arc).
+    """
+
+    fixed: float  # what every candidate gets at most from what the index does not tell apart
+    focus_areas: Mapping[str, float]  # per asked focus area the candidate lists
+    concerns: Mapping[str, float]  # per asked concern the candidate treats
+    languages: Mapping[str, float]  # if the candidate speaks it (the asked language)
+    per_opening: float  # per opening, up to `full_capacity`
+    full_capacity: int
+    recency: float  # times what is left of the freshness window since availability was confirmed
+    freshness_days: int
+    training: Mapping[str, float]  # by training level
+    responsiveness: float  # times the share answered in time, from `min_requests` requests
+    min_requests: int
+    unmeasured_share: float  # the share counted below `min_requests`
+    in_person: float  # an office at the place; 0 at `max_distance_miles`
+    online: float  # reached online
+    max_distance_miles: float
+
+
+def score_bound(need: Need, *, weights: Weights, policy: Policy) -> ScoreBound:
+    """The bound of `weighted_score(score_components(...))` for this need, component by component.
+
+    Each component's weight, in points of the 0-100 score, times what
+    `score_components` computes from it: a share of the asked focus areas and
+    concerns, the language, half openings and half recency, the training
+    level, the share answered in time, the nearness; `load` at its best (1).
+    """
+    total = weights.total()
+    points = {name: 100 * getattr(weights, name) / total if total else 0.0 for name in COMPONENTS}
+    fixed = points["load"]
+
+    def per_item(name: str, wanted: frozenset[str]) -> dict[str, float]:
+        return {slug: points[name] / len(wanted) for slug in wanted}
+
+    fixed += 0.0 if need.focus_areas else points["focus"] * NEUTRAL
+    fixed += 0.0 if need.concerns else points["concern"] * NEUTRAL
+    fixed += 0.0 if need.language else points["language"] * NEUTRAL
+    return ScoreBound(
+        fixed=fixed,
+        focus_areas=per_item("focus", need.focus_areas),
+        concerns=per_item("concern", need.concerns),
+        languages={need.language: points["language"]} if need.language else {},
+        per_opening=points["availability"] / 2 / policy.full_capacity,
+        full_capacity=policy.full_capacity,
+        recency=points["availability"] / 2,
+        freshness_days=policy.freshness_days,
+        training={level: points["training"] * value for level, value in TRAINING_SCORES.items()},
+        responsiveness=points["responsiveness"],
+        min_requests=MIN_REQUESTS,
+        unmeasured_share=NEUTRAL,
+        in_person=points["distance"],
+        online=points["distance"] * NEUTRAL,
+        max_distance_miles=need.max_distance_miles,
+    )
+
+
+def bound_points(
+    bound: ScoreBound, candidate: Candidate, *, now: datetime.datetime, options: frozenset[str], miles: float | None
+) -> float:
+    """The bound of one candidate, as the index computes it: the reference for its SQL (and for tests).
+
+    `miles` is any lower bound of the distance to the nearest office in reach.
+    """
+    age_days = (now - candidate.availability_confirmed_at).total_seconds() / 86400
+    measure = candidate.responsiveness
+    nearness = [bound.online] if "online" in options else []
+    if "in_person" in options and miles is not None:
+        nearness.append(bound.in_person * max(0.0, 1 - miles / bound.max_distance_miles))
+    return (
+        bound.fixed
+        + sum(value for slug, value in bound.focus_areas.items() if slug in candidate.focus_areas)
+        + sum(value for slug, value in bound.concerns.items() if slug in candidate.concerns)
+        + sum(value for code, value in bound.languages.items() if code in candidate.languages)
+        + bound.per_opening * min(candidate.capacity, bound.full_capacity)
+        + bound.recency * min(1.0, max(0.0, 1 - age_days / bound.freshness_days))
+        + bound.training.get(candidate.training_level, 0.0)
+        + bound.responsiveness * (bound.unmeasured_share if measure.share_in_time is None else measure.share_in_time)
+        + max(nearness, default=0.0)
+    )
+
+
+def could_reach(bound: float, score: float) -> bool:
+    """Whether a candidate whose bound is `bound` could score `score` or more (and so tie, or beat, it)."""
+    return bound + BOUND_SLACK >= score
+
+
 def _names(slugs: Iterable[str], names: Mapping[str, str]) -> str:
     return ", ".join(names.get(slug, slug).lower() if index else names.get(slug, slug)
                      for index, slug in enumerate(sorted(slugs, key=lambda slug: names.get(slug, slug))))  # fmt: skip
@@ -401,39 +503,92 @@ def rank(
     labels: Labels | None = None,
     limit: int | None = None,
 ) -> Ranking:
-    """Exclude by hard constraints, score the rest, and order them best first.
+    """Exclude by hard constraints, score the rest, and order them best first: every candidate, exhaustively.
 
     Reasons are written only for the results returned (the first `limit`).
     """
     policy = policy or Policy()
-    labels = labels or Labels()
-    cutoff = policy.freshness_cutoff(now)
-    excluded: Counter[str] = Counter()
-    scored = []
+    scoring = _Scoring(need, now=now, weights=weights, policy=policy)
     for candidate in candidates:
+        scoring.add(candidate)
+    return scoring.ranking(labels or Labels(), limit)
+
+
+def rank_bounded(
+    need: Need,
+    bounded: Iterable[tuple[float, Candidate]],
+    *,
+    now: datetime.datetime,
+    weights: Weights,
+    policy: Policy | None = None,
+    labels: Labels | None = None,
+    limit: int,
+) -> Ranking:
+    """The first `limit` of `rank`, scoring only the candidates that could be among them.
+
+    `bounded` gives each candidate with its bound (`bound_points` of
+    `score_bound`), highest bound first. Once `limit` candidates are scored,
+    one whose bound cannot reach the lowest score among the best `limit` can
+    never enter them (nor tie them: a tie is settled by distance and id), and
+    neither can any after it: the iteration stops there, so whoever supplies
+    the candidates reads no more. Exclusions are counted among those read.
+    """
+    policy = policy or Policy()
+    scoring = _Scoring(need, now=now, weights=weights, policy=policy)
+    best: list[float] = []  # the best `limit` scores so far, lowest first (a heap)
+    for bound, candidate in bounded:
+        if len(best) >= limit and not could_reach(bound, best[0]):
+            break
+        score = scoring.add(candidate)
+        if score is not None:
+            (heapq.heappush if len(best) < limit else heapq.heappushpop)(best, score)
+    return scoring.ranking(labels or Labels(), limit)
+
+
+class _Scoring:
+    """Candidates checked against the hard constraints and scored, one at a time; then ordered."""
+
+    def __init__(self, need: Need, *, now: datetime.datetime, weights: Weights, policy: Policy) -> None:
+        self.need, self.now, self.weights, self.policy = need, now, weights, policy
+        self.cutoff = policy.freshness_cutoff(now)
+        self.excluded: Counter[str] = Counter()
+        self.scored: list[tuple] = []
+        self.count = 0
+
+    def add(self, candidate: Candidate) -> float | None:
+        """Exclude or score one candidate: its score, or None when excluded."""
+        need = self.need
+        self.count += 1
         distance = nearest_office_miles(need, candidate)
         options = delivery_options(need, candidate, distance)
-        reason = first_failure(need, candidate, Facts(cutoff=cutoff, options=options))
+        reason = first_failure(need, candidate, Facts(cutoff=self.cutoff, options=options))
         if reason is not None:
-            excluded[reason] += 1
-            continue
-        components = score_components(need, candidate, now=now, policy=policy, options=options, distance=distance)
+            self.excluded[reason] += 1
+            return None
+        components = score_components(
+            need, candidate, now=self.now, policy=self.policy, options=options, distance=distance
+        )
         shown_distance = round(distance, 1) if "in_person" in options and distance is not None else None
-        score = weighted_score(components, weights)
+        score = weighted_score(components, self.weights)
         sort_key = (-score, math.inf if shown_distance is None else shown_distance, candidate.id)
         delivery = best_delivery(need, options, distance)
-        scored.append((sort_key, candidate, components, delivery, distance, shown_distance, options))
-    scored.sort(key=lambda item: item[0])
-    results = tuple(
-        RankedCandidate(
-            candidate=candidate,
-            score=-sort_key[0],
-            components={name: round(value, 3) for name, value in components.items()},
-            reasons=explain(need, candidate, now=now, delivery=delivery, distance=distance, labels=labels),
-            delivery=delivery,
-            distance_miles=shown_distance,
-            unmet=unmet_wishes(need, candidate, options=options, labels=labels),
+        self.scored.append((sort_key, candidate, components, delivery, distance, shown_distance, options))
+        return score
+
+    def ranking(self, labels: Labels, limit: int | None) -> Ranking:
+        """The scored candidates best first, the first `limit` with their reasons."""
+        need, now = self.need, self.now
+        self.scored.sort(key=lambda item: item[0])
+        results = tuple(
+            RankedCandidate(
+                candidate=candidate,
+                score=-sort_key[0],
+                components={name: round(value, 3) for name, value in components.items()},
+                reasons=explain(need, candidate, now=now, delivery=delivery, distance=distance, labels=labels),
+                delivery=delivery,
+                distance_miles=shown_distance,
+                unmet=unmet_wishes(need, candidate, options=options, labels=labels),
+            )
+            for sort_key, candidate, components, delivery, distance, shown_distance, options in self.scored[:limit]
         )
-        for sort_key, candidate, components, delivery, distance, shown_distance, options in scored[:limit]
-    )
-    return Ranking(results=results, excluded=dict(excluded))
+        return Ranking(results=results, excluded=dict(self.excluded), scored=self.count)

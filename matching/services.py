@@ -8,7 +8,7 @@ inside `transaction.atomic`, and every referral status change goes through
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, ValidationError
@@ -253,11 +253,56 @@ def recent_offers(therapist_ids: list[int], *, now: datetime.datetime) -> dict[i
 def rank_therapists(
     need: ranking.Need, *, now: datetime.datetime | None = None, limit: int | None = None
 ) -> ranking.Ranking:
-    """Rank every therapist in reach for a need; the hard constraints SQL can check run in SQL.
+    """Rank the therapists in reach for a need: the first `limit`, scoring only those that could be among them.
 
-    Exclusions counted in SQL and by the engine are merged, so the counts cover
-    every published therapist in reach. Four queries whatever the number in reach.
+    The hard constraints SQL can check run in SQL, and the exclusions it
+    counts are merged with the engine's, so the counts cover every published
+    therapist in reach. The candidates are read best bound of their score
+    first (`ranking.score_bound`, computed by the index), in batches, and the
+    engine stops reading once no bound can reach its results: the same results
+    as `rank_every_therapist`. At most four queries when one batch is read (as
+    it is unless many tie with the last result), three or four more per later batch.
     """
+    now = now or timezone.now()
+    policy = match_policy()
+    limit = limit or settings.MATCH_RESULT_LIMIT
+    weights = match_weights()
+    place = geo.Place(need.latitude, need.longitude, need.state, "")
+    reach = search.candidates_by_bound(
+        place,
+        need.max_distance_miles,
+        online="online" in need.formats,
+        failures=sql_failures(need, policy, now),
+        terms=ranking.score_bound(need, weights=weights, policy=policy),
+        now=now,
+        first_batch=limit + FIRST_BATCH_MARGIN,
+    )
+    result = ranking.rank_bounded(
+        need, _bounded_candidates(reach, now=now), now=now, weights=weights, policy=policy,
+        labels=reference_labels(), limit=limit,
+    )  # fmt: skip
+    return _with_sql_exclusions(result, reach.excluded)
+
+
+# Read with the first batch beyond the results asked for: ties with the last result, and the few
+# whose bound (load at its best) overstates their score, are then read without a second batch.
+FIRST_BATCH_MARGIN = 20
+
+
+def _bounded_candidates(
+    reach: search.BoundedReach, *, now: datetime.datetime
+) -> Iterator[tuple[float, ranking.Candidate]]:
+    """The engine's candidates with their bounds, a batch read (with its recent offers) only when reached."""
+    for batch in reach.batches:
+        recent = recent_offers([row.therapist_id for _, row in batch], now=now)
+        for bound, row in batch:
+            yield bound, candidate(row, recent.get(row.therapist_id, 0))
+
+
+def rank_every_therapist(
+    need: ranking.Need, *, now: datetime.datetime | None = None, limit: int | None = None
+) -> ranking.Ranking:
+    """The reference for `rank_therapists`: every therapist in reach read and scored. Four queries."""
     now = now or timezone.now()
     policy = match_policy()
     reach = in_reach(need, policy=policy, now=now)
@@ -272,10 +317,14 @@ def rank_therapists(
         labels=reference_labels(),
         limit=limit or settings.MATCH_RESULT_LIMIT,
     )
-    excluded = dict(reach.excluded)
+    return _with_sql_exclusions(result, reach.excluded)
+
+
+def _with_sql_exclusions(result: ranking.Ranking, sql_excluded: dict[str, int]) -> ranking.Ranking:
+    excluded = dict(sql_excluded)
     for reason, count in result.excluded.items():
         excluded[reason] = excluded.get(reason, 0) + count
-    return ranking.Ranking(results=result.results, excluded=excluded)
+    return ranking.Ranking(results=result.results, excluded=excluded, scored=result.scored)
 
 
 # --- Referrals -----------------------------------------------------------------

@@ -10,7 +10,8 @@ names below and nothing else:
   from the tables; the services call it after every write that changes it.
 - `Query` and `page(query, number=, size=, cards=)`: a page of results.
 - `cards_of(therapist_ids)`, `result(...)`, `result_json(...)`: results as the API shows them.
-- `candidates_in_reach(...)` and the `conditions` it takes: matching's candidates.
+- `candidates_in_reach(...)` and the `conditions` it takes: matching's candidates; `candidates_by_bound(...)`
+  reads them best bound of the score first (`ScoreTerms`), in batches.
 - `suggest(query, radius_steps=)`: for a search that found nobody, what each parameter left out,
   a larger radius, online sessions and the nearest match (`Suggestions`).
 - `build_entries`, `build_card`: for loading many therapists in bulk.
@@ -22,10 +23,18 @@ from directory.search.cards import build_card, result, result_json
 from directory.search.conditions import Condition
 from directory.search.index import build_entries, cards_are_stale, index_unindexed, refresh
 from directory.search.query import Hit, PageNotFound, Query, ResultCard, ResultPage, cards_of, page
-from directory.search.reach import CandidateRow, InReach, candidates_in_reach
+from directory.search.reach import (
+    BoundedReach,
+    CandidateRow,
+    InReach,
+    ScoreTerms,
+    candidates_by_bound,
+    candidates_in_reach,
+)
 from directory.search.suggest import Nearest, Suggestions, suggest
 
 __all__ = [
+    "BoundedReach",
     "CandidateRow",
     "Condition",
     "Hit",
@@ -35,9 +44,11 @@ __all__ = [
     "Query",
     "ResultCard",
     "ResultPage",
+    "ScoreTerms",
     "Suggestions",
     "build_card",
     "build_entries",
+    "candidates_by_bound",
     "candidates_in_reach",
     "cards_are_stale",
     "cards_of",

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import datetime
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
-from django.db import connection
-from django.db.models import Case, QuerySet, Value, When
+from django.db import connection, models
+from django.db.models import Case, F, QuerySet, Value, When
 
+import geometry
 from directory import geo
 from directory.models import Concern, FocusArea, Insurer, Language
 from directory.search.conditions import Condition
@@ -80,6 +81,198 @@ def candidates_in_reach(
     excluded = _exclusion_counts(parts, keys)
     eligible = len(keys)
     return InReach(candidates=_candidate_rows([part.filter(code=eligible) for part in parts]), excluded=excluded)
+
+
+class ScoreTerms(Protocol):
+    """An upper bound of matching's score as a sum of terms on an entry's columns (`matching.ranking.ScoreBound`).
+
+    Points: `fixed`; each of `focus_areas`, `concerns` (by slug) and
+    `languages` (by code) the entry lists; `per_opening` per unit of capacity up
+    to `full_capacity`; `recency` times what is left of `freshness_days` since
+    availability was confirmed; `training` by level; `responsiveness` times the
+    share of requests answered in time from `min_requests` requests
+    (`unmeasured_share` below); and the best of `online` (a licence entry)
+    and `in_person`, falling linearly from an office at the place to 0 at
+    `max_distance_miles`.
+    """
+
+    fixed: float
+    focus_areas: Mapping[str, float]
+    concerns: Mapping[str, float]
+    languages: Mapping[str, float]
+    per_opening: float
+    full_capacity: int
+    recency: float
+    freshness_days: int
+    training: Mapping[str, float]
+    responsiveness: float
+    min_requests: int
+    unmeasured_share: float
+    in_person: float
+    online: float
+    max_distance_miles: float
+
+
+@dataclass(frozen=True)
+class BoundedReach:
+    """The therapists in reach: exclusions counted, candidates to read best bound first, a batch at a time."""
+
+    excluded: dict[str, int]  # by the key of the first condition failed
+    # Batches of (bound, candidate), highest bound first, then by id; each read by its own queries, when asked for.
+    batches: Iterator[list[tuple[float, CandidateRow]]]
+
+
+def candidates_by_bound(
+    place: geo.Place,
+    miles: float,
+    *,
+    online: bool,
+    failures: Sequence[tuple[str, Condition]],
+    terms: ScoreTerms,
+    now: datetime.datetime,
+    first_batch: int,
+) -> BoundedReach:
+    """`candidates_in_reach`, with the candidates read in order of `terms` (a therapist's best entry), highest first.
+
+    One query reads the entries in reach once, counts the exclusions and
+    ranks the first `first_batch` candidates by bound; each later batch,
+    twice as large as the one before, is one more query, run only when
+    asked for. Each batch's rows are one query per kind of entry.
+    """
+    parts = _entries_in_reach(place, miles, online=online, failures=failures)
+    keys = [key for key, _ in failures]
+    eligible = len(keys)
+    # Points only for the entries that fail no condition (a tenth of those in reach around Brooklyn).
+    scored = [
+        part.annotate(points=Case(When(code=eligible, then=EntryPoints(terms, now=now, nearness=index == 0))))
+        for index, part in enumerate(parts)
+    ]
+    union, params = union_all(scored, ["therapist_id", "code", "points"])
+    # Each therapist's best code (as `_exclusion_counts`) and, if that is "fails none", the best bound of its entries.
+    therapists = (
+        f"WITH therapists AS (SELECT therapist_id, MAX(code) AS best, "
+        f"MAX(CASE WHEN code = {eligible} THEN points END) AS bound FROM ({union}) AS entries GROUP BY therapist_id)"
+    )
+    ranked_first = (
+        f"SELECT therapist_id, bound FROM therapists WHERE best = {eligible} ORDER BY bound DESC, therapist_id LIMIT %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"{therapists} SELECT best, COUNT(*), NULL FROM therapists WHERE best < {eligible} GROUP BY best "
+            f"UNION ALL SELECT {eligible}, therapist_id, bound FROM ({ranked_first}) AS first_batch",
+            [*params, first_batch],
+        )
+        rows = cursor.fetchall()
+    excluded = {keys[code]: count for code, count, _ in rows if code < eligible}
+    first = sorted(((therapist_id, bound) for code, therapist_id, bound in rows if code == eligible), key=_bound_order)
+    batches = _batches([part.filter(code=eligible) for part in parts], therapists, params, eligible, first, first_batch)
+    return BoundedReach(excluded=excluded, batches=batches)
+
+
+def _bound_order(ranked: tuple[int, float]) -> tuple[float, int]:
+    therapist_id, bound = ranked
+    return -bound, therapist_id
+
+
+def _batches(
+    eligible: list[QuerySet], therapists: str, params: list, code: int, ranked: list[tuple[int, float]], size: int
+) -> Iterator[list[tuple[float, CandidateRow]]]:
+    """The candidates' rows, batch after batch: `ranked` first, then each next batch by bound when asked for."""
+    while ranked:
+        ids = [therapist_id for therapist_id, _ in ranked]
+        rows = {
+            row.therapist_id: row for row in _candidate_rows(part.filter(therapist_id__in_ids=ids) for part in eligible)
+        }
+        yield [(bound, rows[therapist_id]) for therapist_id, bound in ranked if therapist_id in rows]
+        if len(ranked) < size:
+            return
+        # After the last one read (keyset): the order holds even if the entries change between batches.
+        last_id, last_bound = ranked[-1]
+        size *= 2
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"{therapists} SELECT therapist_id, bound FROM therapists WHERE best = {code} "
+                f"AND (bound < %s OR (bound = %s AND therapist_id > %s)) ORDER BY bound DESC, therapist_id LIMIT %s",
+                [*params, last_bound, last_bound, last_id, size],
+            )
+            ranked = cursor.fetchall()
+
+
+class EntryPoints(models.Expression):
+    """`ScoreTerms` summed on an entry, in plain SQL arithmetic: one node for the ORM to build and compile.
+
+    `nearness` says the entries are offices near the place (`SearchEntry.near`),
+    whose squared chord gives the miles' lower bound (the chord times the
+    Earth's radius is never more than the arc); otherwise licence entries, reached online.
+    """
+
+    output_field = models.FloatField()
+    COLUMNS = ("focus_areas", "concerns", "languages", "capacity", "accepting_since", "training_level",
+               "reply_requests", "reply_answered_in_time")  # fmt: skip
+
+    def __init__(self, terms: ScoreTerms, *, now: datetime.datetime, nearness: bool) -> None:
+        super().__init__()
+        self.terms, self.now, self.nearness = terms, now, nearness
+        self.operands = [F(column) for column in self.COLUMNS] + ([F("squared_distance")] if nearness else [])
+
+    def get_source_expressions(self) -> list:
+        return self.operands
+
+    def set_source_expressions(self, expressions: list) -> None:
+        self.operands = list(expressions)
+
+    def as_sql(self, compiler: object, connection: object, **extra: object) -> tuple[str, list]:
+        compiled = [compiler.compile(operand) for operand in self.operands]
+        column = dict(zip(self.COLUMNS, (sql for sql, _ in compiled), strict=False))
+        terms = self.terms
+        sql, params = ["%s"], [terms.fixed]
+        vocabularies = {
+            "focus_areas": (FocusArea, "slug"),
+            "concerns": (Concern, "slug"),
+            "languages": (Language, "code"),
+        }
+        for name, (model, key) in vocabularies.items():
+            rows = reference_rows(model, key)
+            for slug, points in getattr(terms, name).items():
+                if slug in rows:  # one the index does not know no entry lists
+                    sql.append(f"(({column[name]} >> {int(rows[slug].pk)}) & 1) * %s")
+                    params.append(points)
+        capacity, full = column["capacity"], int(terms.full_capacity)
+        sql.append(f"(CASE WHEN {capacity} < {full} THEN {capacity} ELSE {full} END) * %s")
+        params.append(terms.per_opening)
+        sql.append(f"{self._recency(column['accepting_since'], terms.freshness_days, connection)} * %s")
+        params.append(terms.recency)
+        levels = " ".join("WHEN %s THEN %s" for _ in terms.training)
+        sql.append(f"(CASE {column['training_level']} {levels} ELSE 0.0 END)" if terms.training else "0.0")
+        params += [value for level, points in terms.training.items() for value in (level, points)]
+        requests, in_time = column["reply_requests"], column["reply_answered_in_time"]
+        sql.append(
+            f"(CASE WHEN {requests} >= %s THEN CAST({in_time} AS DOUBLE PRECISION) / {requests} ELSE %s END) * %s"
+        )
+        params += [terms.min_requests, terms.unmeasured_share, terms.responsiveness]
+        if self.nearness:
+            distance, distance_params = compiled[-1]
+            sql.append(f"%s * (1.0 - %s * SQRT({distance}))")
+            params += [terms.in_person, geometry.EARTH_RADIUS_MILES / terms.max_distance_miles, *distance_params]
+        else:
+            sql.append("%s")
+            params.append(terms.online)
+        return f"({' + '.join(sql)})", params
+
+    def _recency(self, column: str, days: int, connection: object) -> str:
+        """What is left of `days` since the entry's confirmation, clamped to [0, 1], as SQL (`now` inlined as a number).
+
+        Each database has its own date arithmetic: seconds since the epoch on PostgreSQL, Julian days on SQLite.
+        """
+        if connection.vendor == "postgresql":
+            left = f"1.0 - ({self.now.timestamp()!r} - EXTRACT(EPOCH FROM {column})::float8) / {float(days * 86400)!r}"
+            return f"GREATEST(0.0, LEAST(1.0, {left}))"
+        julian_now = self.now.timestamp() / 86400 + JULIAN_DAY_OF_EPOCH
+        left = f"1.0 - ({julian_now!r} - julianday({column})) / {float(days)!r}"
+        return f"MAX(0.0, MIN(1.0, {left}))"
+
+
+JULIAN_DAY_OF_EPOCH = 2440587.5  # 1970-01-01T00:00:00Z as a Julian day (SQLite's `julianday`)
 
 
 def _entries_in_reach(

@@ -1,0 +1,301 @@
+"""A match reads its candidates best bound first and scores only those that could be among its results
+(`services.rank_therapists`); it must give exactly what ranking every therapist in reach gives
+(`services.rank_every_therapist`): the same therapists in the same order, scores, reasons and counts."""
+
+from __future__ import annotations
+
+import datetime
+from unittest import mock
+
+import pytest
+from django.contrib.auth.models import User
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+import geometry
+from directory import geo, search
+from directory.demo import make_npi
+from directory.models import (
+    FORMATS,
+    Concern,
+    FocusArea,
+    Insurer,
+    Language,
+    LicensedState,
+    Office,
+    Therapist,
+    TherapistInsurer,
+)
+from matching import ranking, services
+from matching.models import Offer, Referral
+from matching.responsiveness import Measure
+
+pytestmark = pytest.mark.django_db
+
+# Billings, Montana: far from every demo metro, so the drawn therapists are all those in reach.
+CENTER = geo.Place(45.7833, -108.5007, "MT", "Billings, MT")
+FOCUS_AREAS = ("grief-loss", "role-disputes", "life-transitions")
+CONCERNS = ("depression", "panic", "grief")
+LANGUAGES = ("en", "es")
+INSURERS = ("aetna", "cigna")
+
+therapist_specs = st.fixed_dictionaries(
+    {
+        "accepts": st.sampled_from([True, True, True, False]),
+        # Whole and fractional days, the same day for several therapists: ties in recency.
+        "confirmed_days_ago": st.sampled_from([None, 0, 1, 1, 2.5, 30, 59, 61]),
+        "capacity": st.sampled_from([0, 1, 3, 3, 5, 8]),
+        "formats": st.one_of(st.just({"individual", "online"}), st.sets(st.sampled_from(list(FORMATS)), min_size=1)),
+        "insurers": st.sets(st.sampled_from(INSURERS), min_size=1),
+        "fee_min": st.sampled_from([None, 80, 150]),
+        "sliding_scale": st.booleans(),
+        "languages": st.sets(st.sampled_from(LANGUAGES)),
+        "focus_areas": st.sets(st.sampled_from(FOCUS_AREAS)),
+        "concerns": st.sets(st.sampled_from(CONCERNS)),
+        "training_level": st.sampled_from(["trained", "certified", "supervisor"]),
+        "replies": st.sampled_from([(0, 0), (4, 4), (5, 5), (10, 3), (8, 8)]),  # (requests, answered in time)
+        "recent_offers": st.sampled_from([0, 0, 2, 12]),
+        # Offices as (miles north, miles east) of the center, on a coarse grid: equal distances, tied scores.
+        "offices": st.lists(st.tuples(st.sampled_from([0, 3, -3, 12, 30]), st.sampled_from([0, 4, -10])), max_size=2),
+        "states": st.sets(st.sampled_from(["MT", "WY"]), min_size=1),
+    }
+)
+needs = st.fixed_dictionaries(
+    {
+        "formats": st.one_of(
+            st.just({"individual"}),
+            st.just({"online"}),
+            st.just({"individual", "online"}),
+            st.sets(st.sampled_from(list(FORMATS)), min_size=1),
+        ),
+        "insurance": st.sampled_from([None, None, None, *INSURERS]),
+        "max_fee": st.sampled_from([None, 100]),
+        "focus_areas": st.sets(st.sampled_from(FOCUS_AREAS)),
+        "concerns": st.sets(st.sampled_from(CONCERNS)),
+        "language": st.sampled_from([None, *LANGUAGES]),
+        "language_required": st.sampled_from([False, False, True]),
+        "max_distance_miles": st.sampled_from([10, 25, 50]),
+    }
+)
+
+
+def offset(north_miles: float, east_miles: float) -> tuple[float, float]:
+    latitude = CENTER.latitude + north_miles / geometry.MILES_PER_DEGREE_LATITUDE
+    longitude = CENTER.longitude + east_miles / (
+        geometry.MILES_PER_DEGREE_LATITUDE * geometry.math.cos(geometry.math.radians(latitude))
+    )
+    return latitude, longitude
+
+
+def create(number: int, spec: dict, now: datetime.datetime) -> Therapist:
+    confirmed = spec["confirmed_days_ago"]
+    requests, in_time = spec["replies"]
+    therapist = Therapist.objects.create(
+        npi=make_npi(8_000_000 + number), first_name="Drawn", last_name=f"Therapist {number}", credentials="LCSW",
+        status=Therapist.Status.PUBLISHED, accepts_new_clients=spec["accepts"], capacity=spec["capacity"],
+        availability_confirmed_at=None if confirmed is None else now - datetime.timedelta(days=confirmed),
+        fee_min=spec["fee_min"], fee_max=None if spec["fee_min"] is None else 200,
+        sliding_scale=spec["sliding_scale"], training_level=spec["training_level"],
+        reply_requests=requests, reply_answered=in_time, reply_answered_in_time=in_time,
+        reply_median_hours=12.0 if requests else None,
+        **{f"offers_{slug}": slug in spec["formats"] for slug in FORMATS},
+    )  # fmt: skip
+    therapist.languages.set(Language.objects.filter(code__in=spec["languages"]))
+    therapist.focus_areas.set(FocusArea.objects.filter(slug__in=spec["focus_areas"]))
+    therapist.concerns.set(Concern.objects.filter(slug__in=spec["concerns"]))
+    TherapistInsurer.objects.bulk_create(
+        TherapistInsurer(therapist=therapist, insurer=insurer)
+        for insurer in Insurer.objects.filter(slug__in=spec["insurers"])
+    )
+    Office.objects.bulk_create(
+        Office(therapist=therapist, address="1 Main St", city="Billings", state="MT", postal_code="59101",
+               latitude=latitude, longitude=longitude)
+        for latitude, longitude in (offset(north, east) for north, east in spec["offices"])
+    )  # fmt: skip
+    LicensedState.objects.bulk_create(LicensedState(therapist=therapist, state=state) for state in spec["states"])
+    return therapist
+
+
+def offer_recently(therapists_with_counts: list[tuple[Therapist, int]], referrals: list[Referral]) -> None:
+    """Each therapist offered that many referrals lately (the engine's `load`)."""
+    Offer.objects.bulk_create(
+        Offer(referral=referrals[index], therapist=therapist, score=50)
+        for therapist, count in therapists_with_counts
+        for index in range(count)
+    )
+
+
+def referrals_to_offer(count: int) -> list[Referral]:
+    referrer = User.objects.create_user(username="drawn-referrer", password="correct-horse-battery")
+    return Referral.objects.bulk_create(
+        Referral(referrer=referrer, status=Referral.Status.OFFERED, postal_code="59101", latitude=CENTER.latitude,
+                 longitude=CENTER.longitude, state="MT", place_label="Billings, MT", patient_name="Drawn Patient",
+                 patient_birth_date=datetime.date(1980, 1, 1), consent_confirmed_at=timezone.now())
+        for _ in range(count)
+    )  # fmt: skip
+
+
+def as_compared(result: ranking.Ranking) -> tuple:
+    return (
+        [
+            (item.candidate.id, item.score, item.distance_miles, item.delivery, item.reasons, item.unmet,
+             dict(item.components))
+            for item in result.results
+        ],
+        dict(result.excluded),
+    )  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    specs=st.lists(therapist_specs, min_size=2, max_size=10),
+    need_spec=needs,
+    limit=st.sampled_from([1, 1, 2, 3, 5, 20]),
+    margin=st.sampled_from([0, 1, 20]),
+)
+def test_bounded_ranking_equals_ranking_every_therapist(
+    specs: list[dict], need_spec: dict, limit: int, margin: int
+) -> None:
+    assert_bounded_equals_exhaustive(specs, need_spec, limit=limit, margin=margin)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    specs=st.lists(therapist_specs, min_size=15, max_size=25),
+    need_spec=needs,
+    limit=st.sampled_from([1, 2, 3, 5]),
+    margin=st.sampled_from([0, 1]),
+)
+def test_bounded_ranking_equals_ranking_every_therapist_when_it_reads_several_batches(
+    specs: list[dict], need_spec: dict, limit: int, margin: int
+) -> None:
+    assert_bounded_equals_exhaustive(specs, need_spec, limit=limit, margin=margin)
+
+
+def assert_bounded_equals_exhaustive(specs: list[dict], need_spec: dict, *, limit: int, margin: int) -> None:
+    now = timezone.now()
+    with transaction.atomic():
+        therapists = [create(number, spec, now) for number, spec in enumerate(specs)]
+        offer_recently(
+            [(therapist, spec["recent_offers"]) for therapist, spec in zip(therapists, specs, strict=True)],
+            referrals_to_offer(max(spec["recent_offers"] for spec in specs)),
+        )
+        search.refresh([therapist.pk for therapist in therapists])
+        need = services.build_need(place=CENTER, **need_spec)
+
+        # A small first batch (`margin` 0: as many as the results) makes the match read several batches.
+        with mock.patch.object(services, "FIRST_BATCH_MARGIN", margin), CaptureQueriesContext(connection) as queries:
+            bounded = services.rank_therapists(need, now=now, limit=limit)
+        exhaustive = services.rank_every_therapist(need, now=now, limit=limit)
+
+        assert as_compared(bounded) == as_compared(exhaustive)
+        assert bounded.scored <= exhaustive.scored
+        event("some results" if bounded.results else "no result")
+        event("fewer scored than in reach" if bounded.scored < exhaustive.scored else "all in reach scored")
+        batches = sum("WITH therapists AS" in query["sql"] for query in queries.captured_queries)
+        event(f"{batches if batches < 3 else '3 or more'} batches read")
+        transaction.set_rollback(True)
+
+
+@settings(max_examples=300, deadline=None)
+@given(spec=therapist_specs, need_spec=needs, miles=st.floats(0, 60))
+def test_the_bound_is_never_below_the_score(spec: dict, need_spec: dict, miles: float) -> None:
+    """The engine alone: for any candidate, `bound_points` of `score_bound` is at least its score."""
+    now = datetime.datetime(2026, 12, 3, 12, tzinfo=datetime.UTC)
+    need = ranking.Need(
+        latitude=CENTER.latitude, longitude=CENTER.longitude, state="MT",
+        formats=frozenset(need_spec["formats"]), focus_areas=frozenset(need_spec["focus_areas"]),
+        concerns=frozenset(need_spec["concerns"]), language=need_spec["language"],
+        max_distance_miles=need_spec["max_distance_miles"],
+    )  # fmt: skip
+    requests, in_time = spec["replies"]
+    candidate = ranking.Candidate(
+        id=1, name="Drawn", is_published=True, accepts_new_clients=True, capacity=max(1, spec["capacity"]),
+        availability_confirmed_at=now - datetime.timedelta(days=spec["confirmed_days_ago"] or 0),
+        formats=frozenset(spec["formats"]), licensed_states=frozenset(spec["states"]),
+        languages=frozenset(spec["languages"]), focus_areas=frozenset(spec["focus_areas"]),
+        concerns=frozenset(spec["concerns"]), training_level=spec["training_level"],
+        responsiveness=Measure(requests, in_time, in_time, 12.0, 0), recent_offers=spec["recent_offers"],
+    )  # fmt: skip
+    weights, policy = ranking.Weights(), ranking.Policy()
+    options = ranking.delivery_options(need, candidate, miles)
+    distance = miles if "in_person" in options else None
+    components = ranking.score_components(need, candidate, now=now, policy=policy, options=options, distance=distance)
+    bound = ranking.score_bound(need, weights=weights, policy=policy)
+
+    points = ranking.bound_points(bound, candidate, now=now, options=options, miles=distance)
+
+    assert ranking.weighted_score(components, weights) <= points + ranking.BOUND_SLACK
+    if not spec["recent_offers"]:  # every other component is counted exactly: the bound is the score
+        assert ranking.weighted_score(components, weights) == pytest.approx(points, abs=ranking.BOUND_SLACK)
+
+
+def dense_directory(count: int) -> list[Therapist]:
+    """`count` therapists who all qualify for the need below, offices spread within 20 miles of the center."""
+    now = timezone.now()
+    spec = {"accepts": True, "confirmed_days_ago": 1, "capacity": 3, "formats": {"individual", "online"},
+            "insurers": {"aetna"}, "fee_min": 100, "sliding_scale": False, "languages": {"en"},
+            "focus_areas": {"grief-loss"}, "concerns": set(), "training_level": "certified", "replies": (0, 0),
+            "recent_offers": 0, "states": {"MT"}}  # fmt: skip
+    therapists = [
+        create(number, {**spec, "offices": [((number * 7) % 40 - 20, (number * 11) % 40 - 20)],
+                        "confirmed_days_ago": number % 30, "capacity": 1 + number % 5}, now)
+        for number in range(count)
+    ]  # fmt: skip
+    search.refresh([therapist.pk for therapist in therapists])
+    return therapists
+
+
+def test_a_match_runs_as_many_queries_and_scores_as_few_in_a_denser_directory() -> None:
+    need = services.build_need(place=CENTER, formats=["individual", "online"], insurance="aetna",
+                               focus_areas=["grief-loss"])  # fmt: skip
+    services.rank_therapists(need)  # the reference tables read once per process
+    counts, scored = [], []
+    for count in (40, 200):
+        with transaction.atomic():
+            dense_directory(count)
+            with CaptureQueriesContext(connection) as queries:
+                result = services.rank_therapists(need)
+            counts.append(len(queries))
+            scored.append(result.scored)
+            assert len(result.results) == 20
+            assert result.results == services.rank_every_therapist(need).results
+            transaction.set_rollback(True)
+
+    assert counts[0] == counts[1] <= 4
+    assert scored[1] < 200 and scored[1] <= 20 + services.FIRST_BATCH_MARGIN
+
+
+def test_a_denser_directory_costs_a_match_no_more_queries(django_assert_max_num_queries: object) -> None:
+    need = services.build_need(place=CENTER, formats=["individual"], insurance="aetna", focus_areas=["grief-loss"])
+    dense_directory(150)
+    services.rank_therapists(need)  # the reference tables read once per process
+    with django_assert_max_num_queries(4):
+        result = services.rank_therapists(need)
+    assert [item.candidate.id for item in result.results] == [
+        item.candidate.id for item in services.rank_every_therapist(need).results
+    ]
+
+
+def test_therapists_tied_with_the_last_result_are_all_read_and_the_lowest_ids_kept() -> None:
+    """Ten equal therapists at one office: every one could tie the last result, so every batch is read."""
+    now = timezone.now()
+    spec = {"accepts": True, "confirmed_days_ago": 1, "capacity": 3, "formats": {"individual"}, "insurers": {"aetna"},
+            "fee_min": 100, "sliding_scale": False, "languages": {"en"}, "focus_areas": {"grief-loss"},
+            "concerns": set(), "training_level": "trained", "replies": (0, 0), "recent_offers": 0,
+            "states": {"MT"}, "offices": [(3, 4)]}  # fmt: skip
+    therapists = [create(number, spec, now) for number in range(10)]
+    search.refresh([therapist.pk for therapist in therapists])
+    need = services.build_need(place=CENTER, formats=["individual"], insurance="aetna")
+
+    with mock.patch.object(services, "FIRST_BATCH_MARGIN", 0), CaptureQueriesContext(connection) as queries:
+        result = services.rank_therapists(need, now=now, limit=3)
+
+    assert [item.candidate.id for item in result.results] == sorted(therapist.pk for therapist in therapists)[:3]
+    assert len({item.score for item in result.results}) == 1
+    assert as_compared(result) == as_compared(services.rank_every_therapist(need, now=now, limit=3))
+    assert result.scored == 10
+    assert sum("WITH therapists AS" in query["sql"] for query in queries.captured_queries) == 3  # 3, 6, then 1 left
