@@ -44,6 +44,7 @@ from roster.template import (
     header_problems,
     problems_of,
     read_row,
+    repeated_npi,
 )
 
 __all__ = ["HEADER", "ImportSummary", "Problem", "RowOutcome", "import_roster", "write_refused_csv"]
@@ -221,7 +222,7 @@ def _import_batch(batch: list[tuple[int, dict]], context: _Context) -> list[RowO
         if row.npi and not row.problems:
             first = context.lines_by_npi.setdefault(int(row.npi), row.line)
             if first != row.line:
-                row.refuse("npi", f"NPI {row.npi} is already on line {first}: a roster has one row per therapist.")
+                row.refuse("npi", repeated_npi(row.npi, first))
     existing = _existing([row.npi for row in rows if not row.problems], list(TEMPLATE_FIELDS))
     outcomes: list[RowOutcome] = []
     new_profiles: list[_NewProfile] = []

@@ -62,6 +62,11 @@ class Problem:
     message: str
 
 
+def repeated_npi(npi: str, first_line: int) -> str:
+    """Why a row is refused when its NPI was on an earlier line: a roster lists each therapist once."""
+    return f"NPI {npi} is already on line {first_line}: a roster has one row per therapist."
+
+
 @dataclass
 class RosterRow:
     """One row read into the values the profile services take; `problems` says what could not be read."""

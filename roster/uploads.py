@@ -27,7 +27,7 @@ from roster import tasks
 from roster.models import ImportRow, ImportRun
 from roster.services import ImportSummary, Problem, import_roster, write_refused_csv
 from roster.services import RowOutcome as Outcome
-from roster.template import header_problems
+from roster.template import header_problems, repeated_npi
 
 logger = logging.getLogger(__name__)
 
@@ -215,8 +215,8 @@ class _Tally:
         if outcome.npi and outcome.action != ImportRow.Action.REFUSE:
             first = self.first_line_by_npi.setdefault(outcome.npi, outcome.line)
             if first != outcome.line:  # the same NPI in an earlier chunk of a preview
-                message = f"NPI {outcome.npi} is already on line {first}: a roster has one row per therapist."
-                outcome = replace(outcome, action="refuse", problems=[Problem(outcome.line, "npi", message)])
+                problems = [Problem(outcome.line, "npi", repeated_npi(outcome.npi, first))]
+                outcome = replace(outcome, action="refuse", problems=problems)
         self.counts[outcome.action] += 1
         if outcome.action == ImportRow.Action.REFUSE:
             self.refused_rows.append(outcome)
