@@ -115,9 +115,12 @@ def import_roster(
     credentials then verified by them; a known NPI updates its profile through
     `update_profile`, which sends a published profile back to review when what
     staff vouched for changed, unless `publisher` republishes it. A row equal to
-    its profile writes nothing. `dry_run` runs the same steps in a transaction
-    that is rolled back, so the outcomes are those a real run would have.
-    `on_row` is called with each row's outcome, in file order.
+    its profile writes nothing. `dry_run` runs the same steps, each batch in a
+    transaction rolled back at its end, so the outcomes are those a real run
+    would have and the database is held a batch at a time, never for the whole
+    file (a row repeating an NPI is refused from the file's lines read so far,
+    not from the database). `on_row` is called with each row's outcome, in file
+    order, after its batch's transaction: what it writes is kept.
     """
     if publisher is not None and not publisher.is_staff:
         raise PermissionDenied("Only a staff user may publish an imported roster.")
@@ -139,14 +142,16 @@ def import_roster(
         return summary
     reader.fieldnames = [name.strip().lstrip("\ufeff") for name in reader.fieldnames]
     context = _Context(vocabularies=Vocabularies.load(), publisher=publisher, now=timezone.now())
-    # A real run commits batch by batch (and row by row for updates); a dry run is one rolled-back transaction.
-    with transaction.atomic() if dry_run else nullcontext():
-        records = _records(reader, summary)
-        while batch := list(islice(records, BATCH_SIZE)):
-            for outcome in _import_batch(batch, context):
-                report(outcome)
-        if dry_run:
-            transaction.set_rollback(True)
+    # A real run commits batch by batch (and row by row for updates); a dry run rolls each batch back. Outcomes
+    # are reported after the batch's transaction, so what `on_row` writes (progress) is kept in a dry run too.
+    records = _records(reader, summary)
+    while batch := list(islice(records, BATCH_SIZE)):
+        with transaction.atomic() if dry_run else nullcontext():
+            outcomes = _import_batch(batch, context)
+            if dry_run:
+                transaction.set_rollback(True)
+        for outcome in outcomes:
+            report(outcome)
     return summary
 
 

@@ -3,10 +3,8 @@
 Both passes run `roster.services.import_roster`, the engine of `manage.py import_roster`,
 in the worker (roster.tasks). Each records every row's outcome (ImportRow) and counts
 rows done as it goes, so the run's page can show progress and then the preview page by
-page. The engine's dry run is one transaction rolled back at the end, so nothing written
-inside it would be seen, or kept: the preview therefore runs the file a chunk of rows at
-a time and records between chunks. A row's NPI repeated in a later chunk is refused as
-the engine refuses it within one.
+page: the engine reports each batch's outcomes after the batch's transaction (rolled back
+in a dry run), so what is recorded is kept.
 """
 
 from __future__ import annotations
@@ -14,8 +12,6 @@ from __future__ import annotations
 import csv
 import io
 import logging
-from collections.abc import Iterator
-from dataclasses import replace
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -27,12 +23,12 @@ from roster import tasks
 from roster.models import ImportRow, ImportRun
 from roster.services import ImportSummary, Problem, import_roster, write_refused_csv
 from roster.services import RowOutcome as Outcome
-from roster.template import header_problems, repeated_npi
+from roster.template import header_problems
 
 logger = logging.getLogger(__name__)
 
-# Rows per dry-run chunk, and between progress writes of the real run.
-CHUNK_ROWS = 1000
+# Outcomes recorded (and progress written) at a time.
+ROWS_PER_WRITE = 1000
 
 
 def read_upload(*, name: str, content: bytes) -> str:
@@ -90,39 +86,27 @@ def count_rows(text: str) -> int:
 
 
 def preview(*, run_id: int) -> None:
-    """The dry run of a queued run, recorded a chunk at a time; any failure is recorded on the run."""
-    if not _take(run_id, ImportRun.Status.QUEUED, ImportRun.Status.PREVIEWING):
-        return
-    run = ImportRun.objects.select_related("uploaded_by").get(pk=run_id)
-    publisher = run.uploaded_by if run.publish else None
-    with _failure_recorded(run_id):
-        tally = _Tally(run_id, writes_as_it_goes=False)
-        for offset, chunk in chunks(run.csv_text, CHUNK_ROWS):
-            summary = import_roster(
-                io.StringIO(chunk, newline=""),
-                dry_run=True,
-                publisher=publisher,
-                on_row=lambda outcome, offset=offset: tally.add(moved(outcome, offset)),
-            )
-            tally.end_of_file(summary, offset)
-            tally.flush()
-        tally.finish(ImportRun.Status.PREVIEWED)
+    """The dry run of a queued run, recorded as it goes; any failure is recorded on the run."""
+    if _take(run_id, ImportRun.Status.QUEUED, ImportRun.Status.PREVIEWING):
+        run = ImportRun.objects.select_related("uploaded_by").get(pk=run_id)
+        _run(run, dry_run=True, publisher=run.uploaded_by if run.publish else None, ends=ImportRun.Status.PREVIEWED)
 
 
 def apply(*, run_id: int) -> None:
     """The real import of a confirmed run; rows done are recorded as they go, and any failure on the run."""
     started = ImportRun.objects.filter(pk=run_id, status=ImportRun.Status.IMPORTING, import_started_at=None)
-    if not started.update(import_started_at=timezone.now()):  # a task delivered twice imports once
-        return
-    run = ImportRun.objects.select_related("confirmed_by").get(pk=run_id)
-    with _failure_recorded(run_id):
-        tally = _Tally(run_id, writes_as_it_goes=True)
-        publisher = run.confirmed_by if run.publish else None
+    if started.update(import_started_at=timezone.now()):  # a task delivered twice imports once
+        run = ImportRun.objects.select_related("confirmed_by").get(pk=run_id)
+        _run(run, dry_run=False, publisher=run.confirmed_by if run.publish else None, ends=ImportRun.Status.DONE)
+
+
+def _run(run: ImportRun, *, dry_run: bool, publisher: AbstractBaseUser | None, ends: str) -> None:
+    with _failure_recorded(run.pk):
+        tally = _Tally(run.pk)
         summary = import_roster(
-            io.StringIO(run.csv_text, newline=""), dry_run=False, publisher=publisher, on_row=tally.add
+            io.StringIO(run.csv_text, newline=""), dry_run=dry_run, publisher=publisher, on_row=tally.add
         )
-        tally.end_of_file(summary)
-        tally.finish(ImportRun.Status.DONE)
+        tally.finish(summary, ends)
 
 
 def _take(run_id: int, expected: str, status: str) -> bool:
@@ -153,80 +137,20 @@ class _failure_recorded:
         return True
 
 
-def moved(outcome: Outcome, offset: int) -> Outcome:
-    """A chunk's outcome with its lines counted in the whole file."""
-    if not offset:
-        return outcome
-    problems = [replace(problem, line=problem.line + offset) for problem in outcome.problems]
-    return replace(outcome, line=outcome.line + offset, problems=problems)
-
-
-def chunks(text: str, size: int) -> Iterator[tuple[int, str]]:
-    """(line offset, the header and the next `size` records, as written) over the file.
-
-    A record's lines are taken as they are (a quoted cell may hold a line break), so the
-    engine's line numbers plus the offset are the file's. A file that breaks as CSV ends
-    with one chunk holding the rest, for the engine to report where.
-    """
-    taken: list[str] = []
-
-    def lines() -> Iterator[str]:
-        for line in io.StringIO(text, newline=""):
-            taken.append(line)
-            yield line
-
-    records = csv.reader(lines())
-    try:
-        next(records)
-    except (StopIteration, csv.Error):
-        yield 0, text
-        return
-    header, header_lines = "".join(taken), len(taken)
-    taken.clear()
-    first_line, count = header_lines + 1, 0
-    try:
-        for _ in records:
-            count += 1
-            if count == size:
-                yield first_line - header_lines - 1, header + "".join(taken)
-                first_line += len(taken)
-                taken.clear()
-                count = 0
-    except csv.Error:
-        taken.extend(io.StringIO(text, newline="").readlines()[first_line - 1 + len(taken) :])
-    if taken:
-        yield first_line - header_lines - 1, header + "".join(taken)
-
-
 class _Tally:
     """The outcomes of a pass, written to the run in batches: rows, counts, progress and the refused rows."""
 
-    def __init__(self, run_id: int, *, writes_as_it_goes: bool) -> None:
-        # Not inside a dry run: what it writes is rolled back with it. The preview flushes between chunks.
-        self.run_id, self.writes_as_it_goes = run_id, writes_as_it_goes
+    def __init__(self, run_id: int) -> None:
+        self.run_id = run_id
         self.pending: list[Outcome] = []
-        self.refused_rows: list[Outcome] = []
-        self.file_problems: list[Problem] = []
         self.counts = dict.fromkeys(ImportRow.Action.values, 0)
-        self.first_line_by_npi: dict[str, int] = {}
         ImportRow.objects.filter(run_id=run_id).delete()
 
     def add(self, outcome: Outcome) -> None:
-        if outcome.npi and outcome.action != ImportRow.Action.REFUSE:
-            first = self.first_line_by_npi.setdefault(outcome.npi, outcome.line)
-            if first != outcome.line:  # the same NPI in an earlier chunk of a preview
-                problems = [Problem(outcome.line, "npi", repeated_npi(outcome.npi, first))]
-                outcome = replace(outcome, action="refuse", problems=problems)
         self.counts[outcome.action] += 1
-        if outcome.action == ImportRow.Action.REFUSE:
-            self.refused_rows.append(outcome)
         self.pending.append(outcome)
-        if self.writes_as_it_goes and len(self.pending) >= CHUNK_ROWS:
+        if len(self.pending) >= ROWS_PER_WRITE:
             self.flush()
-
-    def end_of_file(self, summary: ImportSummary, offset: int = 0) -> None:
-        """Where the file stopped being readable (the engine's file problems), if it did."""
-        self.file_problems += [replace(problem, line=problem.line + offset) for problem in summary.file_problems]
 
     def flush(self) -> None:
         ImportRow.objects.bulk_create(
@@ -241,19 +165,19 @@ class _Tally:
                 )
                 for outcome in self.pending
             ],
-            batch_size=CHUNK_ROWS,
+            batch_size=ROWS_PER_WRITE,
         )
         self.pending.clear()
         ImportRun.objects.filter(pk=self.run_id).update(rows_done=sum(self.counts.values()), **self._counts())
 
-    def finish(self, status: str) -> None:
+    def finish(self, summary: ImportSummary, status: str) -> None:
         self.flush()
         refused = io.StringIO()
-        write_refused_csv(ImportSummary(refused=len(self.refused_rows), refused_rows=self.refused_rows), refused)
+        write_refused_csv(summary, refused)
         done = sum(self.counts.values())
         ImportRun.objects.filter(pk=self.run_id).update(
             status=status, refused_csv=refused.getvalue(), finished_at=timezone.now(), rows_done=done,
-            rows_total=done, file_problems=[_problem_dict(problem) for problem in self.file_problems],
+            rows_total=done, file_problems=[_problem_dict(problem) for problem in summary.file_problems],
             **self._counts(),
         )  # fmt: skip
 

@@ -16,7 +16,7 @@ from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
 from directory.models import Therapist
-from roster import uploads
+from roster import services, uploads
 from roster.models import ImportRow, ImportRun
 from tests.conftest import make_user, signed_in
 from tests.outbox.conftest import run_worker
@@ -231,15 +231,27 @@ def test_run_page_queries_do_not_grow_with_the_rows(staff: Client, django_assert
     assert page.count("<tr>") == 101  # a page of 100 rows and the header
 
 
-def test_preview_in_chunks_counts_lines_as_the_file_does(staff: Client, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A quoted cell over two lines and an NPI repeated in a later chunk: lines and refusals as one pass gives."""
+def test_a_preview_over_several_batches_counts_lines_as_the_file_does_and_keeps_its_progress(
+    staff: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A quoted cell over two lines and an NPI repeated in a later batch of the dry run: lines and refusals as the
+    file gives them, and the outcomes recorded between batches are kept though each batch is rolled back."""
     rows = list(csv.reader(io.StringIO(TEMPLATE)))
     rows[1][rows[0].index("website")] = ""
     rows[2][rows[0].index("phone")] = "212-555-0199\n(office)"
     rows.append(rows[1])  # Maria again, on line 6 (row 3 holds a line break)
     out = io.StringIO()
     csv.writer(out, lineterminator="\n").writerows(rows)
-    monkeypatch.setattr(uploads, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(services, "BATCH_SIZE", 2)
+    monkeypatch.setattr(uploads, "ROWS_PER_WRITE", 2)
+    progress: list[int] = []
+    flush = uploads._Tally.flush
+
+    def flush_and_read_progress(tally: uploads._Tally) -> None:
+        flush(tally)
+        progress.append(ImportRun.objects.get().rows_done)
+
+    monkeypatch.setattr(uploads._Tally, "flush", flush_and_read_progress)
 
     upload(staff, out.getvalue())
     run_tasks()
@@ -248,11 +260,8 @@ def test_preview_in_chunks_counts_lines_as_the_file_does(staff: Client, monkeypa
     assert [line for line, _ in outcomes] == [2, 3, 5, 6]
     assert outcomes[-1] == (6, "refuse")
     assert "already on line 2" in run_page(staff, ImportRun.objects.get(), "?action=refuse")
-
-
-def test_chunks_repeat_the_header_and_give_each_chunk_its_line_offset() -> None:
-    text = 'a,b\n1,2\n"3\n4",5\n6,7\n'
-    assert list(uploads.chunks(text, 2)) == [(0, 'a,b\n1,2\n"3\n4",5\n'), (3, "a,b\n6,7\n")]
+    assert progress[:2] == [2, 4]  # written during the dry run, between its batches
+    assert not Therapist.objects.filter(npi__in=[row[rows[0].index("npi")] for row in rows[1:]]).exists()
 
 
 def test_deleting_a_run_of_many_rows_names_the_run_and_counts_its_rows(
