@@ -16,6 +16,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from config.sqlite import file_not_mapped
 from directory import geo, profiles
 from directory.models import LicensedState, Therapist
 from registry import rules, selectors
@@ -47,7 +48,8 @@ def check_nppes(
     LayoutError when the file lacks a column the check reads; OSError when it cannot be read.
     """
     listings = selectors.checked_listings()
-    scan = _scan(path, listings, now=now, keep_providers=keep_providers)
+    with file_not_mapped():
+        scan = _scan(path, listings, now=now, keep_providers=keep_providers)
     with transaction.atomic():
         check = NppesCheck.objects.create(
             file_name=path.name[:255],

@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 import datetime
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import TextIO
@@ -25,6 +25,7 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Model
 from django.utils import timezone
 
+from config.sqlite import file_not_mapped
 from directory import geo, search
 from directory.models import (
     Credential,
@@ -145,7 +146,7 @@ def import_roster(
     # A real run commits batch by batch (and row by row for updates); a dry run rolls each batch back. Outcomes
     # are reported after the batch's transaction, so what `on_row` writes (progress) is kept in a dry run too.
     records = _records(reader, summary)
-    with _file_not_mapped():
+    with file_not_mapped():
         while batch := list(islice(records, BATCH_SIZE)):
             with transaction.atomic() if dry_run else nullcontext():
                 outcomes = _import_batch(batch, context)
@@ -154,34 +155,6 @@ def import_roster(
             for outcome in outcomes:
                 report(outcome)
     return summary
-
-
-@contextmanager
-def _file_not_mapped() -> Iterator[None]:
-    """On SQLite, no memory map of the database file while importing (the setting restored after). A bulk
-    pass touches most of the file, and mapped pages count in the process's resident memory: 700 MB at
-    100,000 rows against 230 MB of the import's own, which the 64 MB page cache bounds without the map."""
-    mapped = _sqlite_mmap_size()
-    if not mapped:
-        yield
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("PRAGMA mmap_size=0")
-    try:
-        yield
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute(f"PRAGMA mmap_size={mapped}")
-
-
-def _sqlite_mmap_size() -> int:
-    """How much of the database file SQLite maps; 0 on PostgreSQL and for a database in memory (no row)."""
-    if connection.vendor != "sqlite":
-        return 0
-    with connection.cursor() as cursor:
-        cursor.execute("PRAGMA mmap_size")
-        row = cursor.fetchone()
-    return int(row[0]) if row else 0
 
 
 def _unreadable(error: Exception) -> str:

@@ -427,32 +427,3 @@ def test_a_refused_update_leaves_the_profile_as_it_was(staff: User) -> None:
         list(therapist.offices.values_list("postal_code", flat=True)),
     ) == before
     assert therapist.status == Therapist.Status.PUBLISHED
-
-
-@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's memory map only")
-def test_an_import_reads_sqlite_without_the_memory_map_and_restores_it(tmp_path: Path) -> None:
-    """Mapped pages of the database file would count in the import's resident memory; searches keep the map.
-    (The test database lives in memory, which SQLite never maps: a file database stands in for it.)"""
-    import sqlite3
-
-    from django.db.backends.sqlite3.base import DatabaseWrapper
-
-    file_db = DatabaseWrapper({**connection.settings_dict, "NAME": str(tmp_path / "mapped.sqlite3")}, alias="mapped")
-    file_db.ensure_connection()
-    assert isinstance(file_db.connection, sqlite3.Connection)
-
-    def mapped() -> int:
-        with file_db.cursor() as cursor:
-            cursor.execute("PRAGMA mmap_size")
-            return int(cursor.fetchone()[0])
-
-    from roster import services
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(services, "connection", file_db)
-        before = mapped()
-        with services._file_not_mapped():
-            during = mapped()
-        after = mapped()
-    file_db.close()
-    assert before > 0 and during == 0 and after == before
