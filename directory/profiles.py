@@ -84,12 +84,18 @@ def flag_fields(*, formats: list[str] | None, age_groups: list[str] | None) -> d
     return fields
 
 
-def _unique_slug(therapist: Therapist) -> str:
-    base = therapist.build_slug()
-    slug, suffix = base, 2
-    while Therapist.objects.filter(slug=slug).exclude(pk=therapist.pk).exists():
-        slug, suffix = f"{base[:110]}-{suffix}", suffix + 1
-    return slug
+def assign_slugs(therapists: list[Therapist]) -> None:
+    """Give each therapist a slug of its own: `build_slug`, suffixed -2, -3... on a clash with another
+    profile or with one given earlier in the list. The plain slugs are checked in one query."""
+    wanted = [therapist.build_slug() for therapist in therapists]
+    own = [therapist.pk for therapist in therapists if therapist.pk]
+    taken = set(Therapist.objects.filter(slug__in=wanted).exclude(pk__in=own).values_list("slug", flat=True))
+    for therapist, base in zip(therapists, wanted, strict=True):
+        slug, suffix = base, 2
+        while slug in taken or (slug != base and Therapist.objects.filter(slug=slug).exclude(pk__in=own).exists()):
+            slug, suffix = f"{base[:110]}-{suffix}", suffix + 1
+        taken.add(slug)
+        therapist.slug = slug
 
 
 @transaction.atomic
@@ -107,7 +113,7 @@ def create_draft_profile(
     )
     therapist.full_clean(exclude=["user", "slug"])
     therapist.user = user
-    therapist.slug = _unique_slug(therapist)
+    assign_slugs([therapist])
     therapist.save()
     return therapist
 

@@ -35,7 +35,7 @@ from directory.models import (
     Therapist,
     TherapistInsurer,
 )
-from directory.profiles import highest_training_level, publish_profile, update_profile, validate_profile
+from directory.profiles import assign_slugs, highest_training_level, publish_profile, update_profile, validate_profile
 from roster.template import (
     HEADER,
     TEMPLATE_FIELDS,
@@ -394,23 +394,11 @@ def _forget_ids(new_profile: _NewProfile) -> None:
             row._state.adding = True
 
 
-def _assign_slugs(therapists: list[Therapist]) -> None:
-    """Each a slug of its own, as `Therapist.build_slug` makes them, suffixed on a clash; one query."""
-    wanted = [therapist.build_slug() for therapist in therapists]
-    taken = set(Therapist.objects.filter(slug__in=wanted).values_list("slug", flat=True))
-    for therapist, base in zip(therapists, wanted, strict=True):
-        slug, suffix = base, 2
-        while slug in taken or (slug != base and Therapist.objects.filter(slug=slug).exists()):
-            slug, suffix = f"{base[:110]}-{suffix}", suffix + 1
-        taken.add(slug)
-        therapist.slug = slug
-
-
 def _save(new_profiles: list[_NewProfile]) -> None:
     """Insert the profiles and their rows; their listing cards and search entries are built from the same
     objects, as `search.refresh` would build them from the tables."""
     therapists = [new_profile.therapist for new_profile in new_profiles]
-    _assign_slugs(therapists)
+    assign_slugs(therapists)
     for new_profile in new_profiles:
         new_profile.therapist.listing_card = search.build_card(new_profile.therapist, **_relations(new_profile))
     _insert_profiles(therapists)

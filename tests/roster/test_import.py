@@ -22,6 +22,7 @@ from directory.models import (
     TherapistInsurer,
     npi_check_digit,
 )
+from directory.profiles import assign_slugs
 from roster.services import HEADER, ImportSummary, RowOutcome, import_roster, write_refused_csv
 
 pytestmark = pytest.mark.django_db
@@ -427,3 +428,12 @@ def test_a_refused_update_leaves_the_profile_as_it_was(staff: User) -> None:
         list(therapist.offices.values_list("postal_code", flat=True)),
     ) == before
     assert therapist.status == Therapist.Status.PUBLISHED
+
+
+def test_profiles_of_one_name_get_slugs_of_their_own() -> None:
+    """A batch's new profiles and an existing one with the same name and NPI ending: each its own page address."""
+    base = f"rosa-lee-{npi(1)[-4:]}"
+    Therapist.objects.create(first_name="Rosa", last_name="Lee", credentials="LCSW", npi=npi(1), slug=base)
+    twins = [Therapist(first_name="Rosa", last_name="Lee", credentials="LCSW", npi=npi(1)) for _ in range(2)]
+    assign_slugs(twins)
+    assert [twin.slug for twin in twins] == [f"{base}-2", f"{base}-3"]
