@@ -138,7 +138,12 @@ RADIUS_HELP = (
 SearchPage = inline_serializer(
     "TherapistSearchPage",
     {
-        "count": serializers.IntegerField(),
+        "count": serializers.IntegerField(
+            help_text=f"Therapists found: exact up to {search.COUNT_THRESHOLD:,}, past it that lower bound"
+        ),
+        "count_is_exact": serializers.BooleanField(
+            help_text="False when `count` is a lower bound (the search found at least that many)"
+        ),
         "next": serializers.URLField(allow_null=True),
         "previous": serializers.URLField(allow_null=True),
         "results": TherapistSerializer(many=True),
@@ -238,16 +243,17 @@ class TherapistSearchView(APIView):
             search.result_json(card, card.listing_card, url=url_of(card.slug), origin=origin, now=now)
             for card in result.cards
         ]
-        page, pages = result.page, result.pages
+        page = result.page
         # Written out around the stored cards' text rather than parsed and re-encoded by a renderer:
         # the same JSON as TherapistSearchPage documents, in a fraction of the time.
-        next_link = json.dumps(page_link(request, page + 1 if page < pages else None))
+        next_link = json.dumps(page_link(request, page + 1 if result.has_next else None))
         previous_link = json.dumps(page_link(request, page - 1 if page > 1 else None))
         empty = ""
         if result.count == 0:  # only then: a search with results costs what it did
             empty = ", " + json.dumps(empty_search_fields(search.suggest(query, radius_steps=RADIUS_CHOICES)))[1:-1]
         body = (
-            f'{{"count": {result.count}, "next": {next_link}, "previous": {previous_link}, '
+            f'{{"count": {result.count}, "count_is_exact": {json.dumps(result.count_is_exact)}, '
+            f'"next": {next_link}, "previous": {previous_link}, '
             f'"results": [{", ".join(results)}]{empty}}}'
         )
         return HttpResponse(body, content_type="application/json")

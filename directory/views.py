@@ -90,6 +90,8 @@ def therapist_list(request: HttpRequest) -> HttpResponse:
         {
             "therapists": therapists,
             "count": result.count,
+            "count_is_exact": result.count_is_exact,
+            "has_next": result.has_next,
             "page": result.page,
             "first_index": result.start + 1,
             "pages": result.pages,

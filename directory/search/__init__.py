@@ -8,7 +8,8 @@ names below and nothing else:
 
 - `refresh(therapist_ids)`: rebuild what search shows of these therapists
   from the tables; the services call it after every write that changes it.
-- `Query` and `page(query, number=, size=, cards=)`: a page of results.
+- `Query` and `page(query, number=, size=, cards=)`: a page of results, its count exact up to
+  `COUNT_THRESHOLD`.
 - `cards_of(therapist_ids)`, `result(...)`, `result_json(...)`: results as the API shows them.
 - `candidates_in_reach(...)` and the `conditions` it takes: matching's candidates; `candidates_by_bound(...)`
   reads them best bound of the score first (`ScoreTerms`), in batches.
@@ -22,7 +23,7 @@ from directory.search import conditions
 from directory.search.cards import build_card, result, result_json
 from directory.search.conditions import Condition
 from directory.search.index import build_entries, cards_are_stale, index_unindexed, refresh
-from directory.search.query import Hit, PageNotFound, Query, ResultCard, ResultPage, cards_of, page
+from directory.search.query import COUNT_THRESHOLD, Hit, PageNotFound, Query, ResultCard, ResultPage, cards_of, page
 from directory.search.reach import (
     BoundedReach,
     CandidateRow,
@@ -34,6 +35,7 @@ from directory.search.reach import (
 from directory.search.suggest import Nearest, Suggestions, suggest
 
 __all__ = [
+    "COUNT_THRESHOLD",
     "BoundedReach",
     "CandidateRow",
     "Condition",

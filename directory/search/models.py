@@ -172,6 +172,8 @@ COVERED = ["formats", "age_groups", "insurers", "open_insurers", "focus_areas", 
 REPLY_FIGURES = ["reply_requests", "reply_answered", "reply_answered_in_time", "reply_median_hours",
                  "reply_never_heard_back"]  # fmt: skip
 COVERED_FOR_MATCHING = [*COVERED, "capacity", "fee_min", "sliding_scale", "training_level", *REPLY_FIGURES]
+BY_STATE_COVERED = [*(name for name in COVERED_FOR_MATCHING if name not in ("last_name", "first_name")),
+                    "latitude", "longitude"]  # fmt: skip
 
 
 class SearchEntryQuerySet(models.QuerySet):
@@ -206,8 +208,8 @@ class SearchEntryQuerySet(models.QuerySet):
         online = self.licensed_here(state).offering_formats(["online"])
         return online.annotate(squared_distance=Cast(Value(None), models.FloatField()))
 
-    def count_matching_text(self, text: str) -> int | None:
-        """How many published therapists `text_conditions(text, ...)` find, from the text index alone.
+    def count_matching_text(self, text: str, *, limit: int | None = None) -> int | None:
+        """How many published therapists `text_conditions(text, ...)` find, from the text index alone, up to `limit`.
 
         SQLite: its FTS5 table, which holds exactly the PROFILE entries' texts
         (migration 0007's triggers). PostgreSQL: the PROFILE entries' word ids
@@ -220,11 +222,14 @@ class SearchEntryQuerySet(models.QuerySet):
             return None
         connection = connections[self.db]
         if connection.vendor == "sqlite":
-            sql, params = f"SELECT COUNT(*) FROM {TEXT_TABLE} WHERE {TEXT_TABLE} MATCH %s", [text_index_phrase(words)]
+            matches, params = f"FROM {TEXT_TABLE} WHERE {TEXT_TABLE} MATCH %s", [text_index_phrase(words)]
         else:
             overlaps = " AND ".join([words_overlap(WORDS_COLUMN, "%s")] * len(words))
-            sql = f"SELECT COUNT(*) FROM {PROFILE_WORDS_TABLE} WHERE {overlaps}"
+            matches = f"FROM {PROFILE_WORDS_TABLE} WHERE {overlaps}"
             params = [f"%{connection.ops.prep_for_like_query(word)}%" for word in words]  # as `contains` escapes
+        sql = f"SELECT COUNT(*) {matches}"
+        if limit is not None:
+            sql, params = f"SELECT COUNT(*) FROM (SELECT 1 {matches} LIMIT %s) AS found", [*params, limit]
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             return cursor.fetchone()[0]
@@ -322,9 +327,10 @@ class SearchEntry(models.Model):
                 name="search_by_coordinates",
             ),
             # Licence entries have no coordinates; listed so that loading candidates reads the index alone.
+            # In name order within a state, so that a page of a state's therapists reads that page's entries.
             models.Index(
-                fields=["kind", "state", "therapist", *COVERED_FOR_MATCHING, "latitude", "longitude"],
-                name="search_by_state",
+                fields=["kind", "state", "last_name", "first_name", "therapist", *BY_STATE_COVERED],
+                name="search_by_state_name",
             ),
             models.Index(
                 fields=["kind", "last_name", "first_name", "therapist", *COVERED[:-2], "updated_at"],

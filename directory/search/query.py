@@ -1,8 +1,11 @@
 """Reading the index: a search's conditions planned over `SearchEntry`, and one page of results.
 
-A page of results is two queries at most: the matching therapist ids of the
-page with the total (one grouped query when a place is given; else a count
-and the page of ids), with each therapist's stored card when asked for.
+A page of results is three queries at most, and its work is bounded by the
+page, not by how many therapists match: the count is exact up to
+`COUNT_THRESHOLD` and past it an honest lower bound (`ResultPage.count_is_exact`),
+read with a limit; the page comes from an index in name order with a limit,
+or near a place from the entries nearest the place (see `_page_near`). Each
+therapist's stored card is read with the page when asked for.
 """
 
 from __future__ import annotations
@@ -65,21 +68,101 @@ class Query:
         return bool(self.text.strip())
 
 
-def page(query: Query, *, number: int = 1, size: int = 20, cards: bool = False) -> ResultPage:
+# A search counts the therapists it finds exactly up to this many; past it the count is this lower bound
+# ("1,000 or more", `count_is_exact` False): counting every match in a dense metro costs more than the page.
+COUNT_THRESHOLD = 1000
+# Near a place a therapist may have several entries (offices, and a licence for online sessions): the
+# entries read to count before the count becomes a lower bound, per therapist counted.
+ENTRIES_PER_COUNTED = 2
+# Near a place past the threshold, the page is read from the offices within a smaller radius holding about
+# this many times the therapists the page needs, by the density the count saw (see `_ring_miles`).
+RING_MARGIN = 4
+
+
+def page(
+    query: Query, *, number: int = 1, size: int = 20, cards: bool = False, exact_up_to: int | None = None
+) -> ResultPage:
     """Page `number` of the therapists `query` finds, with their stored cards if `cards`.
 
-    Raises PageNotFound past the last page (the first page always exists).
+    The count is exact up to `exact_up_to` therapists (COUNT_THRESHOLD), then
+    that lower bound (`ResultPage.count_is_exact`). Raises PageNotFound past
+    the last page (the first page always exists).
     """
-    parts = _starting_entries(_conditions(SearchEntry.objects.all(), query), query)
-    return result_page(
-        parts,
-        ordering=query.sort_order,
-        grouped=query.place is not None,
-        page=number,
-        page_size=size,
-        cards=cards,
-        count=_text_only_count(query),
-    )
+    exact_up_to = COUNT_THRESHOLD if exact_up_to is None else exact_up_to
+    entries = _conditions(SearchEntry.objects.all(), query)
+    start = (number - 1) * size
+    if query.place is not None:
+        hits, count, exact = _page_near(entries, query, start, size, cards=cards, exact_up_to=exact_up_to)
+        if not hits and number > 1:
+            count = _grouped_page(_starting_entries(entries, query), query.sort_order, 0, 1, cards=False)[1]
+            raise PageNotFound(number, max(1, math.ceil(count / size)))
+    else:
+        [entries] = _starting_entries(entries, query)
+        count, exact = _bounded_count(entries, query, exact_up_to)
+        hits = [] if exact and start >= count else _ordered_page(entries, query.sort_order, start, size, cards=cards)
+        if not hits and number > 1:
+            count = count if exact else entries.count()
+            raise PageNotFound(number, max(1, math.ceil(count / size)))
+    return ResultPage(hits=hits, count=count, page=number, page_size=size, count_is_exact=exact)
+
+
+def _page_near(
+    entries: QuerySet, query: Query, start: int, size: int, *, cards: bool, exact_up_to: int
+) -> tuple[list[Hit], int, bool]:
+    """A page near a place, the number of therapists found and whether that number is exact.
+
+    First the page and the count from the entries in reach, read up to a
+    limit: when they are all read (a town, a sparse search) that one query
+    answers exactly. Past the limit the count is the lower bound it reached,
+    and a page in distance order comes from the offices within a smaller
+    radius (`_ring_miles`): whoever is within it is nearer than anyone outside
+    it, so when it holds the page's therapists its page is the page. Else
+    (another ordering, or too few within it) every entry in reach is grouped,
+    and counted exactly.
+    """
+    parts, ordering = _starting_entries(entries, query), query.sort_order
+    limit = exact_up_to * ENTRIES_PER_COUNTED
+    hits, found, read = _grouped_page(parts, ordering, start, size, cards=cards, entry_limit=limit + 1)
+    if read <= limit:
+        return hits, found, True
+    count = min(found, exact_up_to)
+    if ordering == "distance":
+        miles = _ring_miles(query.radius_miles, found, start + size, hits if len(hits) == size else [])
+        near = [entries.near(query.place, miles)]
+        hits, within = _grouped_page(near, ordering, start, size, cards=cards)[:2]
+        if miles >= query.radius_miles and len(parts) == 1:  # the circle was the whole search's: all counted
+            return hits, within, True
+        if within >= start + size:
+            return hits, count, False
+    hits, found = _grouped_page(parts, ordering, start, size, cards=cards)[:2]
+    return hits, found, True
+
+
+def _ring_miles(radius: float, found: int, needed: int, nearest: list[Hit]) -> float:
+    """A radius within which `needed` therapists are likely (or, given `nearest`, sure) to be found.
+
+    `found` therapists are in reach at least: were they spread evenly, a
+    circle holding RING_MARGIN times `needed` of them has this radius. `nearest`,
+    when given, is a full page of therapists from a part of the entries in reach,
+    nearest first: at least `needed` therapists are within its last one's
+    distance, so that radius is sure to hold the page.
+    """
+    miles = radius * min(1.0, math.sqrt(RING_MARGIN * needed / max(found, 1)))
+    if nearest and nearest[-1].squared_distance is not None:
+        # A hair more than the last one's distance: the circle must hold it after the round trip through miles.
+        miles = min(miles, geo.chord_miles(nearest[-1].squared_distance) * (1 + 1e-9) + 1e-6)
+    return miles
+
+
+def _bounded_count(entries: QuerySet, query: Query, exact_up_to: int) -> tuple[int, bool]:
+    """How many therapists these entries (one per therapist) are, exactly up to `exact_up_to`, and whether exact.
+
+    Counted from the text index alone when free text is the only condition.
+    """
+    counted = _text_only_count(query, exact_up_to + 1)
+    if counted is None:
+        counted = entries.values("therapist_id")[: exact_up_to + 1].count()
+    return min(counted, exact_up_to), counted <= exact_up_to
 
 
 def _conditions(entries: QuerySet, query: Query) -> QuerySet:
@@ -156,12 +239,12 @@ def _starting_entries(entries: QuerySet, query: Query) -> list[QuerySet]:
     return starts
 
 
-def _text_only_count(query: Query) -> int | None:
-    """The number of results when free text is the only condition and the text index can count alone."""
+def _text_only_count(query: Query, limit: int) -> int | None:
+    """The number of results, up to `limit`, when free text is the only condition and the text index can count alone."""
     alone = Query(text=query.text, accepting="any", ordering=query.ordering, radius_miles=query.radius_miles)
     if not query.has_text or query != alone:
         return None
-    return SearchEntry.objects.count_matching_text(query.text)
+    return SearchEntry.objects.count_matching_text(query.text, limit=limit)
 
 
 @dataclass
@@ -208,13 +291,21 @@ def miles_from_chord(squared: float | None) -> float | None:
 @dataclass(frozen=True)
 class ResultPage:
     hits: list[Hit]
+    # Exact when `count_is_exact`; else a lower bound (there are at least this many, see COUNT_THRESHOLD).
     count: int
     page: int
     page_size: int
+    count_is_exact: bool = True
 
     @property
     def pages(self) -> int:
+        """The number of pages: a lower bound when the count is."""
         return max(1, math.ceil(self.count / self.page_size))
+
+    @property
+    def has_next(self) -> bool:
+        """Whether a next page exists (or may: past the threshold, after a full page)."""
+        return self.page < self.pages or (not self.count_is_exact and len(self.hits) == self.page_size)
 
     @property
     def start(self) -> int:
@@ -234,46 +325,6 @@ class PageNotFound(LookupError):
     def __init__(self, page: int, pages: int) -> None:
         super().__init__(f"Page {page} is past the last page ({pages}).")
         self.page, self.pages = page, pages
-
-
-def result_page(
-    parts: list[QuerySet],
-    *,
-    ordering: str,
-    grouped: bool,
-    page: int,
-    page_size: int,
-    cards: bool = False,
-    count: int | None = None,
-) -> ResultPage:
-    """One page of the therapists these entries match, in `ordering` ("distance", "name" or "-updated").
-
-    `parts` are sets of matching entries, each answered by one index. `grouped`
-    says they may hold several entries per therapist (a search near a place:
-    offices, and licences for online sessions); they are then grouped by
-    therapist, each at its nearest office, and counted in the same query.
-    Else `parts` is one set with one entry per therapist, counted first.
-    With `cards`, the page's query also reads each therapist's stored listing
-    card and availability (`Hit.card`): what the API shows, in no further
-    query. `count`, when the caller knows it (see `_text_only_count`),
-    spares counting the one set. Raises PageNotFound past the last page (the
-    first page always exists).
-    """
-    start = (page - 1) * page_size
-    if grouped:
-        hits, count = _grouped_page(parts, ordering, start, page_size, cards=cards)
-        if not hits and page > 1:
-            count = _grouped_page(parts, ordering, 0, 1, cards=False)[1]
-    else:
-        [entries] = parts
-        count = entries.count() if count is None else count
-        if start >= count and page > 1:
-            hits = []
-        else:
-            hits = _ordered_page(entries, ordering, start, page_size, cards=cards)
-    if not hits and page > 1:
-        raise PageNotFound(page, max(1, math.ceil(count / page_size)))
-    return ResultPage(hits=hits, count=count, page=page, page_size=page_size)
 
 
 # Sort keys of a page, by ordering: the columns a page query selects, then its ORDER BY.
@@ -307,33 +358,47 @@ def union_all(parts: list[QuerySet], columns: list[str]) -> tuple[str, list]:
     return sql, [param for _, params in selects for param in params]
 
 
-def _grouped_page(parts: list[QuerySet], ordering: str, start: int, size: int, *, cards: bool) -> tuple[list[Hit], int]:
-    """A page of therapists from their entries, nearest entry first, with the number of therapists: one query.
+def _grouped_page(
+    parts: list[QuerySet], ordering: str, start: int, size: int, *, cards: bool, entry_limit: int | None = None
+) -> tuple[list[Hit], int, int]:
+    """A page of therapists from their entries, nearest entry first, the number of therapists and of entries: one query.
 
     The parts are joined with UNION ALL, so that each keeps its index; the
     columns read are in the covering indexes, so SQLite reads no table row
-    (updated_at only when sorting by it).
+    (updated_at only when sorting by it). With `entry_limit`, only that many
+    entries are read (in index order, not nearest first): the page and the
+    numbers are then of those entries alone.
     """
     sort_columns = SORT_COLUMNS[ordering]
     union, params = union_all(parts, ["therapist_id", "squared_distance", *sort_columns])
+    if entry_limit is not None:
+        union, params = f"SELECT * FROM ({union}) AS limited LIMIT %s", [*params, entry_limit]
     sort_keys = "".join(f", MAX({column}) AS {column}" for column in sort_columns)
     # The groups are counted from the materialized set rather than by `COUNT(*) OVER ()`: the window made
-    # SQLite carry every group through one more pass before its top-20 sort.
+    # SQLite carry every group through one more pass before its top-20 sort. The entries are counted
+    # beside them (each group knows its own), and the numbers come in a row of their own when the page is empty.
     query = (
-        f"WITH grouped AS (SELECT therapist_id, MIN(squared_distance) AS distance{sort_keys} "
-        f"FROM ({union}) AS entries GROUP BY therapist_id) "
-        f"SELECT *, (SELECT COUNT(*) FROM grouped) AS total FROM grouped "
-        f"ORDER BY {ORDER_BY[ordering].format(p='')} LIMIT %s OFFSET %s"
+        f"WITH grouped AS (SELECT therapist_id, MIN(squared_distance) AS distance{sort_keys}, COUNT(*) AS entries "
+        f"FROM ({union}) AS entries GROUP BY therapist_id), "
+        f"numbers AS (SELECT COUNT(*) AS total, SUM(entries) AS entries_read FROM grouped), "
+        f"ranked AS (SELECT * FROM grouped ORDER BY {ORDER_BY[ordering].format(p='')} LIMIT %s OFFSET %s) "
+        f"SELECT ranked.*, numbers.total, numbers.entries_read FROM numbers LEFT JOIN ranked ON 1 = 1 "
+        f"ORDER BY {ORDER_BY[ordering].format(p='ranked.')}"
     )
     params = [*params, size, start]
     if cards:
-        cards_read, count = _read_cards(_with_cards(query, "page.distance, page.total", ordering), params)
-        return [Hit(card.pk, squared, card) for card, squared in cards_read], count or 0
-    with connection.cursor() as cursor:
-        cursor.execute(query, params)
-        rows = cursor.fetchall()
-    count = rows[0][-1] if rows else 0
-    return [Hit(row[0], row[1]) for row in rows], count
+        cards_read, numbers = _read_cards(
+            _with_cards(query, "page.distance, page.total, page.entries_read", ordering), params
+        )
+        hits = [Hit(card.pk, squared, card) for card, squared in cards_read]
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute(query, params)
+            rows = cursor.fetchall()
+        hits = [Hit(row[0], row[1]) for row in rows if row[0] is not None]
+        numbers = rows[0][-2:] if rows else None
+    found, read = numbers if numbers else (0, 0)
+    return hits, found, read or 0
 
 
 def _ordered_page(entries: QuerySet, ordering: str, start: int, size: int, *, cards: bool) -> list[Hit]:
@@ -347,19 +412,23 @@ def _ordered_page(entries: QuerySet, ordering: str, start: int, size: int, *, ca
 
 
 def _with_cards(page_query: str, extra_columns: str, ordering: str) -> str:
-    """The page query joined with its therapists' cards, in the page's order: CARD_COLUMNS, then `extra_columns`."""
+    """The page query joined with its therapists' cards, in the page's order: CARD_COLUMNS, then `extra_columns`.
+
+    A row of the page without a therapist (the numbers of an empty page) is kept, its card columns null.
+    """
     table = Therapist._meta.db_table
     columns = ", ".join(f"t.{column}" for column in CARD_COLUMNS)
     return (
         f"SELECT {columns}, {extra_columns} FROM ({page_query}) AS page "
-        f"JOIN {table} AS t ON t.id = page.therapist_id ORDER BY {ORDER_BY[ordering].format(p='page.')}"
+        f"LEFT JOIN {table} AS t ON t.id = page.therapist_id ORDER BY {ORDER_BY[ordering].format(p='page.')}"
     )
 
 
-def _read_cards(query: str, params: list) -> tuple[list[tuple[ResultCard, float | None]], int | None]:
-    """The cards a `_with_cards` query reads, each with its squared distance, and the number its last column carries.
+def _read_cards(query: str, params: list) -> tuple[list[tuple[ResultCard, float | None]], tuple | None]:
+    """The cards a `_with_cards` query reads, each with its squared distance, and the numbers its last columns carry.
 
-    Its first extra column is the squared distance to sort by; the number is None without rows. CARD_COLUMNS are
+    Its first extra column is the squared distance to sort by; the numbers (the
+    extra columns after it) are None without rows. CARD_COLUMNS are
     converted as the ORM converts them (SQLite gives datetimes as text and
     booleans as 0 or 1), without building model instances.
     """
@@ -371,13 +440,15 @@ def _read_cards(query: str, params: list) -> tuple[list[tuple[ResultCard, float 
         rows = cursor.fetchall()
     cards = []
     for row in rows:
+        if row[0] is None:
+            continue
         values = list(row[: len(CARD_COLUMNS)])
         for index, (column, functions) in enumerate(zip(columns, converters, strict=True)):
             for convert in functions:
                 values[index] = convert(values[index], column, connection)
         squared = row[len(CARD_COLUMNS)]
         cards.append((ResultCard(*values, distance_miles=miles_from_chord(squared)), squared))
-    return cards, rows[0][-1] if rows else None
+    return cards, tuple(rows[0][len(CARD_COLUMNS) + 1 :]) if rows else None
 
 
 def cards_of(therapist_ids: list[int]) -> dict[int, ResultCard]:

@@ -1,0 +1,174 @@
+"""A search's work is bounded by its page, not by how many therapists match (issue 20): the count is exact up to
+a threshold and then a lower bound the API and the page say is one, and the page read that way is the page an
+unbounded read gives."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from directory import search
+from directory.models import FORMATS, Insurer
+from directory.search import query as search_query
+from tests.drawn import CENTER, INSURERS, create, therapist_specs
+
+pytestmark = pytest.mark.django_db
+
+UNBOUNDED = 10**9
+
+queries = st.fixed_dictionaries(
+    {
+        "near": st.sampled_from([True, True, False]),
+        "radius_miles": st.sampled_from([5.0, 10.0, 25.0, 50.0]),
+        "formats": st.one_of(st.just(()), st.just(("online",)), st.sets(st.sampled_from(list(FORMATS))).map(tuple)),
+        "insurers": st.sets(st.sampled_from(INSURERS)),
+        "state": st.sampled_from(["", "", "MT", "WY"]),
+        "accepting": st.sampled_from(["any", "any", "true", "false"]),
+        "ordering": st.sampled_from([None, None, "name", "-updated"]),
+    }
+)
+
+
+def build_query(spec: dict) -> search.Query:
+    insurer_ids = tuple(Insurer.objects.filter(slug__in=spec["insurers"]).values_list("pk", flat=True))
+    place = CENTER if spec["near"] else None
+    ordering = spec["ordering"] if place or spec["ordering"] != "distance" else None
+    return search.Query(
+        place=place,
+        radius_miles=spec["radius_miles"],
+        formats=tuple(sorted(spec["formats"])),
+        insurer_ids=insurer_ids,
+        state=spec["state"],
+        accepting=spec["accepting"],
+        ordering=ordering,
+    )
+
+
+def read(query: search.Query, number: int, size: int, exact_up_to: int) -> search.ResultPage | None:
+    try:
+        return search.page(query, number=number, size=size, cards=True, exact_up_to=exact_up_to)
+    except search.PageNotFound:
+        return None
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    specs=st.lists(therapist_specs, min_size=1, max_size=14),
+    query_spec=queries,
+    number=st.sampled_from([1, 1, 2, 3, 5]),
+    size=st.sampled_from([1, 2, 3, 20]),
+    exact_up_to=st.sampled_from([1, 2, 3, 5, 100]),
+)
+def test_a_bounded_page_is_the_unbounded_page(
+    specs: list[dict], query_spec: dict, number: int, size: int, exact_up_to: int
+) -> None:
+    now = timezone.now()
+    with transaction.atomic():
+        search.refresh([create(index, spec, now).pk for index, spec in enumerate(specs)])
+        query = build_query(query_spec)
+        with CaptureQueriesContext(connection) as captured:
+            bounded = read(query, number, size, exact_up_to)
+        reference = read(query, number, size, UNBOUNDED)
+
+        assert (bounded is None) == (reference is None)
+        if reference is not None:
+            assert [(hit.therapist_id, hit.squared_distance) for hit in bounded.hits] == [
+                (hit.therapist_id, hit.squared_distance) for hit in reference.hits
+            ]
+            assert [card.listing_card for card in bounded.cards] == [card.listing_card for card in reference.cards]
+            assert reference.count_is_exact
+            assert bounded.count <= reference.count  # an honest lower bound
+            if bounded.count_is_exact:
+                assert bounded.count == reference.count
+            else:
+                assert bounded.count <= exact_up_to
+            if query.place is None:  # one entry per therapist: exact exactly up to the threshold
+                assert bounded.count == min(reference.count, exact_up_to)
+                assert bounded.count_is_exact == (reference.count <= exact_up_to)
+            if not bounded.has_next:
+                assert not reference.has_next
+            near = "near a place" if query.place else "without a place"
+            exact = "exact" if bounded.count_is_exact else "lower bound"
+            event(f"{near}, {exact}, {len(captured.captured_queries)} queries")
+        transaction.set_rollback(True)
+
+
+# A therapist in Billings (the drawn directories' centre, far from the demo's metros), seen online in Montana.
+NEARBY = {"accepts": True, "confirmed_days_ago": 1, "capacity": 3, "formats": {"individual", "online"},
+          "insurers": {"aetna"}, "fee_min": None, "sliding_scale": False, "languages": set(), "focus_areas": set(),
+          "concerns": set(), "training_level": "trained", "replies": (0, 0), "recent_offers": 0,
+          "offices": [(0, 0)], "states": {"MT"}}  # fmt: skip
+
+
+def in_billings(count: int, *, first: int = 0) -> None:
+    now = timezone.now()
+    search.refresh([create(first + index, NEARBY, now).pk for index in range(count)])
+
+
+def test_the_count_is_exact_up_to_the_threshold_then_a_lower_bound() -> None:
+    in_billings(7)
+    query = search.Query(place=CENTER, radius_miles=25)
+
+    exact = search.page(query, size=1, exact_up_to=7)
+    bound = search.page(query, size=1, exact_up_to=3)
+
+    assert (exact.count, exact.count_is_exact) == (7, True)
+    assert (bound.count, bound.count_is_exact) == (3, False)
+    assert bound.therapist_ids == exact.therapist_ids
+
+
+def test_the_api_says_when_the_count_is_a_lower_bound(api_client: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    in_billings(5)
+    monkeypatch.setattr(search_query, "COUNT_THRESHOLD", 2)
+
+    bounded = api_client.get("/api/therapists/", {"near": "59101", "page_size": 1}).json()
+    by_name = api_client.get("/api/therapists/", {"state": "MT", "page_size": 5}).json()
+    monkeypatch.setattr(search_query, "COUNT_THRESHOLD", 1000)
+    exact = api_client.get("/api/therapists/", {"near": "59101", "page_size": 1}).json()
+
+    assert (bounded["count"], bounded["count_is_exact"]) == (2, False)
+    assert bounded["next"] is not None  # more may follow: the pages are not counted
+    assert [row["id"] for row in bounded["results"]] == [row["id"] for row in exact["results"]]
+    assert (by_name["count"], by_name["count_is_exact"], len(by_name["results"])) == (2, False, 5)
+    assert (exact["count"], exact["count_is_exact"]) == (5, True)
+
+
+def test_the_page_says_or_more_past_the_threshold(client: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    in_billings(5)
+    monkeypatch.setattr(search_query, "COUNT_THRESHOLD", 2)
+
+    page = client.get("/therapists/", {"near": "59101", "page_size": 1}).content.decode()
+
+    assert "2 or more therapists found" in page
+    assert "Page 1 of 2 or more" in page
+    assert 'rel="next"' in page
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"near": "59101", "radius": "25", "page_size": "1"},
+        {"near": "59101", "radius": "25", "format": "online", "page_size": "1"},
+        {"near": "59101", "radius": "25", "page_size": "20"},
+        {"state": "MT"},
+        {"ordering": "name"},
+    ],
+)
+def test_queries_per_search_do_not_grow_with_the_directory(
+    api_client: object, monkeypatch: pytest.MonkeyPatch, params: dict
+) -> None:
+    """Past the threshold at both sizes: a search near a place reads a bounded count, then its page nearby (or,
+    when the page needs about all it counted, every entry in reach)."""
+    monkeypatch.setattr(search_query, "COUNT_THRESHOLD", 2)
+    queries = []
+    for count in (6, 30):
+        in_billings(count - len(queries) * 6, first=len(queries) * 6)
+        with CaptureQueriesContext(connection) as captured:
+            response = api_client.get("/api/therapists/", params)
+        assert response.status_code == 200
+        queries.append(len(captured.captured_queries))
+    assert queries[0] == queries[1] <= 3
