@@ -387,6 +387,7 @@ def measure_throughput(seconds: int, connections: int = 8, rounds: int = 3) -> d
             after = cpu_seconds_by_role(process.pid), children_cpu_seconds()
             run["cpu_ms_per_request"] = cpu_per_request(before, after, run["requests"], wrk is not None)
             runs.append(run)
+        rss = worker_rss_mb(process.pid)
     finally:
         process.terminate()
         try:
@@ -397,9 +398,27 @@ def measure_throughput(seconds: int, connections: int = 8, rounds: int = 3) -> d
     median = sorted(runs, key=lambda run: run["search_rps"] or 0)[(len(runs) - 1) // 2]
     return {
         **median,
+        "worker_rss_mb": rss,
         "non_2xx": sum(run["non_2xx"] for run in runs),
         "runs": [{key: value for key, value in run.items() if key != "wrk_output"} for run in runs],
     }
+
+
+def worker_rss_mb(gunicorn: int) -> list[float] | None:
+    """Resident memory of each gunicorn worker (the master's children), in MB: None without Linux's /proc."""
+    sizes = []
+    try:
+        entries = [entry for entry in Path("/proc").iterdir() if entry.name.isdigit()]
+    except OSError:
+        return None
+    for entry in entries:
+        try:
+            status = dict(line.split(":", 1) for line in (entry / "status").read_text().splitlines() if ":" in line)
+        except OSError:
+            continue  # ended meanwhile
+        if int(status["PPid"]) == gunicorn and "VmRSS" in status:
+            sizes.append(round(int(status["VmRSS"].split()[0]) / 1024, 1))
+    return sorted(sizes)
 
 
 def cpu_seconds_by_role(gunicorn: int) -> dict[str, float] | None:
@@ -559,6 +578,7 @@ def run_benchmark(
     if throughput_seconds > 0:
         throughput = measure_throughput(throughput_seconds, rounds=throughput_rounds)
         results["search_rps"] = throughput["search_rps"]
+        results["worker_rss_max_mb"] = max(throughput["worker_rss_mb"]) if throughput["worker_rss_mb"] else None
         results["throughput"] = throughput
     if nppes_rows > 0:
         results["nppes"] = measure_nppes(data_dir=DATA_DIR, rows=nppes_rows)
@@ -624,14 +644,15 @@ def results_table(results_dir: Path) -> str:
     rows = result_rows(results_dir)
     header = ("| code | database | therapists | search p50 ms | search p95 ms | worst query p95 ms | floor SQL p50 ms "
               "| floor framework p50 ms | ratio p50 | SQL queries per search | match p95 ms | searches/s "
-              "| load s | CPU steal % | CPU probe ms, start / end | date | machine |")  # fmt: skip
+              "| worker RSS MB | load s | CPU steal % | CPU probe ms, start / end | date | machine |")  # fmt: skip
     lines = [header, "|" + " --- |" * (header.count("|") - 1)]
     for row in rows:
         code = f"{row['label']} ({row.get('code', '?')})"
         cells = [code, row["database"], row["therapists"], row["search_p50_ms"], row["search_p95_ms"],
                  row.get("search_p95_max_ms"), row["floor_sql_p50_ms"], row["floor_framework_p50_ms"],
                  row["ratio_p50"], row["queries_per_search"], row["match_p95_ms"], row["search_rps"],
-                 row.get("load_seconds"), row.get("cpu_steal_percent"), probe_cell(row.get("cpu_probe_ms")),
+                 row.get("worker_rss_max_mb"), row.get("load_seconds"), row.get("cpu_steal_percent"),
+                 probe_cell(row.get("cpu_probe_ms")),
                  row["date"][:16], row["machine"]]  # fmt: skip
         lines.append("| " + " | ".join(_cell(cell) for cell in cells) + " |")
     names = list(SEARCHES)
@@ -735,7 +756,7 @@ def main(argv: list[str] | None = None) -> int:
     path = write_results(results, arguments.results_dir)
     keys = ["therapists", "database", "search_p50_ms", "search_p95_ms", "search_p95_max_ms", "floor_sql_p50_ms",
             "floor_framework_p50_ms", "ratio_p50", "match_p95_ms", "queries_per_search", "search_rps",
-            "hsds_services_p95_ms", "fhir_practitionerrole_p95_ms", "total_seconds"]  # fmt: skip
+            "hsds_services_p95_ms", "fhir_practitionerrole_p95_ms", "worker_rss_max_mb", "total_seconds"]  # fmt: skip
     print(json.dumps({key: results[key] for key in [*keys, "nppes", "roster"] if key in results}, indent=1))
     print(f"wrote {path}")
     return 0

@@ -88,6 +88,7 @@ def test_make_bench_runs_end_to_end_with_gunicorn(tmp_path: Path) -> None:
     assert results["therapists"] == 500
     assert results["search_rps"] > 0
     assert results["throughput"]["non_2xx"] == 0
+    assert results["worker_rss_max_mb"] is None or results["worker_rss_max_mb"] > 0
     assert results["roster"]["rows"] == 1000 and results["nppes"]["nppes_rows"] == 10000
     # The median of three runs against the same server, each run kept.
     rates = sorted(run["search_rps"] for run in results["throughput"]["runs"])
