@@ -299,8 +299,9 @@ class ResultPage:
 
     @property
     def pages(self) -> int:
-        """The number of pages: a lower bound when the count is."""
-        return max(1, math.ceil(self.count / self.page_size))
+        """The number of pages: a lower bound when the count is (never below this page's number)."""
+        counted = max(1, math.ceil(self.count / self.page_size))
+        return counted if self.count_is_exact else max(counted, self.page)
 
     @property
     def has_next(self) -> bool:

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
+from directory.search import query as search_query
 from tests.browser.axe import serious_violations
 from tests.browser.helpers import assert_accessible, found_count, is_focused, skip_to_main, tab_to
 
 pytestmark = pytest.mark.browser
+# Set to a folder (docs/screenshots) to keep the pages as a person sees them at both sizes.
+SCREENSHOTS = Path(os.environ["SEARCH_SCREENSHOTS"]) if os.environ.get("SEARCH_SCREENSHOTS") else None
 
 
 def test_client_searches_by_zip_insurance_and_format_narrows_and_opens_a_profile(
@@ -155,3 +161,26 @@ def test_a_search_that_finds_nobody_names_the_blocker_and_its_link_finds_therapi
     assert page.get_by_role("link", name="Remove filter: Yiddish").count() == 0
     assert page.get_by_label("Near: ZIP code").input_value() == "60601"
     assert_accessible(page)
+
+
+def test_past_the_count_threshold_the_page_says_or_more_and_pages_on(
+    page: object, live_server: object, directory_data: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In a dense metro the count stops at the threshold: the page says so, and its pages still lead on."""
+    monkeypatch.setattr(search_query, "COUNT_THRESHOLD", 3)  # the live server runs in this process
+    page.goto(f"{live_server.url}/therapists/?near=60601&radius=50&page_size=2")
+
+    heading = page.get_by_role("heading", level=2, name="found").inner_text()
+    assert heading.startswith("3 or more therapists found within 50 miles of 60601"), heading
+    assert page.get_by_text("Page 1 of 2 or more").is_visible()
+    assert_accessible(page)
+    first = page.locator("article.therapist-card").first.inner_text()
+    tab_to(page, page.get_by_role("link", name="Next page"))
+    page.keyboard.press("Enter")
+    page.wait_for_url("**page=2*")
+    assert page.locator("article.therapist-card").count() == 2
+    assert page.locator("article.therapist-card").first.inner_text() != first
+    assert page.get_by_role("link", name="Previous page").is_visible()
+    if SCREENSHOTS:
+        width = page.viewport_size["width"]
+        page.screenshot(path=str(SCREENSHOTS / f"results-bounded-{width}.png"), full_page=True)
