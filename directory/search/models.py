@@ -369,7 +369,7 @@ def licence_in(state: str) -> Q:
     return Q(kind=SearchEntry.Kind.LICENCE, state=state)
 
 
-def text_conditions(text: str, *, profiles: bool, vendor: str) -> list[Q]:
+def text_conditions(text: str, *, profiles: bool, vendor: str, common: bool | None = None) -> list[Q]:
     """Every word appears in the name, credentials or bio (case-insensitive), by the text index: the conditions.
 
     Words of three letters or more are looked up in the text index (SQLite:
@@ -379,15 +379,23 @@ def text_conditions(text: str, *, profiles: bool, vendor: str) -> list[Q]:
     on the text itself. `profiles` says the entries tested are PROFILE
     entries, which carry the text and its words: they are tested themselves
     rather than through the therapist's profile entry. Applied one after the other.
+
+    `common`, for PROFILE entries read in name order up to a page, says how
+    many the text finds (`count_matching_text`): True, so many that the page
+    comes soonest by testing each entry's own text as the names are read
+    (the index would hand over every match first); False, so few that each
+    match is best looked up by its id. None when not known.
     """
     words = text_words(text)
+    if profiles and common:
+        return [Q(text__contains=word) for word in words]
     sqlite = vendor == "sqlite"
     phrase = text_index_phrase(words) if sqlite else ""
     found = []
     if phrase:
         # The unary + keeps SQLite from looking up each matching id in the therapist index: a common
         # word matches tens of thousands, and a scan checking membership is then several times faster.
-        column = f'+"{SearchEntry._meta.db_table}"."therapist_id"'
+        column = f'{"" if common is False else "+"}"{SearchEntry._meta.db_table}"."therapist_id"'
         matches = f"{column} IN (SELECT rowid FROM {TEXT_TABLE} WHERE {TEXT_TABLE} MATCH %s)"
         found.append(Q(RawSQL(matches, [phrase], output_field=models.BooleanField())))
     conditions = [Q(text__contains=word) for word in words if len(word) < 3]

@@ -74,6 +74,9 @@ COUNT_THRESHOLD = 1000
 # Near a place a therapist may have several entries (offices, and a licence for online sessions): the
 # entries read to count before the count becomes a lower bound, per therapist counted.
 ENTRIES_PER_COUNTED = 2
+# Free text found by at least this many therapists is common: a page in name order finds its matches by
+# testing each entry's text as the names are read (`text_conditions`), rather than from the text index.
+COMMON_TEXT = 5000
 # Near a place past the threshold, the page is read from the offices within a smaller radius holding about
 # this many times the therapists the page needs, by the density the count saw (see `_ring_miles`).
 RING_MARGIN = 4
@@ -89,7 +92,9 @@ def page(
     the last page (the first page always exists).
     """
     exact_up_to = COUNT_THRESHOLD if exact_up_to is None else exact_up_to
-    entries = _conditions(SearchEntry.objects.all(), query)
+    text_matches = _text_matches(query, max(COMMON_TEXT, exact_up_to) + 1)
+    common = None if text_matches is None else text_matches > COMMON_TEXT
+    entries = _conditions(SearchEntry.objects.all(), query, common_text=common)
     start = (number - 1) * size
     if query.place is not None:
         hits, count, exact = _page_near(entries, query, start, size, cards=cards, exact_up_to=exact_up_to)
@@ -98,7 +103,7 @@ def page(
             raise PageNotFound(number, max(1, math.ceil(count / size)))
     else:
         [entries] = _starting_entries(entries, query)
-        count, exact = _bounded_count(entries, query, exact_up_to)
+        count, exact = _bounded_count(entries, query, exact_up_to, text_matches=text_matches)
         hits = [] if exact and start >= count else _ordered_page(entries, query.sort_order, start, size, cards=cards)
         if not hits and number > 1:
             count = count if exact else entries.count()
@@ -154,24 +159,31 @@ def _ring_miles(radius: float, found: int, needed: int, nearest: list[Hit]) -> f
     return miles
 
 
-def _bounded_count(entries: QuerySet, query: Query, exact_up_to: int) -> tuple[int, bool]:
+def _bounded_count(entries: QuerySet, query: Query, exact_up_to: int, *, text_matches: int | None) -> tuple[int, bool]:
     """How many therapists these entries (one per therapist) are, exactly up to `exact_up_to`, and whether exact.
 
-    Counted from the text index alone when free text is the only condition.
+    When free text is the only condition, its `text_matches` (counted by the
+    text index alone, past `exact_up_to`) are the count.
     """
-    counted = _text_only_count(query, exact_up_to + 1)
+    alone = Query(text=query.text, accepting="any", ordering=query.ordering, radius_miles=query.radius_miles)
+    counted = text_matches if query == alone else None
     if counted is None:
         counted = entries.values("therapist_id")[: exact_up_to + 1].count()
     return min(counted, exact_up_to), counted <= exact_up_to
 
 
-def _conditions(entries: QuerySet, query: Query) -> QuerySet:
+def _conditions(entries: QuerySet, query: Query, *, common_text: bool | None = None) -> QuerySet:
     """Every parameter's condition on `entries`, before those the search starts from.
 
     SQLite tests what its index range leaves in the order written, and the
-    bitmask tests are cheaper and more selective than the distance, so they come first.
+    bitmask tests are cheaper and more selective than the distance, so they
+    come first. `common_text`: see `text_conditions`.
     """
-    conditions = parameter_conditions(query, profiles=query.starts_from_profiles, state_entries=query.place is None)
+    profiles = query.starts_from_profiles
+    text = None
+    if query.has_text:
+        text = text_conditions(query.text, profiles=profiles, vendor=connection.vendor, common=common_text)
+    conditions = parameter_conditions(query, profiles=profiles, state_entries=query.place is None, text=text)
     for _, condition in conditions:
         entries = entries.filter(condition)
     return entries
@@ -239,10 +251,12 @@ def _starting_entries(entries: QuerySet, query: Query) -> list[QuerySet]:
     return starts
 
 
-def _text_only_count(query: Query, limit: int) -> int | None:
-    """The number of results, up to `limit`, when free text is the only condition and the text index can count alone."""
-    alone = Query(text=query.text, accepting="any", ordering=query.ordering, radius_miles=query.radius_miles)
-    if not query.has_text or query != alone:
+def _text_matches(query: Query, limit: int) -> int | None:
+    """How many therapists the query's free text finds alone (up to `limit`), for a search without a place.
+
+    None with a place, without text, or for a word the text index cannot count (`count_matching_text`).
+    """
+    if query.place is not None or not query.has_text:
         return None
     return SearchEntry.objects.count_matching_text(query.text, limit=limit)
 

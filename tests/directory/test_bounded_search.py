@@ -4,6 +4,8 @@ unbounded read gives."""
 
 from __future__ import annotations
 
+from unittest import mock
+
 import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
@@ -29,6 +31,8 @@ queries = st.fixed_dictionaries(
         "state": st.sampled_from(["", "", "MT", "WY"]),
         "accepting": st.sampled_from(["any", "any", "true", "false"]),
         "ordering": st.sampled_from([None, None, "name", "-updated"]),
+        # The drawn therapists are "Drawn Therapist <n>": words all, some, one or none of them have.
+        "text": st.sampled_from(["", "", "", "drawn", "therapist 1", "rapist 3", "therapist 12", "nobody"]),
     }
 )
 
@@ -45,6 +49,7 @@ def build_query(spec: dict) -> search.Query:
         state=spec["state"],
         accepting=spec["accepting"],
         ordering=ordering,
+        text=spec["text"],
     )
 
 
@@ -57,22 +62,26 @@ def read(query: search.Query, number: int, size: int, exact_up_to: int) -> searc
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
-    specs=st.lists(therapist_specs, min_size=1, max_size=14),
+    specs=st.lists(therapist_specs, min_size=3, max_size=16),
     query_spec=queries,
-    number=st.sampled_from([1, 1, 2, 3, 5]),
+    number=st.sampled_from([1, 1, 1, 2, 3]),
     size=st.sampled_from([1, 2, 3, 20]),
-    exact_up_to=st.sampled_from([1, 2, 3, 5, 100]),
+    exact_up_to=st.sampled_from([1, 1, 2, 3, 5, 100]),
+    common_text=st.sampled_from([0, 2, UNBOUNDED]),
 )
 def test_a_bounded_page_is_the_unbounded_page(
-    specs: list[dict], query_spec: dict, number: int, size: int, exact_up_to: int
+    specs: list[dict], query_spec: dict, number: int, size: int, exact_up_to: int, common_text: int
 ) -> None:
+    """Bounded, and with free text found by more than `common_text` therapists tested on each name read; the
+    reference reads every entry in reach and looks every text up in the text index."""
     now = timezone.now()
     with transaction.atomic():
         search.refresh([create(index, spec, now).pk for index, spec in enumerate(specs)])
         query = build_query(query_spec)
-        with CaptureQueriesContext(connection) as captured:
+        with CaptureQueriesContext(connection) as captured, mock.patch.object(search_query, "COMMON_TEXT", common_text):
             bounded = read(query, number, size, exact_up_to)
-        reference = read(query, number, size, UNBOUNDED)
+        with mock.patch.object(search_query, "COMMON_TEXT", UNBOUNDED):
+            reference = read(query, number, size, UNBOUNDED)
 
         assert (bounded is None) == (reference is None)
         if reference is not None:
@@ -172,3 +181,19 @@ def test_queries_per_search_do_not_grow_with_the_directory(
         assert response.status_code == 200
         queries.append(len(captured.captured_queries))
     assert queries[0] == queries[1] <= 3
+
+
+@pytest.mark.parametrize("text", ["drawn", "therapist 1", "rapist 1", "nobody here", "dr"])
+@pytest.mark.parametrize("ordering", [None, "-updated"])
+def test_free_text_pages_are_the_same_whether_found_common_or_rare(text: str, ordering: str | None) -> None:
+    """Common text is tested on each name as the names are read, rare text looked up in the text index."""
+    in_billings(14)
+    query = search.Query(text=text, ordering=ordering)
+    pages = {}
+    for common_text in (0, UNBOUNDED):
+        with mock.patch.object(search_query, "COMMON_TEXT", common_text):
+            pages[common_text] = [read(query, number, 4, 3) for number in (1, 2, 3, 4)]
+    assert [page and (page.therapist_ids, page.count, page.count_is_exact) for page in pages[0]] == [
+        page and (page.therapist_ids, page.count, page.count_is_exact) for page in pages[UNBOUNDED]
+    ]
+    assert pages[0][0] is not None and (pages[0][0].count > 0) == (text != "nobody here")
