@@ -7,8 +7,10 @@ plain tuples (the listing cards and search entries by `directory.search`'s own
 `build_card` and `build_entry_rows`), then written with `COPY ... FROM STDIN`
 on PostgreSQL and, on SQLite, with one prepared INSERT per table run over the
 batch (`executemany`). The therapists' ids are given here, counted up from the
-highest, so the rows that point at them need no round trip. The loaded
-tables' own indexes are built once at the end, not row by row.
+highest, so the rows that point at them need no round trip. What a database
+does row by row for each insert (the loaded tables' own indexes, the search
+entries' triggers, PostgreSQL's foreign key checks) is set aside for the load
+and done once at the end, over whole tables.
 """
 
 from __future__ import annotations
