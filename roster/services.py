@@ -480,7 +480,7 @@ def _insert(model: type[Model], objects: list[Model]) -> None:
 def _relations(new_profile: _NewProfile) -> dict[str, list]:
     return {
         "offices": new_profile.offices,
-        "licences": new_profile.licensed_states,
+        "licensed_states": [licence.state for licence in new_profile.licensed_states],
         "insurers": new_profile.row.insurers,
         "focus_areas": new_profile.row.focus_areas,
         "concerns": new_profile.row.concerns,

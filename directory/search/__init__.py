@@ -15,14 +15,23 @@ names below and nothing else:
   reads them best bound of the score first (`ScoreTerms`), in batches.
 - `suggest(query, radius_steps=)`: for a search that found nobody, what each parameter left out,
   a larger radius, online sessions and the nearest match (`Suggestions`).
-- `build_entries`, `build_card`: for loading many therapists in bulk.
+- `build_entries`, `build_card`: for loading many therapists in bulk; `build_entry_rows`, the entries as
+  plain field values, and `ProfileWordIds`, the word ids PostgreSQL's text index keeps of them, for loading
+  millions.
 - `index_unindexed`, `cards_are_stale`: after `migrate`, what older code left behind.
 """
 
 from directory.search import conditions
 from directory.search.cards import build_card, result, result_json
 from directory.search.conditions import Condition
-from directory.search.index import build_entries, cards_are_stale, index_unindexed, refresh
+from directory.search.index import (
+    ProfileWordIds,
+    build_entries,
+    build_entry_rows,
+    cards_are_stale,
+    index_unindexed,
+    refresh,
+)
 from directory.search.query import COUNT_THRESHOLD, Hit, PageNotFound, Query, ResultCard, ResultPage, cards_of, page
 from directory.search.reach import (
     BoundedReach,
@@ -43,6 +52,7 @@ __all__ = [
     "InReach",
     "Nearest",
     "PageNotFound",
+    "ProfileWordIds",
     "Query",
     "ResultCard",
     "ResultPage",
@@ -50,6 +60,7 @@ __all__ = [
     "Suggestions",
     "build_card",
     "build_entries",
+    "build_entry_rows",
     "candidates_by_bound",
     "candidates_in_reach",
     "cards_are_stale",

@@ -16,7 +16,7 @@ from typing import Protocol
 
 from rest_framework import serializers
 
-from directory.models import Concern, FocusArea, Insurer, Language, LicensedState, Office, Therapist
+from directory.models import Concern, FocusArea, Insurer, Language, Office, Therapist
 
 DYNAMIC_FIELDS = ("id", "url", "accepting_new_clients", "availability_confirmed_at", "distance_miles")
 CARD_FIELDS = (
@@ -43,7 +43,7 @@ def card_of(therapist: Therapist) -> str:
     return build_card(
         therapist,
         offices=therapist.offices.all(),
-        licences=therapist.licensed_states.all(),
+        licensed_states=[licence.state for licence in therapist.licensed_states.all()],
         insurers=therapist.insurer_list,
         focus_areas=therapist.focus_areas.all(),
         concerns=therapist.concerns.all(),
@@ -59,13 +59,14 @@ def build_card(
     therapist: Therapist,
     *,
     offices: Iterable[Office],
-    licences: Iterable[LicensedState],
+    licensed_states: Iterable[str],
     insurers: Iterable[Insurer],
     focus_areas: Iterable[FocusArea],
     concerns: Iterable[Concern],
     languages: Iterable[Language],
 ) -> str:
-    """The card (CARD_FIELDS as JSON text) from given relations; the bulk loader builds cards this way too.
+    """The card (CARD_FIELDS as JSON text) from given relations, the licensed states as their codes (as
+    `build_entries` takes them); the bulk loader builds cards this way too.
 
     Written out rather than run through the serializer, which is some forty
     times slower; a test holds the two to the same output.
@@ -99,7 +100,7 @@ def build_card(
             }
             for office in offices
         ],
-        "licensed_states": sorted({licence.state for licence in licences}),
+        "licensed_states": sorted(set(licensed_states)),
         "fee_min": therapist.fee_min,
         "fee_max": therapist.fee_max,
         "sliding_scale": therapist.sliding_scale,
