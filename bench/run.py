@@ -404,13 +404,20 @@ def measure_throughput(seconds: int, connections: int = 8, rounds: int = 3) -> d
     }
 
 
-def worker_rss_mb(gunicorn: int) -> list[float] | None:
-    """Resident memory of each gunicorn worker (the master's children), in MB: None without Linux's /proc."""
-    sizes = []
+def processes() -> list[Path] | None:
+    """Linux's /proc folder of each live process; None without /proc."""
     try:
-        entries = [entry for entry in Path("/proc").iterdir() if entry.name.isdigit()]
+        return [entry for entry in Path("/proc").iterdir() if entry.name.isdigit()]
     except OSError:
         return None
+
+
+def worker_rss_mb(gunicorn: int) -> list[float] | None:
+    """Resident memory of each gunicorn worker (the master's children), in MB: None without Linux's /proc."""
+    entries = processes()
+    if entries is None:
+        return None
+    sizes = []
     for entry in entries:
         try:
             status = dict(line.split(":", 1) for line in (entry / "status").read_text().splitlines() if ":" in line)
@@ -426,9 +433,8 @@ def cpu_seconds_by_role(gunicorn: int) -> dict[str, float] | None:
     PostgreSQL server (its backends do the SQL; SQLite's runs inside the workers). None without Linux's /proc."""
     tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
     seconds = {"web": 0.0, "database": 0.0}
-    try:
-        entries = [entry for entry in Path("/proc").iterdir() if entry.name.isdigit()]
-    except OSError:
+    entries = processes()
+    if entries is None:
         return None
     for entry in entries:
         try:

@@ -100,7 +100,8 @@ def page(
     if query.place is not None:
         hits, count, exact = _page_near(entries, query, start, size, cards=cards, exact_up_to=exact_up_to)
         if not hits and number > 1:
-            count = _grouped_page(_starting_entries(entries, query), query.sort_order, 0, 1, cards=False)[1]
+            if not exact:
+                count = _grouped_page(_starting_entries(entries, query), query.sort_order, 0, 1, cards=False)[1]
             raise PageNotFound(number, max(1, math.ceil(count / size)))
     else:
         [entries] = _starting_entries(entries, query)
