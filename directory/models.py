@@ -396,6 +396,11 @@ class Therapist(models.Model):
             # Pages of the published listing by name, read from the index alone.
             models.Index(fields=["status", "last_name", "first_name", "id"], name="therapist_published_name"),
             models.Index(fields=["-updated_at", "id"], name="therapist_updated_order"),
+            # A FHIR `specialty=` search from the index alone: the distinct published credential texts, then the
+            # therapists with those a specialty names, counted and paged in name order.
+            models.Index(
+                fields=["status", "credentials", "last_name", "first_name", "id"], name="therapist_published_creds"
+            ),
         ]
         constraints = [
             models.CheckConstraint(

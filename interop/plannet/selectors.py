@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from django.db import connection
 from django.db.models import Q, QuerySet
+from django.db.models.expressions import RawSQL
 
 from directory import geo
 from directory.models import FORMATS, Insurer, Language, Office, Therapist, TherapistInsurer
@@ -81,7 +83,9 @@ def _updated(column: str, intervals: list[Interval]) -> Q:
 
 
 def matching_therapists(search: Search) -> QuerySet[Therapist]:
-    """The published therapists a Practitioner or PractitionerRole search finds, in name order."""
+    """The published therapists a Practitioner or PractitionerRole search finds, in name order.
+
+    With `specialty`, the published credential texts are read here, once (one query)."""
     therapists = Therapist.objects.published().filter(_updated("updated_at", search.updated))
     for values in search.values.get("_id", []) + search.values.get("practitioner", []):
         therapists = therapists.filter(public_id__in=as_uuids(values))
@@ -90,16 +94,53 @@ def matching_therapists(search: Search) -> QuerySet[Therapist]:
     for values in search.values.get("network", []):
         insurers = [insurer.pk for insurer in insurers_of(values, "network")]
         therapists = therapists.filter(pk__in=TherapistInsurer.objects.filter(insurer__in=insurers).values("therapist"))
-    for values in search.values.get("specialty", []):
-        condition = Q(pk__in=[])
-        for code in values:
-            condition |= v.specialty_condition(code)
-        therapists = therapists.filter(condition)
+    specialties = search.values.get("specialty", [])
+    texts = published_credentials() if specialties else None
+    for codes in specialties:
+        therapists = therapists.filter(_specialty(codes, texts))
     return therapists.order_by(*NAME_ORDER)
 
 
+# Past this many distinct published credential texts, a specialty search tests its keywords in SQL instead of
+# listing the texts it matches: a list that long would cost more than it saves (and SQLite bounds its parameters).
+LISTED_CREDENTIALS = 1000
+
+
+def published_credentials() -> list[str] | None:
+    """The published therapists' distinct credential texts, in order; None past `LISTED_CREDENTIALS`.
+
+    A loose index scan: each text is the least above the one before, one seek in the index, so the read grows
+    with the texts, not the therapists (PostgreSQL's DISTINCT would read every published therapist's entry).
+    """
+    published = Therapist.objects.published().order_by("credentials").values("credentials")
+    first, first_params = published[:1].query.sql_with_params()
+    after = published.filter(credentials__gt=RawSQL("texts.credentials", ()))[:1]
+    following, following_params = after.query.sql_with_params()
+    query = (
+        f"WITH RECURSIVE texts(credentials) AS (SELECT * FROM ({first}) AS lowest UNION ALL "
+        f"SELECT ({following}) FROM texts WHERE texts.credentials IS NOT NULL) "
+        "SELECT credentials FROM texts WHERE credentials IS NOT NULL LIMIT %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(query, [*first_params, *following_params, LISTED_CREDENTIALS + 1])
+        texts = [text for (text,) in cursor.fetchall()]
+    return texts if len(texts) <= LISTED_CREDENTIALS else None
+
+
+def _specialty(codes: list[str], texts: list[str] | None) -> Q:
+    """`specialty`: credentials naming any of these codes. The texts that do are listed (`specialties_of`, the
+    one rule), so the count reads only their therapists' index entries, not every therapist's credentials."""
+    if texts is not None:
+        return Q(credentials__in=v.credentials_naming(codes, texts))
+    condition = Q(pk__in=[])
+    for code in codes:
+        condition |= v.specialty_condition(code)
+    return condition
+
+
 def therapist_page(search: Search) -> tuple[list[Profile], int]:
-    """One page of `matching_therapists` with what their resources show, and how many match: 5 queries."""
+    """One page of `matching_therapists` with what their resources show, and how many match: 5 queries
+    (and the credential texts first with `specialty`)."""
     matching = matching_therapists(search)
     total = matching.count()
     if search.offset >= total:

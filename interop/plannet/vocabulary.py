@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import uuid
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from django.db.models import Q
@@ -87,8 +88,16 @@ def specialties_of(credentials: str) -> tuple[Specialty, ...]:
     )
 
 
+def credentials_naming(codes: Collection[str], texts: Iterable[str]) -> list[str]:
+    """The credential texts among these that name one of the specialties of these codes, by `specialties_of`."""
+    return [text for text in texts if any(specialty.code in codes for specialty in specialties_of(text))]
+
+
 def specialty_condition(code: str) -> Q:
-    """The therapists whose credentials name this specialty: `specialties_of` as a query (none if unmapped)."""
+    """The therapists whose credentials name this specialty: `specialties_of` as a query (none if unmapped).
+
+    Its keywords are tested in SQL, each credential text read: for a directory of too many distinct texts to list.
+    """
     specialty = SPECIALTY_OF_CODE.get(code)
     if specialty is None:
         return Q(pk__in=[])

@@ -12,7 +12,7 @@ from django.utils import timezone
 from fhir.resources.R4B import get_fhir_model_class
 
 from directory.models import Insurer, Office, Therapist, TherapistInsurer
-from interop.plannet import vocabulary
+from interop.plannet import selectors, vocabulary
 from tests.conftest import make_therapist, valid_npi
 
 pytestmark = pytest.mark.django_db
@@ -170,6 +170,8 @@ def test_a_page_of_roles_costs_the_same_queries_whatever_its_size(client: Client
     with django_assert_num_queries(5):
         large = client.get(url + "100")
     assert len(json.loads(large.content)["entry"]) > len(json.loads(small.content)["entry"])
+    with django_assert_num_queries(6):  # and the credential texts a specialty names
+        client.get(url + "100&specialty=1041C0700X")
     with django_assert_num_queries(2):  # the offices in the circle's box, then the page's offices
         client.get("/fhir/Location?near=40.6721|-73.9777|25|mi&_count=100")
 
@@ -222,6 +224,24 @@ def test_specialties_are_nucc_codes_from_the_credentials(client: Client) -> None
         assert len(found) == Therapist.objects.published().filter(credentials__icontains="LCSW").count()
     assert fhir(client, "/fhir/PractitionerRole?specialty=207Q00000X")["total"] == 0  # a NUCC code nobody here has
     fhir(client, "/fhir/PractitionerRole?specialty=http://snomed.info/sct|123", status=400)
+
+
+def test_a_specialty_finds_the_same_roles_however_many_credential_texts_there_are(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    worded = make_therapist(npi=valid_npi("197000005"), last_name="Worded")
+    Therapist.objects.filter(pk=worded.pk).update(credentials="PhD, licensed clinical social worker")
+    codes = {"1041C0700X", "103TC0700X"}
+    url = f"/fhir/PractitionerRole?specialty={','.join(sorted(codes))}&_count=40"
+    listed = [entry["resource"]["id"] for entry in walk(client, url)]
+    monkeypatch.setattr(selectors, "LISTED_CREDENTIALS", 1)  # too many texts to list: the keywords, tested in SQL
+    assert [entry["resource"]["id"] for entry in walk(client, url)] == listed
+    named = [
+        therapist
+        for therapist in Therapist.objects.published()
+        if codes & {specialty.code for specialty in vocabulary.specialties_of(therapist.credentials)}
+    ]
+    assert str(worded.public_id) in listed and len(listed) == len(named) > 40
 
 
 def test_languages_are_bcp47_and_offices_have_positions(client: Client) -> None:
