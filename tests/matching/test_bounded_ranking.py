@@ -119,7 +119,7 @@ def assert_bounded_equals_exhaustive(specs: list[dict], need_spec: dict, *, limi
         assert bounded.scored <= exhaustive.scored
         event("some results" if bounded.results else "no result")
         event("fewer scored than in reach" if bounded.scored < exhaustive.scored else "all in reach scored")
-        batches = sum("WITH therapists AS" in query["sql"] for query in queries.captured_queries)
+        batches = sum("WITH by_code AS" in query["sql"] for query in queries.captured_queries)
         event(f"{batches if batches < 3 else '3 or more'} batches read")
         transaction.set_rollback(True)
 
@@ -222,4 +222,28 @@ def test_therapists_tied_with_the_last_result_are_all_read_and_the_lowest_ids_ke
     assert len({item.score for item in result.results}) == 1
     assert as_compared(result) == as_compared(services.rank_every_therapist(need, now=now, limit=3))
     assert result.scored == 10
-    assert sum("WITH therapists AS" in query["sql"] for query in queries.captured_queries) == 3  # 3, 6, then 1 left
+    assert sum("WITH by_code AS" in query["sql"] for query in queries.captured_queries) == 3  # 3, 6, then 1 left
+
+
+def test_each_therapist_in_reach_is_counted_once_whether_reached_at_offices_online_or_both() -> None:
+    """One reached online is counted from its licence entry alone, the others from their offices: never twice."""
+    now = timezone.now()
+    spec = {"accepts": True, "confirmed_days_ago": 1, "capacity": 3, "formats": {"individual", "online"},
+            "insurers": {"aetna"}, "fee_min": 100, "sliding_scale": False, "languages": {"en"},
+            "focus_areas": set(), "concerns": set(), "training_level": "trained", "replies": (0, 0),
+            "recent_offers": 0, "states": {"MT"}, "offices": [(3, 4), (-3, 0)]}  # fmt: skip
+    therapists = [
+        create(0, {**spec, "formats": {"online"}}, now),  # its offices deliver nothing asked; its licence does
+        create(1, {**spec, "insurers": {"cigna"}}, now),  # two offices and a licence in reach, not in network
+        create(2, {**spec, "insurers": {"cigna"}, "states": {"WY"}}, now),  # two offices, licensed elsewhere
+        create(3, {**spec, "formats": {"individual"}, "confirmed_days_ago": 90}, now),  # offices only, stale
+    ]
+    search.refresh([therapist.pk for therapist in therapists])
+    need = services.build_need(place=CENTER, formats=["individual", "online"], insurance="aetna")
+
+    result = services.rank_therapists(need, now=now)
+
+    assert [item.candidate.id for item in result.results] == [therapists[0].pk]
+    assert result.results[0].delivery == "online"
+    assert result.excluded == {"insurance": 2, "availability_stale": 1}
+    assert as_compared(result) == as_compared(services.rank_every_therapist(need, now=now))
