@@ -101,15 +101,15 @@ class SlugListField(BoundedListField):
 
 class StrictJsonTypes:
     def to_internal_value(self, data: object) -> object:
-        wrong_types = {} if is_form_data(self) or not isinstance(data, Mapping) else json_type_errors(self, data)
-        if not wrong_types:
+        wrong_values = {} if is_form_data(self) or not isinstance(data, Mapping) else json_value_errors(self, data)
+        if not wrong_values:
             return super().to_internal_value(data)
         try:
             super().to_internal_value(data)
         except serializers.ValidationError as error:
-            # The body's other errors too, each field's type error in place of what DRF made of the value.
-            raise serializers.ValidationError({**error.detail, **wrong_types}) from error
-        raise serializers.ValidationError(wrong_types)
+            # The body's other errors too, each field's error found here in place of what DRF made of the value.
+            raise serializers.ValidationError({**error.detail, **wrong_values}) from error
+        raise serializers.ValidationError(wrong_values)
 
 
 def is_form_data(serializer: serializers.BaseSerializer) -> bool:
@@ -117,18 +117,18 @@ def is_form_data(serializer: serializers.BaseSerializer) -> bool:
     return isinstance(getattr(serializer.root, "initial_data", None), QueryDict)
 
 
-def json_type_errors(serializer: serializers.Serializer, data: Mapping) -> dict[str, list[str] | dict[int, list[str]]]:
-    """The fields of `data` with a value of the wrong JSON type; list items by position, as DRF names them."""
+def json_value_errors(serializer: serializers.Serializer, data: Mapping) -> dict[str, list[str] | dict[int, list[str]]]:
+    """The fields of `data` whose value `json_value_error` refuses; list items by position, as DRF names them."""
     errors: dict[str, list[str] | dict[int, list[str]]] = {}
     for field in serializer.fields.values():
         if field.read_only:
             continue
         value = field.get_value(data)
-        if message := json_type_error(field, value):
+        if message := json_value_error(field, value):
             errors[field.field_name] = [message]
         elif isinstance(value, list) and (item_field := list_item_field(field)) is not None:
             items = {
-                index: [message] for index, item in enumerate(value) if (message := json_type_error(item_field, item))
+                index: [message] for index, item in enumerate(value) if (message := json_value_error(item_field, item))
             }
             if items:
                 errors[field.field_name] = items
@@ -141,6 +141,21 @@ def list_item_field(field: serializers.Field) -> serializers.Field | None:
         return field.child
     if isinstance(field, serializers.ManyRelatedField):
         return field.child_relation
+    return None
+
+
+def json_value_error(field: serializers.Field, value: object) -> str | None:
+    """What is wrong with a parsed JSON value before DRF reads it: its type, or its length as sent.
+
+    DRF trims a string's whitespace before checking `max_length`, so a string
+    the schema's `maxLength` refuses (it counts what was sent) would pass when
+    it starts or ends with whitespace; its length is checked here as sent.
+    """
+    if message := json_type_error(field, value):
+        return message
+    limit = field.max_length if isinstance(field, serializers.CharField) else None
+    if limit is not None and isinstance(value, str) and len(value) > limit:
+        return field.error_messages["max_length"].format(max_length=limit)
     return None
 
 

@@ -11,6 +11,8 @@ from rest_framework.test import APIClient
 from directory.models import Therapist
 from directory.parsers import MAX_JSON_DEPTH
 from directory.serializers import MAX_LIST_ITEMS
+from matching.models import Offer
+from matching.serializers import DeclineSerializer
 from tests.conftest import token_client
 
 pytestmark = pytest.mark.django_db
@@ -68,6 +70,19 @@ def test_a_bio_longer_than_its_column_is_a_400_on_the_api_and_the_page(therapist
     assert token_client(therapist_user).patch("/api/me/profile/", {"bio": "x" * 4000}, format="json").status_code == 200
     therapist.refresh_from_db()
     assert len(therapist.bio) == 4000
+
+
+def test_a_text_is_as_long_as_it_was_sent_whitespace_included(therapist_user: User) -> None:
+    """DRF trims before checking `max_length`: a note the schema's maxLength refuses was accepted (fuzzing found it)."""
+    sent = "\x1c " + "x" * 3999  # \x1c is whitespace to str.strip()
+    response = token_client(therapist_user).patch("/api/me/profile/", {"bio": sent}, format="json")
+    assert response.status_code == 400
+    assert response.json()["errors"]["bio"] == ["Ensure this field has no more than 4000 characters."]
+    decline = DeclineSerializer(data={"reason": Offer.DeclineReason.values[0], "note": "\x1c" + "*" * 300})
+    assert not decline.is_valid() and list(decline.errors) == ["note"]
+    decline = DeclineSerializer(data={"reason": Offer.DeclineReason.values[0], "note": " " + "*" * 298 + " "})
+    assert decline.is_valid(), decline.errors
+    assert decline.validated_data["note"] == "*" * 298
 
 
 def test_the_anonymous_match_with_200000_unknown_concerns_is_a_400_naming_the_field(
