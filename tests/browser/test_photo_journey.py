@@ -59,7 +59,7 @@ def test_therapist_uploads_a_photo_staff_approve_it_and_clients_see_it(
     page.get_by_role("button", name="Upload photo").click()
     assert "waiting for review" in section.inner_text()
     new_photo = page.get_by_role("img", name="Your new photo, waiting for review")
-    assert new_photo.evaluate("image => image.complete && image.naturalWidth") == 320
+    assert new_photo.evaluate("image => image.decode().then(() => image.naturalWidth)") == 320
     assert_accessible(page)
     width = page.viewport_size["width"]
     artifacts = Path(django_settings.BASE_DIR) / "test-artifacts"
@@ -80,7 +80,7 @@ def test_therapist_uploads_a_photo_staff_approve_it_and_clients_see_it(
 
     page.goto(f"{live_server.url}{therapist.get_absolute_url()}")
     photo = page.get_by_role("img", name=f"Photo of {therapist.full_name}")
-    assert photo.evaluate("image => image.complete && image.naturalWidth") == 320
+    assert photo.evaluate("image => image.decode().then(() => image.naturalWidth)") == 320
     # 160 CSS pixels beside the name; a phone's narrower header shows it at 88 (5.5rem), the name beside it.
     assert photo.bounding_box()["width"] == (88 if width < 640 else 160)
     assert_accessible(page)
