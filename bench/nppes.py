@@ -17,12 +17,13 @@ import csv
 import hashlib
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
 from collections import defaultdict
 from pathlib import Path
+
+from bench.memory import ProcessMemory, peak_rss_mb
 
 ROOT = Path(__file__).resolve().parent.parent
 ROWS = 1_000_000
@@ -35,13 +36,17 @@ BEHAVIOURAL = ["1041C0700X", "101YM0800X", "103T00000X", "106H00000X", "2084P080
 
 def listed_rows() -> list[tuple[str, str, str, list[tuple[str, str]]]]:
     """(NPI, last name, first office ZIP, licences) of every checked listing, in NPI order."""
-    from registry.selectors import checked_listings
+    from registry.selectors import checked_listings, checked_npis
 
-    listings = checked_listings()
-    return [
-        (npi, listing.last_name, (listing.postal_codes or ("10001",))[0][:5], list(listing.licences))
-        for npi, listing in sorted(listings.items())
-    ]
+    npis = checked_npis()
+    ordered, rows = sorted(npis), []
+    for start in range(0, len(ordered), 5000):
+        listings = checked_listings({npi: npis[npi] for npi in ordered[start : start + 5000]})
+        rows.extend(
+            (npi, listing.last_name, (listing.postal_codes or ("10001",))[0][:5], list(listing.licences))
+            for npi, listing in sorted(listings.items())
+        )
+    return rows
 
 
 def _npi(prefix: str) -> str:
@@ -134,6 +139,7 @@ def measure_nppes(*, data_dir: Path, rows: int = ROWS) -> dict[str, object]:
         "nppes_rows_per_s": round(figures["rows_read"] / figures["seconds"]),
         "nppes_seconds": round(figures["seconds"], 1),
         "nppes_peak_rss_mb": figures["peak_rss_mb"],
+        "nppes_peak_anon_mb": figures["peak_anon_mb"],
         "nppes_rows": figures["rows_read"],
         "nppes_findings": figures["findings"],
         "nppes_providers_kept": figures["providers_kept"],
@@ -149,15 +155,19 @@ def run_check(path: Path) -> dict[str, object]:
     from registry.selectors import findings_by_kind
     from registry.services import check_nppes
 
+    memory = ProcessMemory()
+    memory.start()
     started = time.perf_counter()
     check = check_nppes(path=path, now=timezone.now(), report_only=True, keep_providers=True)
     seconds = time.perf_counter() - started
+    memory.running = False
+    memory.join()
     findings = findings_by_kind(check)
     return {
         "rows_read": check.rows_read,
         "seconds": seconds,
-        # ru_maxrss is in kilobytes on Linux.
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_rss_mb": peak_rss_mb(),
+        "peak_anon_mb": round(memory.peak_kb / 1024, 1),
         "findings": findings,
         "providers_kept": check.providers_kept,
     }

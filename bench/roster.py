@@ -18,10 +18,11 @@ import os
 import resource
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+
+from bench.memory import ProcessMemory, peak_rss_mb
 
 ROOT = Path(__file__).resolve().parent.parent
 ROWS = 100_000
@@ -124,24 +125,6 @@ def measure_roster(*, data_dir: Path, rows: int = ROWS) -> dict[str, object]:
     }
 
 
-class AnonymousMemory(threading.Thread):
-    """The process's peak anonymous resident memory (RssAnon, sampled every 0.2 s): its own heap and SQLite's
-    page cache, without the database file's pages that SQLite maps into memory (RssFile), which getrusage's
-    peak counts too and which the kernel drops at will."""
-
-    def __init__(self) -> None:
-        super().__init__(daemon=True)
-        self.peak_kb, self.running = 0, True
-
-    def run(self) -> None:
-        status = Path("/proc/self/status")
-        while self.running and status.exists():
-            for line in status.read_text().splitlines():
-                if line.startswith("RssAnon:"):
-                    self.peak_kb = max(self.peak_kb, int(line.split()[1]))
-            time.sleep(0.2)
-
-
 def run_import(path: Path) -> dict[str, object]:
     """The import as the subprocess runs it, published by a staff user; its figures."""
     from django.contrib.auth.models import User
@@ -149,7 +132,7 @@ def run_import(path: Path) -> dict[str, object]:
     from roster.services import import_roster
 
     publisher, _ = User.objects.get_or_create(username=PUBLISHER, defaults={"is_staff": True})
-    memory = AnonymousMemory()
+    memory = ProcessMemory()
     memory.start()
     before = resource.getrusage(resource.RUSAGE_SELF)
     cpu_before = before.ru_utime + before.ru_stime
@@ -165,8 +148,7 @@ def run_import(path: Path) -> dict[str, object]:
         "rows_per_s": round(summary.rows / seconds),
         # This process's CPU time (not PostgreSQL's): on a shared machine, what the import itself cost.
         "cpu_seconds": round(usage.ru_utime + usage.ru_stime - cpu_before, 1),
-        # ru_maxrss is in kilobytes on Linux.
-        "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+        "peak_rss_mb": peak_rss_mb(),
         "peak_anon_mb": round(memory.peak_kb / 1024, 1),
         "created": summary.created,
         "updated": summary.updated,

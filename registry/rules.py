@@ -22,7 +22,7 @@ KINDS = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Listing:
     """What the directory says of one therapist, as the comparison needs it."""
 
@@ -33,7 +33,7 @@ class Listing:
     licences: tuple[tuple[str, str], ...]  # (state, licence number), numbers given only
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Discrepancy:
     kind: str
     listed: str = ""

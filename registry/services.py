@@ -4,10 +4,12 @@ pre-fill of a new therapist's draft profile from the registry."""
 from __future__ import annotations
 
 import datetime
+import itertools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -25,13 +27,27 @@ from registry.nppes import NppesReader, NppesRecord
 from registry.vocabularies import BEHAVIOURAL_HEALTH_TAXONOMIES, is_behavioural_health
 
 PROVIDER_BATCH = 2000  # kept providers written per statement: memory stays bounded whatever the file's size
+LISTING_BATCH = 2000  # listings read and compared at a time, as the file names them
+FINDING_BATCH = 1000  # findings written per statement
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Difference:
+    """A listing's difference from its registry record, as the scan keeps it until the run is stored."""
+
+    therapist_id: int
+    npi: str
+    discrepancy: rules.Discrepancy
 
 
 @dataclass
 class Scan:
-    """What one pass over the file found: the differences of each listed NPI seen, the providers kept."""
+    """What one pass over the file found: the differences of the listings it names, the NPIs it does not
+    name (`unseen`), the providers kept."""
 
-    differences: dict[str, list[rules.Discrepancy]] = field(default_factory=dict)
+    unseen: set[str]
+    differences: dict[str, list[Difference]] = field(default_factory=dict)  # by NPI, those with any
     rows_read: int = 0
     providers_kept: int = 0
 
@@ -46,10 +62,14 @@ def check_nppes(
     therapist, and staff (MANAGERS) get one email listing the suspensions; `report_only` suspends and
     emails nobody. `keep_providers` also keeps the file's behavioural-health individuals for pre-fill.
     LayoutError when the file lacks a column the check reads; OSError when it cannot be read.
+
+    Memory holds the checked NPIs (with their therapists' ids) and the differences found, not the
+    listings: those are read a batch at a time as the file names them (`LISTING_BATCH`).
     """
-    listings = selectors.checked_listings()
     with file_not_mapped():
-        scan = _scan(path, listings, now=now, keep_providers=keep_providers)
+        npis = selectors.checked_npis()
+        scan = _scan(path, npis, now=now, keep_providers=keep_providers)
+        differences = [*_not_found(npis, scan.unseen), *itertools.chain.from_iterable(scan.differences.values())]
     with transaction.atomic():
         check = NppesCheck.objects.create(
             file_name=path.name[:255],
@@ -57,13 +77,18 @@ def check_nppes(
             finished_at=now,
             report_only=report_only,
             rows_read=scan.rows_read,
-            therapists_checked=len(listings),
+            therapists_checked=len(npis),
             providers_kept=scan.providers_kept,
         )
-        findings = _findings(check, listings, scan)
-        suspended = [] if report_only else _suspend_deactivated(findings)
-        NppesFinding.objects.bulk_create(findings, batch_size=1000)
-        check.findings_count, check.suspended_count = len(findings), len(suspended)
+        deactivated = [_finding(check, difference) for difference in differences
+                       if difference.discrepancy.kind == rules.DEACTIVATED]  # fmt: skip
+        suspended = [] if report_only else _suspend_deactivated(deactivated)
+        NppesFinding.objects.bulk_create(deactivated, batch_size=FINDING_BATCH)
+        others = (_finding(check, difference) for difference in differences
+                  if difference.discrepancy.kind != rules.DEACTIVATED)  # fmt: skip
+        for batch in _batches(others, FINDING_BATCH):
+            NppesFinding.objects.bulk_create(batch)
+        check.findings_count, check.suspended_count = len(differences), len(suspended)
         check.finished_at = timezone.now()
         check.save(update_fields=["findings_count", "suspended_count", "finished_at"])
         if suspended:
@@ -71,16 +96,20 @@ def check_nppes(
     return check
 
 
-def _scan(path: Path, listings: dict[str, rules.Listing], *, now: datetime.datetime, keep_providers: bool) -> Scan:
-    scan = Scan()
+def _scan(path: Path, npis: dict[str, int], *, now: datetime.datetime, keep_providers: bool) -> Scan:
+    scan = Scan(unseen=set(npis))
+    named: list[NppesRecord] = []
     batch: list[RegistryProvider] = []
     ended: list[str] = []
     with path.open(newline="", encoding="utf-8", errors="replace") as stream:
         reader = NppesReader(stream)
         keep_taxonomies = BEHAVIOURAL_HEALTH_TAXONOMIES if keep_providers else None
-        for record in reader.records(listed=listings, keep_taxonomies=keep_taxonomies):
-            if record.npi in listings:
-                scan.differences[record.npi] = rules.compare(listings[record.npi], record)
+        for record in reader.records(listed=npis, keep_taxonomies=keep_taxonomies):
+            if record.npi in npis:
+                named.append(record)
+                if len(named) >= LISTING_BATCH:
+                    _compare(named, npis, scan)
+                    named = []
             if not keep_providers:
                 continue
             if record.is_deactivated:
@@ -90,9 +119,31 @@ def _scan(path: Path, listings: dict[str, rules.Listing], *, now: datetime.datet
             if len(batch) >= PROVIDER_BATCH or len(ended) >= PROVIDER_BATCH:
                 scan.providers_kept += _keep(batch, ended)
                 batch, ended = [], []
+        _compare(named, npis, scan)
         scan.providers_kept += _keep(batch, ended)
         scan.rows_read = reader.rows_read
     return scan
+
+
+def _compare(records: list[NppesRecord], npis: dict[str, int], scan: Scan) -> None:
+    """Compare a batch of the file's records with their listings; a later row of the same NPI replaces an earlier."""
+    listings = selectors.checked_listings({record.npi: npis[record.npi] for record in records})
+    for record in records:
+        listing = listings.get(record.npi)
+        if listing is None:  # no longer checked since the scan began
+            continue
+        scan.unseen.discard(record.npi)
+        scan.differences.pop(record.npi, None)
+        if discrepancies := rules.compare(listing, record):
+            scan.differences[record.npi] = [
+                Difference(listing.therapist_id, record.npi, discrepancy) for discrepancy in discrepancies
+            ]
+
+
+def _not_found(npis: dict[str, int], unseen: set[str]) -> Iterator[Difference]:
+    """The listings whose NPI the file does not name."""
+    for npi in sorted(unseen):
+        yield Difference(npis[npi], npi, rules.Discrepancy(rules.NOT_FOUND))
 
 
 def _provider(record: NppesRecord, now: datetime.datetime) -> RegistryProvider:
@@ -129,28 +180,29 @@ def _keep(providers: list[RegistryProvider], ended: list[str]) -> int:
     return len(providers)
 
 
-def _findings(check: NppesCheck, listings: dict[str, rules.Listing], scan: Scan) -> list[NppesFinding]:
-    findings = []
-    for npi, listing in listings.items():
-        differences = scan.differences.get(npi, [rules.Discrepancy(rules.NOT_FOUND)])
-        findings.extend(
-            NppesFinding(
-                check_run=check,
-                therapist_id=listing.therapist_id,
-                npi=npi,
-                kind=difference.kind,
-                state=difference.state,
-                listed_value=difference.listed[:200],
-                registry_value=difference.registry[:200],
-            )
-            for difference in differences
-        )
-    return findings
+def _batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    iterator = iter(items)
+    while batch := list(itertools.islice(iterator, size)):
+        yield batch
+
+
+def _finding(check: NppesCheck, difference: Difference) -> NppesFinding:
+    discrepancy = difference.discrepancy
+    return NppesFinding(
+        check_run=check,
+        therapist_id=difference.therapist_id,
+        npi=difference.npi,
+        kind=discrepancy.kind,
+        state=discrepancy.state,
+        listed_value=discrepancy.listed[:200],
+        registry_value=discrepancy.registry[:200],
+    )
 
 
 def _suspend_deactivated(findings: list[NppesFinding]) -> list[Therapist]:
-    """Suspend each listing whose NPI is deactivated (suspend_profile emails the therapist); those suspended."""
-    deactivated = {finding.therapist_id: finding for finding in findings if finding.kind == rules.DEACTIVATED}
+    """Suspend the listing of each finding of a deactivated NPI (suspend_profile emails the therapist); those
+    suspended."""
+    deactivated = {finding.therapist_id: finding for finding in findings}
     suspended = []
     for therapist in Therapist.objects.filter(pk__in=deactivated).select_related("user"):
         finding = deactivated[therapist.pk]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 from pathlib import Path
 
@@ -9,9 +10,13 @@ import pytest
 from django.contrib.auth.models import User
 from django.core import mail
 from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from directory.models import LicensedState, Therapist
+from registry import services as registry_services
 from registry.models import NppesCheck, NppesFinding, RegistryProvider
+from registry.nppes import row_values
 from tests.conftest import make_therapist, make_user, signed_in, valid_npi
 from tests.registry.conftest import nppes_row, write_nppes
 
@@ -80,6 +85,36 @@ def test_each_kind_of_mismatch_is_found_and_stored_with_its_values(
         and check.therapists_checked == Therapist.objects.filter(status__in=["published", "pending"]).count()
     )
     assert "6 rows read" in output and "last-name: 1" in output
+
+
+def test_listings_read_a_few_at_a_time_give_the_same_findings_and_a_later_row_replaces_an_earlier(
+    nppes_file: Path, listings: dict[str, Therapist], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two listings per batch: the six rows fall in three batches, and the repeated NPI in another.
+    monkeypatch.setattr(registry_services, "LISTING_BATCH", 2)
+    with nppes_file.open("a", encoding="utf-8") as stream:
+        later = row_values(nppes_row(listings["renamed"].npi, last_name="RENAMED"))
+        csv.writer(stream, quoting=csv.QUOTE_ALL, lineterminator="\n").writerow(later)
+
+    run_check(nppes_file, "--report-only")
+
+    found = {name: kinds_of(therapist) for name, therapist in listings.items()}
+    assert found == {"matching": [], "renamed": [], "moved": ["postal-code"], "relicensed": ["licence"],
+                     "ended": ["deactivated"], "unknown": ["not-found"]}  # fmt: skip
+    assert NppesCheck.objects.get().findings_count == NppesFinding.objects.count()
+
+
+def test_the_check_reads_listings_by_batch_not_one_by_one(tmp_path: Path, listings: dict[str, Therapist]) -> None:
+    def queries_for(count: int) -> int:
+        rows = [nppes_row(therapist.npi, last_name=therapist.last_name.upper()) for therapist in listings.values()]
+        with CaptureQueriesContext(connection) as captured:
+            run_check(write_nppes(tmp_path, rows[:count]), "--report-only")
+        return len(captured)
+
+    # Every listing named, or all but one (then found "not found"): the same queries either way.
+    for index in range(6):
+        make_therapist(npi=valid_npi(f"19300000{index}"), last_name=f"More{index}")
+    assert queries_for(len(listings)) == queries_for(len(listings) - 1)
 
 
 def test_report_only_suspends_and_emails_nobody(nppes_file: Path, listings: dict[str, Therapist]) -> None:
