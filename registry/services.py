@@ -129,11 +129,11 @@ def _compare(records: list[NppesRecord], npis: dict[str, int], scan: Scan) -> No
     """Compare a batch of the file's records with their listings; a later row of the same NPI replaces an earlier."""
     listings = selectors.checked_listings({record.npi: npis[record.npi] for record in records})
     for record in records:
+        scan.unseen.discard(record.npi)
+        scan.differences.pop(record.npi, None)
         listing = listings.get(record.npi)
         if listing is None:  # no longer checked since the scan began
             continue
-        scan.unseen.discard(record.npi)
-        scan.differences.pop(record.npi, None)
         if discrepancies := rules.compare(listing, record):
             scan.differences[record.npi] = [
                 Difference(listing.therapist_id, record.npi, discrepancy) for discrepancy in discrepancies
