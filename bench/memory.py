@@ -24,14 +24,26 @@ def peak_rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # kilobytes on Linux
 
 
-class ProcessMemory(threading.Thread):
-    """The process's peak anonymous resident memory (RssAnon, sampled every 0.2 s): its own heap and SQLite's
-    page cache, without the database file's pages that SQLite maps into memory (RssFile), which the peak
-    resident memory counts too and which the kernel drops at will."""
+class AnonymousMemory(threading.Thread):
+    """The process's peak anonymous resident memory (RssAnon, sampled every 0.2 s) while the block runs: its
+    own heap and SQLite's page cache, without the database file's pages that SQLite maps into memory
+    (RssFile), which the peak resident memory counts too and which the kernel drops at will."""
 
     def __init__(self) -> None:
         super().__init__(daemon=True)
         self.peak_kb, self.running = 0, True
+
+    def __enter__(self) -> AnonymousMemory:
+        self.start()
+        return self
+
+    def __exit__(self, *exception: object) -> None:
+        self.running = False
+        self.join()
+
+    @property
+    def peak_mb(self) -> float:
+        return round(self.peak_kb / 1024, 1)
 
     def run(self) -> None:
         while self.running and STATUS.exists():

@@ -23,7 +23,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from bench.memory import ProcessMemory, peak_rss_mb
+from bench.memory import AnonymousMemory, peak_rss_mb
 
 ROOT = Path(__file__).resolve().parent.parent
 ROWS = 1_000_000
@@ -37,11 +37,12 @@ BEHAVIOURAL = ["1041C0700X", "101YM0800X", "103T00000X", "106H00000X", "2084P080
 def listed_rows() -> list[tuple[str, str, str, list[tuple[str, str]]]]:
     """(NPI, last name, first office ZIP, licences) of every checked listing, in NPI order."""
     from registry.selectors import checked_listings, checked_npis
+    from registry.services import LISTING_BATCH
 
     npis = checked_npis()
     ordered, rows = sorted(npis), []
-    for start in range(0, len(ordered), 5000):
-        listings = checked_listings({npi: npis[npi] for npi in ordered[start : start + 5000]})
+    for start in range(0, len(ordered), LISTING_BATCH):
+        listings = checked_listings({npi: npis[npi] for npi in ordered[start : start + LISTING_BATCH]})
         rows.extend(
             (npi, listing.last_name, (listing.postal_codes or ("10001",))[0][:5], list(listing.licences))
             for npi, listing in sorted(listings.items())
@@ -155,19 +156,16 @@ def run_check(path: Path) -> dict[str, object]:
     from registry.selectors import findings_by_kind
     from registry.services import check_nppes
 
-    memory = ProcessMemory()
-    memory.start()
-    started = time.perf_counter()
-    check = check_nppes(path=path, now=timezone.now(), report_only=True, keep_providers=True)
-    seconds = time.perf_counter() - started
-    memory.running = False
-    memory.join()
+    with AnonymousMemory() as memory:
+        started = time.perf_counter()
+        check = check_nppes(path=path, now=timezone.now(), report_only=True, keep_providers=True)
+        seconds = time.perf_counter() - started
     findings = findings_by_kind(check)
     return {
         "rows_read": check.rows_read,
         "seconds": seconds,
         "peak_rss_mb": peak_rss_mb(),
-        "peak_anon_mb": round(memory.peak_kb / 1024, 1),
+        "peak_anon_mb": memory.peak_mb,
         "findings": findings,
         "providers_kept": check.providers_kept,
     }

@@ -22,7 +22,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from bench.memory import ProcessMemory, peak_rss_mb
+from bench.memory import AnonymousMemory, peak_rss_mb
 
 ROOT = Path(__file__).resolve().parent.parent
 ROWS = 100_000
@@ -132,24 +132,20 @@ def run_import(path: Path) -> dict[str, object]:
     from roster.services import import_roster
 
     publisher, _ = User.objects.get_or_create(username=PUBLISHER, defaults={"is_staff": True})
-    memory = ProcessMemory()
-    memory.start()
     before = resource.getrusage(resource.RUSAGE_SELF)
     cpu_before = before.ru_utime + before.ru_stime
-    started = time.perf_counter()
-    with path.open(newline="", encoding="utf-8") as stream:
+    with AnonymousMemory() as memory, path.open(newline="", encoding="utf-8") as stream:
+        started = time.perf_counter()
         summary = import_roster(stream, dry_run=False, publisher=publisher)
-    seconds = time.perf_counter() - started
+        seconds = time.perf_counter() - started
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    memory.running = False
-    memory.join()
     return {
         "import_seconds": round(seconds, 1),
         "rows_per_s": round(summary.rows / seconds),
         # This process's CPU time (not PostgreSQL's): on a shared machine, what the import itself cost.
         "cpu_seconds": round(usage.ru_utime + usage.ru_stime - cpu_before, 1),
         "peak_rss_mb": peak_rss_mb(),
-        "peak_anon_mb": round(memory.peak_kb / 1024, 1),
+        "peak_anon_mb": memory.peak_mb,
         "created": summary.created,
         "updated": summary.updated,
         "unchanged": summary.unchanged,
