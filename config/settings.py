@@ -156,6 +156,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "PRAGMA mmap_size=1073741824; PRAGMA cache_size=-65536"
     )
 
+# PostgreSQL: a page near a place is read by prepared statements, planned once per connection
+# (directory/search/statements.py); false behind a connection pooler that cannot keep them.
+SEARCH_PREPARED_STATEMENTS = env_bool("SEARCH_PREPARED_STATEMENTS", True)
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from django.apps import AppConfig
 from django.contrib.auth import get_user_model
+from django.db.backends.signals import connection_created
 from django.db.models.signals import post_delete, post_migrate, post_save
 
 if TYPE_CHECKING:
@@ -36,6 +37,11 @@ class DirectoryConfig(AppConfig):
 
         # A database migrated from before the search index gets its entries built once; cards of an older
         # shape (fields added or removed by a deploy) are named, for `manage.py refresh_listings`.
+        # PostgreSQL keeps one generic plan for the search's prepared statements (directory.search.statements).
+        from directory.search.statements import plan_generically
+
+        connection_created.connect(plan_generically, dispatch_uid="search-plans-generically")
+
         post_migrate.connect(index_unindexed_therapists, sender=self, dispatch_uid="index-unindexed-therapists")
         # The rate-limit counters' table when CACHES names the database cache (no CACHE_URL), so a plain
         # `migrate` is enough, also for a database first migrated while CACHE_URL named Redis.

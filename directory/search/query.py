@@ -19,6 +19,7 @@ from django.db.models import Q, QuerySet
 
 from directory import geo
 from directory.models import Therapist, is_accepting
+from directory.search import statements
 from directory.search.models import (
     AGE_GROUP_BITS,
     STATE_BITS,
@@ -404,12 +405,16 @@ def _grouped_page(
     )
     params = [*params, size, start]
     if cards:
-        cards_read, numbers = _read_cards(
-            _with_cards(query, "page.distance, page.total, page.entries_read", ordering), params
+        # Limited, the page is the search's only when every entry was read: its cards are read only then.
+        cards_if, cards_params = ("page.entries_read < %s", [entry_limit]) if entry_limit is not None else ("", [])
+        rows, numbers = _read_cards(
+            _with_cards(query, "page.distance, page.total, page.entries_read", ordering, cards_if=cards_if),
+            [*params, *cards_params],
+            prepared=True,
         )
-        hits = [Hit(card.pk, squared, card) for card, squared in cards_read]
+        hits = [Hit(therapist_id, squared, card) for therapist_id, squared, card in rows]
     else:
-        with connection.cursor() as cursor:
+        with statements.cursor() as cursor:
             cursor.execute(query, params)
             rows = cursor.fetchall()
         hits = [Hit(row[0], row[1]) for row in rows if row[0] is not None]
@@ -424,48 +429,57 @@ def _ordered_page(entries: QuerySet, ordering: str, start: int, size: int, *, ca
     if not cards:
         return [Hit(therapist_id) for therapist_id in page.values_list("therapist_id", flat=True)]
     query, params = page.values("therapist_id", *SORT_COLUMNS[ordering]).query.sql_with_params()
-    cards_read, _ = _read_cards(_with_cards(query, "NULL, NULL", ordering), params)
-    return [Hit(card.pk, None, card) for card, _ in cards_read]
+    rows, _ = _read_cards(_with_cards(query, "NULL", ordering), params)
+    return [Hit(therapist_id, None, card) for therapist_id, _, card in rows]
 
 
-def _with_cards(page_query: str, extra_columns: str, ordering: str) -> str:
-    """The page query joined with its therapists' cards, in the page's order: CARD_COLUMNS, then `extra_columns`.
+def _with_cards(page_query: str, extra_columns: str, ordering: str, *, cards_if: str = "") -> str:
+    """The page query joined with its therapists' cards, in its order: CARD_COLUMNS, the therapist, `extra_columns`.
 
-    A row of the page without a therapist (the numbers of an empty page) is kept, its card columns null.
+    A row of the page without a therapist (the numbers of an empty page) is
+    kept, its card columns null; so are they where the page's row fails `cards_if` (SQL), when given.
     """
     table = Therapist._meta.db_table
     columns = ", ".join(f"t.{column}" for column in CARD_COLUMNS)
+    join = f"t.id = page.therapist_id AND {cards_if}" if cards_if else "t.id = page.therapist_id"
     return (
-        f"SELECT {columns}, {extra_columns} FROM ({page_query}) AS page "
-        f"LEFT JOIN {table} AS t ON t.id = page.therapist_id ORDER BY {ORDER_BY[ordering].format(p='page.')}"
+        f"SELECT {columns}, page.therapist_id, {extra_columns} FROM ({page_query}) AS page "
+        f"LEFT JOIN {table} AS t ON {join} ORDER BY {ORDER_BY[ordering].format(p='page.')}"
     )
 
 
-def _read_cards(query: str, params: list) -> tuple[list[tuple[ResultCard, float | None]], tuple | None]:
-    """The cards a `_with_cards` query reads, each with its squared distance, and the numbers its last columns carry.
+def _read_cards(
+    query: str, params: list, *, prepared: bool = False
+) -> tuple[list[tuple[int, float | None, ResultCard | None]], tuple | None]:
+    """Each therapist a `_with_cards` query reads, its squared distance and card (None if not read), and the numbers.
 
-    Its first extra column is the squared distance to sort by; the numbers (the
+    The first extra column is the squared distance to sort by; the numbers (the
     extra columns after it) are None without rows. CARD_COLUMNS are
     converted as the ORM converts them (SQLite gives datetimes as text and
-    booleans as 0 or 1), without building model instances.
+    booleans as 0 or 1), without building model instances. `prepared`: read
+    through `statements.cursor()` (a page near a place, whose plan the indexes decide).
     """
     table = Therapist._meta.db_table
     columns = [Therapist._meta.get_field(name).get_col(table) for name in CARD_COLUMNS]
     converters = [connection.ops.get_db_converters(column) + column.get_db_converters(connection) for column in columns]
-    with connection.cursor() as cursor:
+    with statements.cursor() if prepared else connection.cursor() as cursor:
         cursor.execute(query, params)
         rows = cursor.fetchall()
-    cards = []
+    read = []
+    width = len(CARD_COLUMNS)
     for row in rows:
-        if row[0] is None:
+        therapist_id, squared = row[width], row[width + 1]
+        if therapist_id is None:
             continue
-        values = list(row[: len(CARD_COLUMNS)])
-        for index, (column, functions) in enumerate(zip(columns, converters, strict=True)):
-            for convert in functions:
-                values[index] = convert(values[index], column, connection)
-        squared = row[len(CARD_COLUMNS)]
-        cards.append((ResultCard(*values, distance_miles=miles_from_chord(squared)), squared))
-    return cards, tuple(rows[0][len(CARD_COLUMNS) + 1 :]) if rows else None
+        card = None
+        if row[0] is not None:
+            values = list(row[:width])
+            for index, (column, functions) in enumerate(zip(columns, converters, strict=True)):
+                for convert in functions:
+                    values[index] = convert(values[index], column, connection)
+            card = ResultCard(*values, distance_miles=miles_from_chord(squared))
+        read.append((therapist_id, squared, card))
+    return read, tuple(rows[0][width + 2 :]) if rows else None
 
 
 def cards_of(therapist_ids: list[int]) -> dict[int, ResultCard]:
