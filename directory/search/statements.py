@@ -3,14 +3,15 @@
 A page near a place is read by statements whose plan the indexes decide
 whatever their parameters (the coordinates index read in its strips, then a
 group and a sort of the entries read). Planned anew for every search, they
-spent about a sixth of the database's time per search planning. On
+spent a fifth to a quarter of the database's time per search planning. On
 PostgreSQL they are prepared on a connection's first use of each (psycopg's
 `prepare=True`), and `plan_generically` has PostgreSQL keep one generic plan
 for a prepared statement rather than plan it for each call's values. Only
 these statements are prepared: every other query, matching's included, is
-planned for its own values as Django plans it (a generic plan made matching
-four times slower). `SEARCH_PREPARED_STATEMENTS=false` turns this off, for a
-connection pooler that cannot keep prepared statements.
+planned for its own values as Django plans it (a generic plan doubled the free
+text search, whose partial word index it cannot use).
+`SEARCH_PREPARED_STATEMENTS=false` turns this off, for a connection pooler
+that cannot keep prepared statements.
 """
 
 from __future__ import annotations
