@@ -35,13 +35,13 @@ class DirectoryConfig(AppConfig):
         Image.MAX_IMAGE_PIXELS = MAX_PIXELS
         warnings.filterwarnings("error", category=Image.DecompressionBombWarning)
 
-        # A database migrated from before the search index gets its entries built once; cards of an older
-        # shape (fields added or removed by a deploy) are named, for `manage.py refresh_listings`.
         # PostgreSQL keeps one generic plan for the search's prepared statements (directory.search.statements).
         from directory.search.statements import plan_generically
 
         connection_created.connect(plan_generically, dispatch_uid="search-plans-generically")
 
+        # A database migrated from before the search index gets its entries built once; cards of an older
+        # shape (fields added or removed by a deploy) are named, for `manage.py refresh_listings`.
         post_migrate.connect(index_unindexed_therapists, sender=self, dispatch_uid="index-unindexed-therapists")
         # The rate-limit counters' table when CACHES names the database cache (no CACHE_URL), so a plain
         # `migrate` is enough, also for a database first migrated while CACHE_URL named Redis.
