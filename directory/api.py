@@ -402,7 +402,7 @@ class MyPhotoView(APIView):
 
     @extend_schema(
         request={"multipart/form-data": PhotoInputSerializer},
-        responses={200: PhotoSerializer, 400: ErrorSerializer, 413: DetailSerializer},
+        responses={200: PhotoSerializer, 400: ErrorSerializer, 413: DetailSerializer, 415: DetailSerializer},
     )
     def put(self, request: Request) -> Response:
         serializer = PhotoInputSerializer(data=request.data)
