@@ -53,6 +53,12 @@ def longitude_band(longitude: float) -> int:
     return math.floor(longitude)
 
 
+def nearest_bands_first(bands: list[int], longitude: float) -> list[int]:
+    """These strips of longitude, the one holding `longitude` first, then by how far their nearer edge is from it."""
+    own = longitude_band(longitude)
+    return sorted(bands, key=lambda band: (max(band - longitude, longitude - (band + 1), 0.0), band != own))
+
+
 def bounding_box(latitude: float, longitude: float, miles: float) -> BoundingBox:
     """The latitude/longitude box that holds every point within `miles`."""
     latitude_delta = miles / MILES_PER_DEGREE_LATITUDE

@@ -35,6 +35,7 @@ from geometry import (  # noqa: F401
     chord_miles,
     longitude_band,
     miles_between,
+    nearest_bands_first,
     squared_chord,
     unit_vector,
 )

@@ -46,7 +46,10 @@ therapist_specs = st.fixed_dictionaries(
         "replies": st.sampled_from([(0, 0), (4, 4), (5, 5), (10, 3), (8, 8)]),  # (requests, answered in time)
         "recent_offers": st.sampled_from([0, 0, 2, 12]),
         # Offices as (miles north, miles east) of the center, on a coarse grid: equal distances, tied scores.
-        "offices": st.lists(st.tuples(st.sampled_from([0, 3, -3, 12, 30]), st.sampled_from([0, 4, -10])), max_size=2),
+        # 30 miles west is past 109° W, in the next strip of longitude the index is read by.
+        "offices": st.lists(
+            st.tuples(st.sampled_from([0, 3, -3, 12, 30]), st.sampled_from([0, 4, -10, -30])), max_size=2
+        ),
         "states": st.sets(st.sampled_from(["MT", "WY"]), min_size=1),
     }
 )

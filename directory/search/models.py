@@ -141,9 +141,12 @@ class WithinDistance(models.Expression):
     output_field = models.BooleanField()
     conditional = True
 
-    def __init__(self, kind: int, box: geo.BoundingBox, distance: SquaredChord, limit: float) -> None:
+    def __init__(
+        self, kind: int, box: geo.BoundingBox, distance: SquaredChord, limit: float, *, bands: list[int] | None = None
+    ) -> None:
         super().__init__()
         self.kind, self.box, self.limit = int(kind), box, limit
+        self.bands = box.longitude_bands if bands is None else bands
         self.operands = [F("kind"), F("longitude_band"), F("latitude"), F("longitude"), distance]
 
     def get_source_expressions(self) -> list:
@@ -156,7 +159,7 @@ class WithinDistance(models.Expression):
         (kind, _), (band, _), (latitude, _), (longitude, _), (distance, distance_params) = (
             compiler.compile(operand) for operand in self.operands
         )
-        box, bands = self.box, self.box.longitude_bands
+        box, bands = self.box, self.bands
         sql = (
             f"{kind} = %s AND {band} IN ({', '.join(['%s'] * len(bands))}) AND {latitude} BETWEEN %s AND %s "
             f"AND {longitude} BETWEEN %s AND %s AND {distance} <= %s"
@@ -189,19 +192,29 @@ class SearchEntryQuerySet(models.QuerySet):
     def offering_formats(self, formats: Iterable[str]) -> SearchEntryQuerySet:
         return self.filter(offers_any(formats))
 
-    def near(self, place: geo.Place, miles: float) -> SearchEntryQuerySet:
+    def near(self, place: geo.Place, miles: float, *, bands: list[int] | None = None) -> SearchEntryQuerySet:
         """Office entries within `miles` of `place`, annotated with `squared_distance`.
 
         A bounding box on the indexed coordinates narrows the entries: the
         index is read once per whole degree of longitude the box crosses, over
-        the box's latitudes. The squared chord to each office on the unit
-        sphere (plain arithmetic over stored coordinates, no trigonometry in
-        SQL) keeps those within the great-circle distance, exactly, and sorts them.
+        the box's latitudes (only these `bands` of them, when given). The
+        squared chord to each office on the unit sphere (plain arithmetic over
+        stored coordinates, no trigonometry in SQL) keeps those within the
+        great-circle distance, exactly, and sorts them.
         """
         box = geo.bounding_box(place.latitude, place.longitude, miles)
         distance = SquaredChord(place.latitude, place.longitude)
-        within = WithinDistance(SearchEntry.Kind.OFFICE, box, distance, geo.squared_chord(miles))
+        within = WithinDistance(SearchEntry.Kind.OFFICE, box, distance, geo.squared_chord(miles), bands=bands)
         return self.annotate(squared_distance=distance).filter(within)
+
+    def near_by_band(self, place: geo.Place, miles: float) -> list[SearchEntryQuerySet]:
+        """`near(place, miles)` as one query per strip of longitude, the strip holding the place first.
+
+        Read in this order up to a limit (`UNION ALL`), the entries read are
+        those of the strips nearest the place, rather than of the westernmost.
+        """
+        bands = geo.bounding_box(place.latitude, place.longitude, miles).longitude_bands
+        return [self.near(place, miles, bands=[band]) for band in geo.nearest_bands_first(bands, place.longitude)]
 
     def online_in(self, state: str) -> SearchEntryQuerySet:
         """Licence entries of therapists who offer online sessions in `state`: in reach with no distance."""

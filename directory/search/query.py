@@ -68,6 +68,11 @@ class Query:
     def has_text(self) -> bool:
         return bool(self.text.strip())
 
+    @property
+    def reaches_online(self) -> bool:
+        """Near a place, online sessions asked for: the licences in the place's state are in reach too."""
+        return self.place is not None and "online" in self.formats
+
 
 # A search counts the therapists it finds exactly up to this many; past it the count is this lower bound
 # ("1,000 or more", `count_is_exact` False): counting every match in a dense metro costs more than the page.
@@ -120,11 +125,12 @@ def _page_near(
     """A page near a place, the number of therapists found and whether that number is exact.
 
     First the page and the count from the entries in reach, read up to a
-    limit: when they are all read (a town, a sparse search) that one query
-    answers exactly. Past the limit the count is the lower bound it reached,
-    and a page in distance order comes from the offices within a smaller
-    radius (`_ring_miles`): whoever is within it is nearer than anyone outside
-    it, so when it holds the page's therapists its page is the page. Else
+    limit, the strips of longitude nearest the place first (`_starting_entries`):
+    when they are all read (a town, a sparse search) that one query answers
+    exactly. Past the limit the count is the lower bound it reached, and a
+    page in distance order comes from the offices within a smaller radius
+    (`_ring_miles`): whoever is within it is nearer than anyone outside it,
+    so when it holds the page's therapists its page is the page. Else
     (another ordering, or too few within it) every entry in reach is grouped,
     and counted exactly.
     """
@@ -138,7 +144,7 @@ def _page_near(
         miles = _ring_miles(query.radius_miles, found, start + size, hits if len(hits) == size else [])
         near = [entries.near(query.place, miles)]
         hits, within = _grouped_page(near, ordering, start, size, cards=cards)[:2]
-        if miles >= query.radius_miles and len(parts) == 1:  # the circle was the whole search's: all counted
+        if miles >= query.radius_miles and not query.reaches_online:  # the circle was the whole search's: all counted
             return hits, within, True
         if within >= start + size:
             return hits, count, False
@@ -240,16 +246,17 @@ def parameter_conditions(
 
 
 def _starting_entries(entries: QuerySet, query: Query) -> list[QuerySet]:
-    """`entries` narrowed to those a search starts from, each set answered by one index.
+    """`entries` narrowed to those a search starts from, each set answered by one index, in the order to read them.
 
-    Near a place: the offices within the radius and, when online sessions
-    are asked for, the licences in the place's state. Else the licences in
-    the state asked for (see `_conditions`), else one profile entry per therapist.
+    Near a place: the offices within the radius, strip by strip of longitude
+    from the place's own (`near_by_band`), then, when online sessions are
+    asked for, the licences in the place's state. Else the licences in the
+    state asked for (see `_conditions`), else one profile entry per therapist.
     """
     if query.place is None:
         return [entries.profiles() if query.starts_from_profiles else entries]
-    starts = [entries.near(query.place, query.radius_miles)]
-    if "online" in query.formats:
+    starts = entries.near_by_band(query.place, query.radius_miles)
+    if query.reaches_online:
         starts.append(entries.online_in(query.place.state))
     return starts
 
@@ -384,7 +391,7 @@ def _grouped_page(
     The parts are joined with UNION ALL, so that each keeps its index; the
     columns read are in the covering indexes, so SQLite reads no table row
     (updated_at only when sorting by it). With `entry_limit`, only that many
-    entries are read (in index order, not nearest first): the page and the
+    entries are read (part by part, each in its index order): the page and the
     numbers are then of those entries alone.
     """
     sort_columns = SORT_COLUMNS[ordering]

@@ -13,9 +13,10 @@ from django.utils import timezone
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from directory import search
+from directory import geo, search
 from directory.models import FORMATS, Insurer
 from directory.search import query as search_query
+from directory.search.models import SearchEntry
 from tests.drawn import CENTER, INSURERS, create, therapist_specs
 
 pytestmark = pytest.mark.django_db
@@ -116,6 +117,22 @@ NEARBY = {"accepts": True, "confirmed_days_ago": 1, "capacity": 3, "formats": {"
 def in_billings(count: int, *, first: int = 0) -> None:
     now = timezone.now()
     search.refresh([create(first + index, NEARBY, now).pk for index in range(count)])
+
+
+def test_a_search_near_a_place_reads_the_strip_of_longitude_holding_it_first() -> None:
+    """Read up to a limit, the offices read first are those of the place's own strip (108° to 109° W around
+    Billings), then those of the strips further away: not the westernmost first, as one index range would."""
+    now = timezone.now()
+    west = {**NEARBY, "offices": [(0, -30)]}  # past 109° W
+    east = {**NEARBY, "offices": [(0, 40)]}  # past 108° W, further than the western strip's nearest edge
+    created = [create(index, spec, now).pk for index, spec in enumerate([west, east, NEARBY, west, NEARBY])]
+    search.refresh(created)
+
+    parts = SearchEntry.objects.near_by_band(CENTER, 50)
+
+    strips = [sorted(part.values_list("therapist_id", flat=True)) for part in parts]
+    assert strips == [[created[2], created[4]], [created[0], created[3]], [created[1]]]
+    assert geo.longitude_band(CENTER.longitude) == -109
 
 
 def test_the_count_is_exact_up_to_the_threshold_then_a_lower_bound() -> None:

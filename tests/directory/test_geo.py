@@ -139,6 +139,12 @@ def test_every_longitude_of_a_box_is_in_one_of_its_strips(
     assert len(bands) <= 361
 
 
+def test_strips_of_longitude_are_read_from_the_one_holding_the_place() -> None:
+    assert geo.nearest_bands_first([-75, -74, -73], -73.99) == [-74, -75, -73]
+    assert geo.nearest_bands_first([-75, -74, -73], -73.2) == [-74, -73, -75]
+    assert geo.nearest_bands_first([-75, -74, -73], -74.0) == [-74, -75, -73]
+
+
 def test_the_zip_index_is_built_as_the_server_process_starts() -> None:
     geo.zip_index.cache_clear()
     importlib.reload(config.wsgi)
