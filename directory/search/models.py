@@ -179,6 +179,28 @@ BY_STATE_COVERED = [*(name for name in COVERED_FOR_MATCHING if name not in ("las
                     "latitude", "longitude"]  # fmt: skip
 
 
+class StripByStrip:
+    """Offices near a place, one query per strip of longitude in the order of `bands` (`near_by_band`).
+
+    The strips' queries differ in one parameter, so `entries` (the query of
+    one strip, `ONE_STRIP` in place of its strip) is compiled once and its SQL
+    repeated: compiling a query per strip cost more than reading them.
+    """
+
+    def __init__(self, entries: SearchEntryQuerySet, bands: list[int]) -> None:
+        self.entries, self.bands = entries, bands
+
+    def compiled(self, columns: list[str]) -> list[tuple[str, list]]:
+        """These columns of each strip's offices, strip by strip: each a SELECT and its parameters."""
+        sql, params = self.entries.values(*columns).query.sql_with_params()
+        [at] = [index for index, param in enumerate(params) if param is ONE_STRIP]
+        return [(sql, [*params[:at], band, *params[at + 1 :]]) for band in self.bands]
+
+
+# The strip of longitude of `StripByStrip.entries`, set as its SQL is repeated for each strip.
+ONE_STRIP = object()
+
+
 class SearchEntryQuerySet(models.QuerySet):
     """Search conditions over the index; each holds on every kind of entry, since all carry the masks."""
 
@@ -207,14 +229,15 @@ class SearchEntryQuerySet(models.QuerySet):
         within = WithinDistance(SearchEntry.Kind.OFFICE, box, distance, geo.squared_chord(miles), bands=bands)
         return self.annotate(squared_distance=distance).filter(within)
 
-    def near_by_band(self, place: geo.Place, miles: float) -> list[SearchEntryQuerySet]:
-        """`near(place, miles)` as one query per strip of longitude, the strip holding the place first.
+    def near_by_band(self, place: geo.Place, miles: float) -> StripByStrip:
+        """`near(place, miles)` read one strip of longitude after another, the strip holding the place first.
 
         Read in this order up to a limit (`UNION ALL`), the entries read are
         those of the strips nearest the place, rather than of the westernmost.
         """
         bands = geo.bounding_box(place.latitude, place.longitude, miles).longitude_bands
-        return [self.near(place, miles, bands=[band]) for band in geo.nearest_bands_first(bands, place.longitude)]
+        strip = self.near(place, miles, bands=[ONE_STRIP])
+        return StripByStrip(strip, geo.nearest_bands_first(bands, place.longitude))
 
     def online_in(self, state: str) -> SearchEntryQuerySet:
         """Licence entries of therapists who offer online sessions in `state`: in reach with no distance."""

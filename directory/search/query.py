@@ -24,6 +24,7 @@ from directory.search.models import (
     AGE_GROUP_BITS,
     STATE_BITS,
     SearchEntry,
+    StripByStrip,
     accepting_at,
     has_any,
     licence_in,
@@ -245,7 +246,7 @@ def parameter_conditions(
     return conditions
 
 
-def _starting_entries(entries: QuerySet, query: Query) -> list[QuerySet]:
+def _starting_entries(entries: QuerySet, query: Query) -> list[QuerySet | StripByStrip]:
     """`entries` narrowed to those a search starts from, each set answered by one index, in the order to read them.
 
     Near a place: the offices within the radius, strip by strip of longitude
@@ -255,7 +256,7 @@ def _starting_entries(entries: QuerySet, query: Query) -> list[QuerySet]:
     """
     if query.place is None:
         return [entries.profiles() if query.starts_from_profiles else entries]
-    starts = entries.near_by_band(query.place, query.radius_miles)
+    starts: list[QuerySet | StripByStrip] = [entries.near_by_band(query.place, query.radius_miles)]
     if query.reaches_online:
         starts.append(entries.online_in(query.place.state))
     return starts
@@ -371,13 +372,22 @@ ORDER_FIELDS = {
 CARD_COLUMNS = ("id", "slug", "listing_card", "accepts_new_clients", "availability_confirmed_at", "silenced_at")
 
 
-def union_all(parts: list[QuerySet], columns: list[str]) -> tuple[str, list]:
+def union_all(parts: list[QuerySet | StripByStrip], columns: list[str]) -> tuple[str, list]:
     """These columns of every part as one `UNION ALL` (SQL and parameters), to wrap in a grouping query.
 
     The ORM cannot group or count over a union; joined this way, each part
-    keeps its own index, where an `OR` of their conditions makes SQLite read every row.
+    keeps its own index, where an `OR` of their conditions makes SQLite read
+    every row. Offices read strip by strip are a part per strip, in their order.
     """
-    selects = [part.values(*columns).query.sql_with_params() for part in parts]
+    selects = [
+        select
+        for part in parts
+        for select in (
+            part.compiled(columns)
+            if isinstance(part, StripByStrip)
+            else [part.values(*columns).query.sql_with_params()]
+        )
+    ]
     names = ", ".join(columns)
     sql = " UNION ALL ".join(f"SELECT {names} FROM ({select}) AS part{n}" for n, (select, _) in enumerate(selects))
     return sql, [param for _, params in selects for param in params]
