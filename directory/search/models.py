@@ -142,11 +142,10 @@ class WithinDistance(models.Expression):
     conditional = True
 
     def __init__(
-        self, kind: int, box: geo.BoundingBox, distance: SquaredChord, limit: float, *, bands: list[int] | None = None
+        self, kind: int, box: geo.BoundingBox, distance: SquaredChord, limit: float, *, bands: list[int]
     ) -> None:
         super().__init__()
-        self.kind, self.box, self.limit = int(kind), box, limit
-        self.bands = box.longitude_bands if bands is None else bands
+        self.kind, self.box, self.limit, self.bands = int(kind), box, limit, bands
         self.operands = [F("kind"), F("longitude_band"), F("latitude"), F("longitude"), distance]
 
     def get_source_expressions(self) -> list:
@@ -180,25 +179,63 @@ BY_STATE_COVERED = [*(name for name in COVERED_FOR_MATCHING if name not in ("las
 
 
 class StripByStrip:
-    """Offices near a place, one query per strip of longitude in the order of `bands` (`near_by_band`).
+    """Offices within `miles` of a place, a query per strip of longitude, the place's own first (`near_by_band`).
 
-    The strips' queries differ in one parameter, so `entries` (the query of
-    one strip, `ONE_STRIP` in place of its strip) is compiled once and its SQL
-    repeated: compiling a query per strip cost more than reading them.
+    The strips' queries differ in their strip, and the same offices within
+    another radius (`within`) in their box and distance: `entries` are compiled
+    once, with placeholders for these, and the SQL repeated with each strip's
+    values. Compiling a query per strip, or again for another radius, cost
+    more than reading them.
     """
 
-    def __init__(self, entries: SearchEntryQuerySet, bands: list[int]) -> None:
-        self.entries, self.bands = entries, bands
+    def __init__(
+        self, entries: SearchEntryQuerySet, place: geo.Place, miles: float, *, compiled: dict | None = None
+    ) -> None:
+        self.entries, self.place, self.miles = entries, place, miles
+        self.box = geo.bounding_box(place.latitude, place.longitude, miles)
+        self.bands = geo.nearest_bands_first(self.box.longitude_bands, place.longitude)
+        # By the columns selected: the SQL, its parameters, and each placeholder's position among them.
+        self._compiled = {} if compiled is None else compiled
+
+    def within(self, miles: float) -> StripByStrip:
+        """The same offices within `miles` of the place, read from the same compiled query."""
+        return StripByStrip(self.entries, self.place, miles, compiled=self._compiled)
 
     def compiled(self, columns: list[str]) -> list[tuple[str, list]]:
         """These columns of each strip's offices, strip by strip: each a SELECT and its parameters."""
-        sql, params = self.entries.values(*columns).query.sql_with_params()
-        [at] = [index for index, param in enumerate(params) if param is ONE_STRIP]
-        return [(sql, [*params[:at], band, *params[at + 1 :]]) for band in self.bands]
+        key = tuple(columns)
+        if key not in self._compiled:
+            box = geo.BoundingBox(SOUTH, NORTH, WEST, EAST)
+            strip = self.entries.within_distance(self.place, box, REACH, bands=[STRIP])
+            sql, params = strip.values(*columns).query.sql_with_params()
+            slots = [(at, param) for at, param in enumerate(params) if isinstance(param, Placeholder)]
+            self._compiled[key] = sql, params, slots
+        sql, params, slots = self._compiled[key]
+        box = self.box
+        values = {SOUTH: box.min_latitude, NORTH: box.max_latitude, WEST: box.min_longitude,
+                  EAST: box.max_longitude, REACH: geo.squared_chord(self.miles)}  # fmt: skip
+        return [(sql, _filled(params, slots, values | {STRIP: band})) for band in self.bands]
 
 
-# The strip of longitude of `StripByStrip.entries`, set as its SQL is repeated for each strip.
-ONE_STRIP = object()
+class Placeholder:
+    """A parameter of a compiled query, given its value as the query's SQL is repeated (`StripByStrip`)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"<{self.name}>"
+
+
+# The strip of longitude, the box's edges and the squared chord of the radius of `StripByStrip.entries`.
+STRIP, SOUTH, NORTH, WEST, EAST, REACH = map(Placeholder, ["strip", "south", "north", "west", "east", "reach"])
+
+
+def _filled(params: list, slots: list[tuple[int, Placeholder]], values: dict[Placeholder, object]) -> list:
+    filled = list(params)
+    for at, placeholder in slots:
+        filled[at] = values[placeholder]
+    return filled
 
 
 class SearchEntryQuerySet(models.QuerySet):
@@ -214,19 +251,24 @@ class SearchEntryQuerySet(models.QuerySet):
     def offering_formats(self, formats: Iterable[str]) -> SearchEntryQuerySet:
         return self.filter(offers_any(formats))
 
-    def near(self, place: geo.Place, miles: float, *, bands: list[int] | None = None) -> SearchEntryQuerySet:
+    def near(self, place: geo.Place, miles: float) -> SearchEntryQuerySet:
         """Office entries within `miles` of `place`, annotated with `squared_distance`.
 
         A bounding box on the indexed coordinates narrows the entries: the
         index is read once per whole degree of longitude the box crosses, over
-        the box's latitudes (only these `bands` of them, when given). The
-        squared chord to each office on the unit sphere (plain arithmetic over
-        stored coordinates, no trigonometry in SQL) keeps those within the
-        great-circle distance, exactly, and sorts them.
+        the box's latitudes. The squared chord to each office on the unit
+        sphere (plain arithmetic over stored coordinates, no trigonometry in
+        SQL) keeps those within the great-circle distance, exactly, and sorts them.
         """
         box = geo.bounding_box(place.latitude, place.longitude, miles)
+        return self.within_distance(place, box, geo.squared_chord(miles), bands=box.longitude_bands)
+
+    def within_distance(
+        self, place: geo.Place, box: geo.BoundingBox, reach: float, *, bands: list[int]
+    ) -> SearchEntryQuerySet:
+        """Office entries within the squared chord `reach` of `place`, in these strips of `box`: see `near`."""
         distance = SquaredChord(place.latitude, place.longitude)
-        within = WithinDistance(SearchEntry.Kind.OFFICE, box, distance, geo.squared_chord(miles), bands=bands)
+        within = WithinDistance(SearchEntry.Kind.OFFICE, box, distance, reach, bands=bands)
         return self.annotate(squared_distance=distance).filter(within)
 
     def near_by_band(self, place: geo.Place, miles: float) -> StripByStrip:
@@ -235,9 +277,7 @@ class SearchEntryQuerySet(models.QuerySet):
         Read in this order up to a limit (`UNION ALL`), the entries read are
         those of the strips nearest the place, rather than of the westernmost.
         """
-        bands = geo.bounding_box(place.latitude, place.longitude, miles).longitude_bands
-        strip = self.near(place, miles, bands=[ONE_STRIP])
-        return StripByStrip(strip, geo.nearest_bands_first(bands, place.longitude))
+        return StripByStrip(self, place, miles)
 
     def online_in(self, state: str) -> SearchEntryQuerySet:
         """Licence entries of therapists who offer online sessions in `state`: in reach with no distance."""

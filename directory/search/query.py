@@ -130,8 +130,9 @@ def _page_near(
     when they are all read (a town, a sparse search) that one query answers
     exactly. Past the limit the count is the lower bound it reached, and a
     page in distance order comes from the offices within a smaller radius
-    (`_ring_miles`): whoever is within it is nearer than anyone outside it,
-    so when it holds the page's therapists its page is the page. Else
+    (`_ring_miles`; the same compiled query, `StripByStrip.within`): whoever
+    is within it is nearer than anyone outside it, so when it holds the
+    page's therapists its page is the page. Else
     (another ordering, or too few within it) every entry in reach is grouped,
     and counted exactly.
     """
@@ -143,8 +144,8 @@ def _page_near(
     count = min(found, exact_up_to)
     if ordering == "distance":
         miles = _ring_miles(query.radius_miles, found, start + size, hits if len(hits) == size else [])
-        near = [entries.near(query.place, miles)]
-        hits, within = _grouped_page(near, ordering, start, size, cards=cards)[:2]
+        [strips, *_] = parts  # near a place the search starts from its offices, strip by strip
+        hits, within = _grouped_page([strips.within(miles)], ordering, start, size, cards=cards)[:2]
         if miles >= query.radius_miles and not query.reaches_online:  # the circle was the whole search's: all counted
             return hits, within, True
         if within >= start + size:
@@ -394,7 +395,13 @@ def union_all(parts: list[QuerySet | StripByStrip], columns: list[str]) -> tuple
 
 
 def _grouped_page(
-    parts: list[QuerySet], ordering: str, start: int, size: int, *, cards: bool, entry_limit: int | None = None
+    parts: list[QuerySet | StripByStrip],
+    ordering: str,
+    start: int,
+    size: int,
+    *,
+    cards: bool,
+    entry_limit: int | None = None,
 ) -> tuple[list[Hit], int, int]:
     """A page of therapists from their entries, nearest entry first, the number of therapists and of entries: one query.
 

@@ -139,6 +139,27 @@ def test_a_search_near_a_place_reads_the_strip_of_longitude_holding_it_first() -
     assert found == [[created[2], created[4]], [created[0], created[3]], [created[1]]]
 
 
+def test_the_offices_within_a_smaller_radius_are_read_by_the_strips_compiled_query() -> None:
+    """The ring a page near a place is read from (`within`) reuses the strips' compiled SQL with its own box
+    and distance: it finds exactly the offices `near` finds within that radius, whichever strip they are in."""
+    now = timezone.now()
+    specs = [{**NEARBY, "offices": [offset]} for offset in [(0, 0), (0, -30), (0, 40), (5, 5), (-20, -25), (60, 0)]]
+    search.refresh([create(index, spec, now).pk for index, spec in enumerate(specs)])
+    strips = SearchEntry.objects.near_by_band(CENTER, 100)
+
+    for miles in (100, 35, 10, 0.5):
+        ring = strips.within(miles)
+        found = set()
+        with connection.cursor() as cursor:
+            for sql, params in ring.compiled(["therapist_id", "squared_distance"]):
+                cursor.execute(sql, params)
+                found |= set(cursor.fetchall())
+        expected = SearchEntry.objects.near(CENTER, miles).values_list("therapist_id", "squared_distance")
+        assert found == set(expected)
+        assert len(found) == {100: 6, 35: 4, 10: 2, 0.5: 1}[miles]
+    assert len(strips._compiled) == 1  # compiled once for the columns, whatever the radius
+
+
 def test_the_count_is_exact_up_to_the_threshold_then_a_lower_bound() -> None:
     in_billings(7)
     query = search.Query(place=CENTER, radius_miles=25)
