@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from django.contrib.auth import authenticate
+from django.contrib.auth import authenticate, get_user_model
 from django.http import QueryDict
 from django.urls import reverse
 from django.utils import timezone
@@ -191,7 +191,8 @@ def with_article(noun: str) -> str:
 # A username and password, held to JSON types; the schema keeps the component name DRF's token view gave it.
 @extend_schema_serializer(component_name="AuthToken")
 class TokenRequestSerializer(StrictJsonTypes, serializers.Serializer):
-    username = serializers.CharField(write_only=True)
+    # No account's name is longer, as the sign-in form says; a longer one is refused before django-axes records it.
+    username = serializers.CharField(write_only=True, max_length=get_user_model().username.field.max_length)
     password = serializers.CharField(write_only=True, trim_whitespace=False, style={"input_type": "password"})
 
     def validate(self, attrs: dict) -> dict:

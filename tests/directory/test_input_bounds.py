@@ -130,3 +130,19 @@ def test_a_body_over_the_size_limit_is_a_json_413_before_it_is_read(api_client: 
     assert response.status_code == 413
     assert response["Content-Type"] == "application/json"
     assert response.json()["errors"] == {"non_field_errors": ["The request body is larger than 2560 KB."]}
+
+
+def test_a_username_longer_than_any_account_can_have_is_a_400_naming_it(therapist_user: User) -> None:
+    """The fuzzer sent a username of hundreds of characters: PostgreSQL refused django-axes' record of the
+    failed sign-in (its username column holds 255) and the response was a 500. No account can have such a
+    name (150 at most), so it is refused as the sign-in form refuses it, before any password is checked."""
+    client = APIClient()
+    longest = User._meta.get_field("username").max_length
+
+    refused = client.post("/api/auth/token/", {"username": "u" * 300, "password": "whatever"})
+    wrong = client.post("/api/auth/token/", {"username": "u" * longest, "password": "whatever"})
+
+    assert refused.status_code == 400
+    assert refused.json()["errors"]["username"] == [f"Ensure this field has no more than {longest} characters."]
+    assert wrong.status_code == 400  # within the bound, an unknown name is refused as wrong credentials
+    assert "username" not in wrong.json()["errors"]
