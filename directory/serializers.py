@@ -188,11 +188,15 @@ def with_article(noun: str) -> str:
     return f"an {noun}" if noun[0] in "aeiou" else f"a {noun}"
 
 
+# As Django's AuthenticationForm bounds it: the user model's own username field.
+USERNAME_MAX_LENGTH = get_user_model()._meta.get_field(get_user_model().USERNAME_FIELD).max_length
+
+
 # A username and password, held to JSON types; the schema keeps the component name DRF's token view gave it.
 @extend_schema_serializer(component_name="AuthToken")
 class TokenRequestSerializer(StrictJsonTypes, serializers.Serializer):
     # No account's name is longer, as the sign-in form says; a longer one is refused before django-axes records it.
-    username = serializers.CharField(write_only=True, max_length=get_user_model().username.field.max_length)
+    username = serializers.CharField(write_only=True, max_length=USERNAME_MAX_LENGTH)
     password = serializers.CharField(write_only=True, trim_whitespace=False, style={"input_type": "password"})
 
     def validate(self, attrs: dict) -> dict:

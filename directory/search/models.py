@@ -189,28 +189,28 @@ class StripByStrip:
     """
 
     def __init__(
-        self, entries: SearchEntryQuerySet, place: geo.Place, miles: float, *, compiled: dict | None = None
+        self, entries: SearchEntryQuerySet, place: geo.Place, miles: float, *, templates: dict | None = None
     ) -> None:
         self.entries, self.place, self.miles = entries, place, miles
         self.box = geo.bounding_box(place.latitude, place.longitude, miles)
         self.bands = geo.nearest_bands_first(self.box.longitude_bands, place.longitude)
         # By the columns selected: the SQL, its parameters, and each placeholder's position among them.
-        self._compiled = {} if compiled is None else compiled
+        self._templates = {} if templates is None else templates
 
     def within(self, miles: float) -> StripByStrip:
         """The same offices within `miles` of the place, read from the same compiled query."""
-        return StripByStrip(self.entries, self.place, miles, compiled=self._compiled)
+        return StripByStrip(self.entries, self.place, miles, templates=self._templates)
 
     def compiled(self, columns: list[str]) -> list[tuple[str, list]]:
         """These columns of each strip's offices, strip by strip: each a SELECT and its parameters."""
         key = tuple(columns)
-        if key not in self._compiled:
+        if key not in self._templates:
             box = geo.BoundingBox(SOUTH, NORTH, WEST, EAST)
             strip = self.entries.within_distance(self.place, box, REACH, bands=[STRIP])
             sql, params = strip.values(*columns).query.sql_with_params()
             slots = [(at, param) for at, param in enumerate(params) if isinstance(param, Placeholder)]
-            self._compiled[key] = sql, params, slots
-        sql, params, slots = self._compiled[key]
+            self._templates[key] = sql, params, slots
+        sql, params, slots = self._templates[key]
         box = self.box
         values = {SOUTH: box.min_latitude, NORTH: box.max_latitude, WEST: box.min_longitude,
                   EAST: box.max_longitude, REACH: geo.squared_chord(self.miles)}  # fmt: skip

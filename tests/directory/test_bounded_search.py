@@ -157,7 +157,7 @@ def test_the_offices_within_a_smaller_radius_are_read_by_the_strips_compiled_que
         expected = SearchEntry.objects.near(CENTER, miles).values_list("therapist_id", "squared_distance")
         assert found == set(expected)
         assert len(found) == {100: 6, 35: 4, 10: 2, 0.5: 1}[miles]
-    assert len(strips._compiled) == 1  # compiled once for the columns, whatever the radius
+    assert len(strips._templates) == 1  # compiled once for the columns, whatever the radius
 
 
 def test_the_count_is_exact_up_to_the_threshold_then_a_lower_bound() -> None:
