@@ -6,7 +6,9 @@ Internal to the search package: code outside it goes through `directory.search`.
 from __future__ import annotations
 
 import datetime
+import functools
 import json
+import math
 from collections.abc import Iterable
 
 from django.db import connections, models
@@ -14,6 +16,7 @@ from django.db.models import F, Lookup, Q, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast
 from django.db.models.lookups import Contains
+from django.db.models.sql.where import WhereNode
 
 from directory import geo
 from directory.models import AGE_GROUPS, FORMATS, MAX_VOCABULARY_ID, freshness_cutoff
@@ -119,9 +122,10 @@ class SquaredChord(models.Func):
 
     output_field = models.FloatField()
 
-    def __init__(self, latitude: float, longitude: float) -> None:
+    def __init__(self, origin: tuple[float, float, float]) -> None:
+        """`origin`: the point on the unit sphere (`geo.unit_vector`)."""
         super().__init__(F("unit_x"), F("unit_y"), F("unit_z"))
-        self.origin = geo.unit_vector(latitude, longitude)
+        self.origin = origin
 
     def as_sql(self, compiler: object, connection: object, **extra: object) -> tuple[str, list]:
         columns = [compiler.compile(column)[0] for column in self.get_source_expressions()]
@@ -182,10 +186,12 @@ class StripByStrip:
     """Offices within `miles` of a place, a query per strip of longitude, the place's own first (`near_by_band`).
 
     The strips' queries differ in their strip, and the same offices within
-    another radius (`within`) in their box and distance: `entries` are compiled
-    once, with placeholders for these, and the SQL repeated with each strip's
-    values. Compiling a query per strip, or again for another radius, cost
-    more than reading them.
+    another radius (`within`) or of another place in their box, distance and
+    place: `entries` are compiled once with placeholders for these, and the
+    SQL repeated with each strip's values. The compiled SQL is kept for the
+    conditions of `entries` (`templates_for`), so that a search repeating
+    another's conditions near any place reuses it. Compiling the offices
+    cost more than reading them.
     """
 
     def __init__(
@@ -195,7 +201,7 @@ class StripByStrip:
         self.box = geo.bounding_box(place.latitude, place.longitude, miles)
         self.bands = geo.nearest_bands_first(self.box.longitude_bands, place.longitude)
         # By the columns selected: the SQL, its parameters, and each placeholder's position among them.
-        self._templates = {} if templates is None else templates
+        self._templates = templates_for(entries) if templates is None else templates
 
     def within(self, miles: float) -> StripByStrip:
         """The same offices within `miles` of the place, read from the same compiled query."""
@@ -206,15 +212,35 @@ class StripByStrip:
         key = tuple(columns)
         if key not in self._templates:
             box = geo.BoundingBox(SOUTH, NORTH, WEST, EAST)
-            strip = self.entries.within_distance(self.place, box, REACH, bands=[STRIP])
+            strip = self.entries.within_distance(ORIGIN, box, REACH, bands=[STRIP])
             sql, params = strip.values(*columns).query.sql_with_params()
             slots = [(at, param) for at, param in enumerate(params) if isinstance(param, Placeholder)]
             self._templates[key] = sql, params, slots
         sql, params, slots = self._templates[key]
         box = self.box
-        values = {SOUTH: box.min_latitude, NORTH: box.max_latitude, WEST: box.min_longitude,
-                  EAST: box.max_longitude, REACH: geo.squared_chord(self.miles)}  # fmt: skip
-        return [(sql, _filled(params, slots, values | {STRIP: band})) for band in self.bands]
+        origin = geo.unit_vector(self.place.latitude, self.place.longitude)
+        values = {WEST: box.min_longitude, EAST: box.max_longitude, REACH: geo.squared_chord(self.miles),
+                  **dict(zip(ORIGIN, origin, strict=True))}  # fmt: skip
+        return [
+            (sql, _filled(params, slots, values | {STRIP: band, SOUTH: south, NORTH: north}))
+            for band, south, north in self.ranges()
+        ]
+
+    def ranges(self) -> list[tuple[int, float, float]]:
+        """The ranges of the coordinates index read, in order: each a strip and its southern and northern latitude.
+
+        The place's own strip is read from the place's latitude north, then
+        south of it (the largest latitude below the place's, so no office is
+        read twice): up to a limit, the offices read are those nearest the
+        place in it, rather than those nearest the box's southern edge.
+        """
+        box, latitude = self.box, self.place.latitude
+        own, *others = self.bands
+        return [
+            (own, latitude, box.max_latitude),
+            (own, box.min_latitude, math.nextafter(latitude, -math.inf)),
+            *((band, box.min_latitude, box.max_latitude) for band in others),
+        ]
 
 
 class Placeholder:
@@ -227,8 +253,26 @@ class Placeholder:
         return f"<{self.name}>"
 
 
-# The strip of longitude, the box's edges and the squared chord of the radius of `StripByStrip.entries`.
+# The strip of longitude, the box's edges and the squared chord of the radius of `StripByStrip.entries`,
+# and the place on the unit sphere.
 STRIP, SOUTH, NORTH, WEST, EAST, REACH = map(Placeholder, ["strip", "south", "north", "west", "east", "reach"])
+ORIGIN = tuple(map(Placeholder, ["x", "y", "z"]))
+# The sets of conditions whose offices' compiled SQL a process keeps, the most recently used.
+TEMPLATES_KEPT = 256
+
+
+def templates_for(entries: SearchEntryQuerySet) -> dict:
+    """The compiled SQL of `StripByStrip` for the conditions of `entries` (filtered `SearchEntry`s, nothing else).
+
+    Shared by every search with equal conditions (their values included:
+    a clock-dependent condition is compiled anew), by the columns selected.
+    """
+    return _templates_by_conditions(entries.db, entries.query.where)
+
+
+@functools.lru_cache(maxsize=TEMPLATES_KEPT)
+def _templates_by_conditions(database: str, conditions: WhereNode) -> dict:
+    return {}
 
 
 def _filled(params: list, slots: list[tuple[int, Placeholder]], values: dict[Placeholder, object]) -> list:
@@ -261,13 +305,15 @@ class SearchEntryQuerySet(models.QuerySet):
         SQL) keeps those within the great-circle distance, exactly, and sorts them.
         """
         box = geo.bounding_box(place.latitude, place.longitude, miles)
-        return self.within_distance(place, box, geo.squared_chord(miles), bands=box.longitude_bands)
+        origin = geo.unit_vector(place.latitude, place.longitude)
+        return self.within_distance(origin, box, geo.squared_chord(miles), bands=box.longitude_bands)
 
     def within_distance(
-        self, place: geo.Place, box: geo.BoundingBox, reach: float, *, bands: list[int]
+        self, origin: tuple[float, float, float], box: geo.BoundingBox, reach: float, *, bands: list[int]
     ) -> SearchEntryQuerySet:
-        """Office entries within the squared chord `reach` of `place`, in these strips of `box`: see `near`."""
-        distance = SquaredChord(place.latitude, place.longitude)
+        """Office entries within the squared chord `reach` of `origin` (a place on the unit sphere), in these
+        strips of `box`: see `near`."""
+        distance = SquaredChord(origin)
         within = WithinDistance(SearchEntry.Kind.OFFICE, box, distance, reach, bands=bands)
         return self.annotate(squared_distance=distance).filter(within)
 

@@ -202,7 +202,7 @@ def _nearest(
             condition = Case(When(condition, then=Value(True)), default=Value(False), output_field=BooleanField())
         entries = entries.filter(condition)
     closest = (
-        entries.annotate(squared_distance=SquaredChord(place.latitude, place.longitude))
+        entries.annotate(squared_distance=SquaredChord(geo.unit_vector(place.latitude, place.longitude)))
         .order_by("squared_distance", "therapist_id")
         .values("therapist_id", "latitude", "longitude", "squared_distance")[:1]
     )

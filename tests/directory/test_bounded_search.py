@@ -15,9 +15,10 @@ from hypothesis import strategies as st
 
 from directory import geo, search
 from directory.models import FORMATS, Insurer
+from directory.search import models as search_models
 from directory.search import query as search_query
-from directory.search.models import SearchEntry
-from tests.drawn import CENTER, INSURERS, create, therapist_specs
+from directory.search.models import SearchEntry, SearchEntryQuerySet, StripByStrip, has_any
+from tests.drawn import CENTER, INSURERS, create, offset, therapist_specs
 
 pytestmark = pytest.mark.django_db
 
@@ -121,22 +122,60 @@ def in_billings(count: int, *, first: int = 0) -> None:
 
 def test_a_search_near_a_place_reads_the_strip_of_longitude_holding_it_first() -> None:
     """Read up to a limit, the offices read first are those of the place's own strip (108° to 109° W around
-    Billings), then those of the strips further away: not the westernmost first, as one index range would."""
+    Billings), from the place's latitude north, then south of it, then those of the strips further away:
+    not the westernmost first, as one index range would, nor the southernmost of the place's strip."""
     now = timezone.now()
     west = {**NEARBY, "offices": [(0, -30)]}  # past 109° W
     east = {**NEARBY, "offices": [(0, 40)]}  # past 108° W, further than the western strip's nearest edge
-    created = [create(index, spec, now).pk for index, spec in enumerate([west, east, NEARBY, west, NEARBY])]
+    south = {**NEARBY, "offices": [(-3, 0)]}
+    specs = [west, east, NEARBY, west, south, NEARBY]
+    created = [create(index, spec, now).pk for index, spec in enumerate(specs)]
     search.refresh(created)
 
     strips = SearchEntry.objects.near_by_band(CENTER, 50)
 
+    assert strips.bands == [geo.longitude_band(CENTER.longitude), -110, -108] == [-109, -110, -108]
+    assert read_strips(strips) == [{created[2], created[5]}, {created[4]}, {created[0], created[3]}, {created[1]}]
+
+
+def read_strips(strips: StripByStrip, columns: tuple[str, ...] = ("therapist_id",)) -> list[set]:
+    """What each of the strips' statements finds, in their order: the first column, or every column's."""
     found = []
     with connection.cursor() as cursor:
-        for sql, params in strips.compiled(["therapist_id"]):
+        for sql, params in strips.compiled(list(columns)):
             cursor.execute(sql, params)
-            found.append(sorted(row[0] for row in cursor.fetchall()))
-    assert strips.bands == [geo.longitude_band(CENTER.longitude), -110, -108] == [-109, -110, -108]
-    assert found == [[created[2], created[4]], [created[0], created[3]], [created[1]]]
+            found.append({row[0] if len(columns) == 1 else row for row in cursor.fetchall()})
+    return found
+
+
+def test_a_search_near_another_place_with_the_same_conditions_reuses_the_compiled_query() -> None:
+    """The strips' compiled SQL is kept for their conditions: a search near another place with equal conditions
+    compiles nothing and finds that place's offices; a search with other conditions compiles its own."""
+    now = timezone.now()
+    cigna = {**NEARBY, "insurers": {"cigna"}}
+    offices = [(0, 0), (0, -30), (200, 0)]
+    specs = [*({**NEARBY, "offices": [office]} for office in offices), {**cigna, "offices": [(200, 5)]}]
+    search.refresh([create(index, spec, now).pk for index, spec in enumerate(specs)])
+    elsewhere = geo.Place(*offset(200, 0), "MT", "200 miles north of Billings")
+    aetna, other = (Insurer.objects.get(slug=slug).pk for slug in ("aetna", "cigna"))
+
+    def insured(insurer: int) -> SearchEntryQuerySet:  # built anew for each search, as a search builds its conditions
+        return SearchEntry.objects.filter(has_any("insurers", [insurer]))
+
+    original = SearchEntryQuerySet.within_distance
+    with mock.patch.object(SearchEntryQuerySet, "within_distance", autospec=True, side_effect=original) as compiles:
+        here = set().union(*read_strips(insured(aetna).near_by_band(CENTER, 50), ("therapist_id", "squared_distance")))
+        there = read_strips(insured(aetna).near_by_band(elsewhere, 50), ("therapist_id", "squared_distance"))
+        assert compiles.call_count == 1
+        cigna_there = read_strips(insured(other).near_by_band(elsewhere, 50))
+        assert compiles.call_count == 2
+
+    def near(insurer: int, place: geo.Place) -> set:
+        return set(insured(insurer).near(place, 50).values_list("therapist_id", "squared_distance"))
+
+    assert here == near(aetna, CENTER) and len(here) == 2
+    assert set().union(*there) == near(aetna, elsewhere) and len(near(aetna, elsewhere)) == 1
+    assert set().union(*cigna_there) == {therapist for therapist, _ in near(other, elsewhere)}
 
 
 def test_the_offices_within_a_smaller_radius_are_read_by_the_strips_compiled_query() -> None:
@@ -145,6 +184,7 @@ def test_the_offices_within_a_smaller_radius_are_read_by_the_strips_compiled_que
     now = timezone.now()
     specs = [{**NEARBY, "offices": [offset]} for offset in [(0, 0), (0, -30), (0, 40), (5, 5), (-20, -25), (60, 0)]]
     search.refresh([create(index, spec, now).pk for index, spec in enumerate(specs)])
+    search_models._templates_by_conditions.cache_clear()  # as in a new process
     strips = SearchEntry.objects.near_by_band(CENTER, 100)
 
     for miles in (100, 35, 10, 0.5):
