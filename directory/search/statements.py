@@ -16,6 +16,9 @@ that cannot keep prepared statements.
 
 from __future__ import annotations
 
+import functools
+import itertools
+import re
 from typing import Any
 
 import psycopg
@@ -62,13 +65,30 @@ def plan_generically(sender: type, connection: BaseDatabaseWrapper, **kwargs: An
 
 
 ONLY_WHEN_ASKED = 2**31 - 1
+# The statement texts whose numbered placeholders a process keeps (`numbered`), the most recently used.
+STATEMENTS_KEPT = 512
+PLACEHOLDER = re.compile("%%|%s")
 
 
-class PreparedCursor(psycopg.Cursor):
-    """psycopg's server-binding cursor, preparing every statement it executes."""
+class PreparedCursor(psycopg.RawCursor):
+    """psycopg's server-binding cursor, preparing every statement it executes, given Django's `%s` placeholders.
+
+    psycopg rewrites `%s` as PostgreSQL's `$1`, `$2`, … with a regular
+    expression, and keeps the result only for statements under 4 KB; a page
+    near a place is longer, and the rewriting took a tenth of the workers'
+    time per search. Rewritten here once per statement text (`numbered`), it
+    runs as psycopg's raw cursor runs `$n` statements.
+    """
 
     def execute(self, query: Any, params: Any = None, *, prepare: bool | None = None, **kwargs: Any) -> Any:
-        return super().execute(query, params, prepare=True, **kwargs)
+        return super().execute(numbered(query), params, prepare=True, **kwargs)
+
+
+@functools.lru_cache(maxsize=STATEMENTS_KEPT)
+def numbered(query: str) -> str:
+    """Django's SQL with its `%s` placeholders numbered as PostgreSQL's `$1`, `$2`, … (and `%%` a literal `%`)."""
+    numbers = itertools.count(1)
+    return PLACEHOLDER.sub(lambda found: "%" if found[0] == "%%" else f"${next(numbers)}", query)
 
 
 class LoggedPreparedCursor(CursorDebugWrapper):

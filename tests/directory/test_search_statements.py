@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 
 from directory import search
 from directory.models import Therapist
+from directory.search import statements
 from tests.directory.test_bounded_search import in_billings
 from tests.drawn import CENTER
 
@@ -78,3 +79,16 @@ def test_prepared_statements_keep_a_generic_plan() -> None:
     with connection.cursor() as cursor:
         cursor.execute("SHOW plan_cache_mode")
         assert cursor.fetchone()[0] == "force_generic_plan"
+
+
+def test_a_statement_runs_with_its_placeholders_numbered_once_and_a_literal_percent_kept() -> None:
+    """psycopg numbers `%s` itself only for statements under 4 KB; the search's are longer, numbered once each."""
+    assert statements.numbered("SELECT %s, '100%%' LIKE %s WHERE a = %s") == "SELECT $1, '100%' LIKE $2 WHERE a = $3"
+    long = "SELECT %s::int + %s::int, 'a%%'" + " " * 5000
+
+    with statements.cursor() as cursor:
+        cursor.execute(long, [1, 2])
+        assert cursor.fetchone() == (3, "a%")
+        cursor.execute(long, [3, 4])
+        assert cursor.fetchone() == (7, "a%")
+    assert statements.numbered.cache_info().hits >= 1
