@@ -176,6 +176,7 @@ def test_a_search_near_another_place_with_the_same_conditions_reuses_the_compile
     assert here == near(aetna, CENTER) and len(here) == 2
     assert set().union(*there) == near(aetna, elsewhere) and len(near(aetna, elsewhere)) == 1
     assert set().union(*cigna_there) == {therapist for therapist, _ in near(other, elsewhere)}
+    assert len(near(other, elsewhere)) == 1
 
 
 def test_the_offices_within_a_smaller_radius_are_read_by_the_strips_compiled_query() -> None:
